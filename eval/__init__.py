@@ -1,0 +1,1 @@
+"""The evaluation harness: datasets, metrics, runners and reports."""

@@ -1,0 +1,1 @@
+"""One metric family per module; each exposes pure scoring functions."""

@@ -1,0 +1,22 @@
+"""Plain configuration values for the knowledge layer (built from ``tutor.settings.Settings``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class KnowledgeConfig:
+    data_dir: Path
+    database_url: str
+    chroma_url: str | None = None
+    collection: str = "kdt_chunks"
+    embedding: str = "hybrid"
+    chunk_size: int = 900
+    max_file_bytes: int = 20 * 1024 * 1024
+
+    @property
+    def kb_dir(self) -> Path:
+        """Where derived index files live (embedded Chroma, the BM25 cache)."""
+        return self.data_dir / "kb"

