@@ -131,10 +131,12 @@ def ingest_path(
             kb.remove(doc_id)
             report.removed.append(doc_id)
             changed = True
+    if changed:
+        kb.refresh_lexical()
+    # Finish anything an earlier, interrupted run left (pending documents, missing vectors,
+    # e.g. after switching KDT_EMBEDDING), so an ingest always ends consistent.
     problems = kb.check()
     if problems:
         report.repaired = kb.repair(problems)
-    elif changed:
-        kb.refresh_lexical()
     report.seconds = time.perf_counter() - started
     return report

@@ -1,0 +1,41 @@
+"""The FastAPI application factory (``uvicorn api.app:create_app --factory``)."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from api import pages
+from api.deps import get_knowledge_base, get_settings
+from api.errors import install_error_handlers
+from api.routes import health, search
+
+log = logging.getLogger("kdt.api")
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI):
+    # Load models and the BM25 index before the first request, not during it.
+    kb = get_knowledge_base(get_settings())
+    kb.search("warm up")
+    log.info("knowledge base ready: %s documents, %s chunks", *kb.registry.counts())
+    yield
+
+
+def create_app(*, warm_up: bool = True) -> FastAPI:
+    app = FastAPI(
+        title="kdt-tutor",
+        version="0.1.0",
+        description="Grounded, level-adaptive tutor for K-Digital Training courses.",
+        lifespan=_lifespan if warm_up else None,
+    )
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(search.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    return app

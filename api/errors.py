@@ -1,0 +1,75 @@
+"""Errors mapped once, at the API boundary.
+
+The layers below raise their own error tree (``knowledge.errors``); this maps it to HTTP
+status codes with one JSON shape, ``{"error": {"code", "message"}}``. Pages get
+``error.html`` with the same status. Unknown exceptions are logged with a request id and
+answered with a generic 500: no traceback, prompt or key ever leaves the server.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from knowledge import errors as kerr
+
+log = logging.getLogger("kdt.api")
+
+_STATUS: list[tuple[type[Exception], int]] = [
+    (kerr.NotFoundError, 404),
+    (kerr.InvalidInputError, 422),
+    (kerr.ProviderUnavailableError, 503),
+    (kerr.ConfigError, 500),
+]
+
+
+def error_body(code: str, message: str) -> dict:
+    return {"error": {"code": code, "message": message}}
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith(("/api", "/v1")) and "text/html" in request.headers.get(
+        "accept", ""
+    )
+
+
+def _respond(request: Request, status: int, code: str, message: str):
+    if _wants_html(request):
+        from api.pages import render_error
+
+        return render_error(request, status=status, message=message)
+    return JSONResponse(error_body(code, message), status_code=status)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(kerr.KnowledgeError)
+    async def _domain(request: Request, exc: kerr.KnowledgeError):
+        status = next((s for t, s in _STATUS if isinstance(exc, t)), 500)
+        message = str(exc) if status != 500 else "internal configuration error"
+        if status == 500:
+            log.error("config error on %s: %s", request.url.path, exc)
+        return _respond(request, status, exc.code, message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):
+        parts = []
+        for err in exc.errors():
+            loc = ".".join(str(x) for x in err.get("loc", ()) if x not in ("body", "query"))
+            parts.append(f"{loc}: {err.get('msg')}" if loc else str(err.get("msg")))
+        return _respond(request, 422, "invalid_input", "; ".join(parts) or "invalid request")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
+        return _respond(request, exc.status_code, code.get(exc.status_code, "error"), str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unknown(request: Request, exc: Exception):
+        request_id = uuid.uuid4().hex[:12]
+        log.exception("unhandled error %s on %s", request_id, request.url.path)
+        return _respond(request, 500, "internal_error", f"internal error (request id {request_id})")

@@ -1,0 +1,60 @@
+"""The web UI's two languages. Pick order: ``?lang=``, the ``kdt_lang`` cookie, Accept-Language."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+LANGS = ("ko", "en")
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "app_name": {"en": "KDT Tutor", "ko": "KDT 튜터"},
+    "tagline": {
+        "en": "Answers from your course material, at your level.",
+        "ko": "우리 과정 자료에서 찾은 답을, 내 수준에 맞게.",
+    },
+    "nav_search": {"en": "Search", "ko": "검색"},
+    "nav_health": {"en": "Status", "ko": "상태"},
+    "search_placeholder": {
+        "en": "Ask about the course, e.g. How do I loop over a dictionary?",
+        "ko": "과정 내용을 물어보세요. 예: 딕셔너리를 반복하려면?",
+    },
+    "search_button": {"en": "Search", "ko": "검색"},
+    "all_courses": {"en": "All courses", "ko": "모든 과정"},
+    "any_level": {"en": "Any level", "ko": "모든 수준"},
+    "any_lang": {"en": "Any language", "ko": "모든 언어"},
+    "results_for": {"en": "Results for", "ko": "검색 결과:"},
+    "no_results": {
+        "en": "Nothing in the course material matches this question.",
+        "ko": "과정 자료에서 이 질문과 맞는 내용을 찾지 못했습니다.",
+    },
+    "lines": {"en": "lines", "ko": "줄"},
+    "score": {"en": "score", "ko": "점수"},
+    "status_title": {"en": "Service status", "ko": "서비스 상태"},
+    "status_ok": {"en": "All systems running", "ko": "정상 작동 중"},
+    "documents": {"en": "Documents", "ko": "문서"},
+    "chunks": {"en": "Passages", "ko": "구절"},
+    "courses": {"en": "Courses", "ko": "과정"},
+    "empty_kb": {
+        "en": "The knowledge base is empty. Load a course with `kdt-tutor ingest courses/python-basics`.",
+        "ko": "지식 베이스가 비어 있습니다. `kdt-tutor ingest courses/python-basics`로 과정을 불러오세요.",
+    },
+    "error_title": {"en": "Something went wrong", "ko": "문제가 발생했습니다"},
+    "back_home": {"en": "Back to search", "ko": "검색으로 돌아가기"},
+    "switch_lang": {"en": "한국어", "ko": "English"},
+}
+
+
+def pick_lang(request: Request) -> str:
+    for candidate in (request.query_params.get("lang"), request.cookies.get("kdt_lang")):
+        if candidate in LANGS:
+            return candidate
+    accept = request.headers.get("accept-language", "").lower()
+    return "en" if accept.startswith("en") else "ko"
+
+
+def translator(lang: str):
+    def t(key: str) -> str:
+        entry = MESSAGES.get(key)
+        return entry.get(lang, entry["en"]) if entry else key
+
+    return t

@@ -1,0 +1,61 @@
+"""Server-rendered pages (Jinja2). The JSON API lives in ``api/routes``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from api.deps import KnowledgeBaseDep
+from api.i18n import pick_lang, translator
+from api.routes.search import MAX_QUERY_CHARS
+from knowledge.types import SearchFilter
+
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+router = APIRouter(tags=["pages"], include_in_schema=False)
+
+
+def _render(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
+    lang = pick_lang(request)
+    response = templates.TemplateResponse(
+        request, name, {"t": translator(lang), "lang": lang, **context}, status_code=status
+    )
+    if request.query_params.get("lang") == lang:
+        response.set_cookie("kdt_lang", lang, max_age=365 * 24 * 3600, samesite="lax", httponly=True)
+    return response
+
+
+def render_error(request: Request, *, status: int, message: str) -> HTMLResponse:
+    return _render(request, "error.html", status=status, status_code=status, message=message)
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(
+    request: Request,
+    kb: KnowledgeBaseDep,
+    q: Annotated[str, Query(max_length=MAX_QUERY_CHARS)] = "",
+    course: str = "",
+    level: Annotated[int | None, Query(ge=1, le=4)] = None,
+    doc_lang: Annotated[str, Query(pattern="^(|en|ko)$")] = "",
+):
+    results = []
+    if q.strip():
+        where = SearchFilter(
+            course=course or None, level_max=level, lang=doc_lang or None
+        )
+        results = kb.search(q, k=8, where=where)
+    return _render(
+        request, "search.html", q=q, course=course, level=level, doc_lang=doc_lang,
+        courses=kb.registry.courses(), results=results,
+    )
+
+
+@router.get("/health", response_class=HTMLResponse)
+def health_page(request: Request, kb: KnowledgeBaseDep):
+    documents, chunks = kb.registry.counts()
+    return _render(
+        request, "health.html", documents=documents, chunks=chunks, courses=kb.registry.courses()
+    )

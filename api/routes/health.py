@@ -1,0 +1,16 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.deps import KnowledgeBaseDep
+from api.schemas import HealthPublic
+
+router = APIRouter(prefix="/api/health", tags=["health"])
+
+
+@router.get("", response_model=HealthPublic)
+def health(kb: KnowledgeBaseDep) -> HealthPublic:
+    documents, chunks = kb.registry.counts()
+    return HealthPublic(status="ok", documents=documents, chunks=chunks, courses=kb.registry.courses())

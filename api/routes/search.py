@@ -1,0 +1,34 @@
+"""Read-only hybrid search over the knowledge base (solution material is never returned)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import KnowledgeBaseDep
+from api.schemas import SearchHitPublic, SearchPublic
+from knowledge.types import SearchFilter
+
+router = APIRouter(prefix="/api/search", tags=["search"])
+
+MAX_QUERY_CHARS = 2000
+
+
+@router.get("", response_model=SearchPublic)
+def search(
+    kb: KnowledgeBaseDep,
+    q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS, description="the question")],
+    course: str | None = None,
+    k: Annotated[int, Query(ge=1, le=50)] = 5,
+    kind: Annotated[list[str] | None, Query(description="lesson, exercise, quiz, faq, reference")] = None,
+    level_min: Annotated[int | None, Query(ge=1, le=4)] = None,
+    level_max: Annotated[int | None, Query(ge=1, le=4)] = None,
+    lang: Annotated[str | None, Query(pattern="^(en|ko)$")] = None,
+) -> SearchPublic:
+    kinds = tuple(k_ for k_ in kind if k_ != "solution") if kind else None
+    where = SearchFilter(
+        course=course, kinds=kinds, level_min=level_min, level_max=level_max, lang=lang
+    )
+    results = kb.search(q, k=k, where=where)
+    return SearchPublic(query=q, results=[SearchHitPublic.from_scored(r) for r in results])

@@ -1,0 +1,3 @@
+from kdt_tutor.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,324 @@
+"""``kdt-tutor``: the command line, one of the composition roots.
+
+It builds ``Settings`` from the environment, builds the backends from them, and calls
+the layers below. Exit codes: 0 success, 1 the command ran but something in it failed
+(e.g. some files could not be ingested, ``kb check`` found problems), 2 bad usage or an
+error that stopped the command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from knowledge.errors import KnowledgeError
+from knowledge.types import KINDS, SearchFilter
+from tutor.settings import Settings
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def _kb(settings: Settings):
+    from knowledge.knowledge_base import build_knowledge_base
+
+    return build_knowledge_base(settings.knowledge_config())
+
+
+def _progress_bar(total_hint: str):
+    """A tqdm progress callback on stderr (silent when stderr is not a terminal)."""
+    from tqdm import tqdm
+
+    state: dict = {}
+
+    def update(done: int, total: int, label: str) -> None:
+        if "bar" not in state:
+            state["bar"] = tqdm(
+                total=total, desc=total_hint, unit="file", file=sys.stderr, leave=False,
+                disable=not sys.stderr.isatty(),
+            )
+        bar = state["bar"]
+        bar.set_postfix_str(Path(label).name[:40])
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return update
+
+
+# --- ingest / search / kb ---------------------------------------------------------------
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from knowledge.ingest import ingest_path
+
+    settings = _settings()
+    kb = _kb(settings)
+    report = ingest_path(
+        kb,
+        Path(args.path),
+        course=args.course,
+        sync=args.sync,
+        max_bytes=settings.knowledge_config().max_file_bytes,
+        progress=_progress_bar("ingest"),
+    )
+    if args.json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(
+            f"course {report.course}: {len(report.added)} added, {len(report.updated)} updated, "
+            f"{len(report.unchanged)} unchanged, {len(report.removed)} removed, "
+            f"{len(report.failed)} failed, {len(report.skipped)} skipped "
+            f"({report.seconds:.1f} s)"
+        )
+        for path, reason in report.failed:
+            print(f"  failed  {path}: {reason}")
+        for line in report.repaired:
+            print(f"  repaired: {line}")
+    return 1 if report.failed else 0
+
+
+def _filter(args: argparse.Namespace) -> SearchFilter:
+    return SearchFilter(
+        course=args.course,
+        kinds=tuple(args.kind) if args.kind else None,
+        level_min=args.level_min,
+        level_max=args.level_max,
+        lang=args.lang,
+        include_solutions=args.include_solutions,
+    )
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    kb = _kb(_settings())
+    results = kb.search(args.query, k=args.k, where=_filter(args))
+    if args.json:
+        print(json.dumps([_hit_json(r) for r in results], ensure_ascii=False, indent=2))
+        return 0
+    if not results:
+        print("no results")
+    for n, r in enumerate(results, start=1):
+        c = r.chunk
+        where = " > ".join(c.heading_path) or c.title
+        print(f"[{n}] {r.score:.4f}  {c.doc_id}:{c.line_start}-{c.line_end}  ({where})")
+        snippet = " ".join(c.text.split())
+        print(f"     {snippet[:200]}{'…' if len(snippet) > 200 else ''}")
+    return 0
+
+
+def _hit_json(r) -> dict:
+    c = r.chunk
+    return {
+        "score": round(r.score, 6),
+        "ranks": r.ranks,
+        "chunk_id": c.id,
+        "doc_id": c.doc_id,
+        "title": c.title,
+        "heading_path": list(c.heading_path),
+        "line_start": c.line_start,
+        "line_end": c.line_end,
+        "course": c.course,
+        "kind": c.kind,
+        "level": c.level,
+        "lang": c.lang,
+        "text": c.text,
+    }
+
+
+def cmd_kb_list(args: argparse.Namespace) -> int:
+    kb = _kb(_settings())
+    records = kb.registry.list(course=args.course)
+    if args.json:
+        print(json.dumps([_record_json(r) for r in records], ensure_ascii=False, indent=2))
+        return 0
+    if not records:
+        print("the knowledge base is empty")
+    for r in records:
+        level = f"Lv{r.level}" if r.level else "-"
+        print(f"{r.doc_id:<60} {r.kind:<9} {level:<4} {r.lang}  {r.chunk_count:>4} chunks  {r.status}")
+    return 0
+
+
+def _record_json(r) -> dict:
+    return {
+        "doc_id": r.doc_id, "course": r.course, "title": r.title, "kind": r.kind,
+        "level": r.level, "lang": r.lang, "module": r.module, "skills": list(r.skills),
+        "prerequisites": list(r.prerequisites), "exercise": r.exercise,
+        "lesson_id": r.lesson_id, "format": r.format, "source_path": r.source_path,
+        "content_hash": r.content_hash, "size_bytes": r.size_bytes,
+        "chunk_count": r.chunk_count, "status": r.status,
+        "updated_at": r.updated_at.isoformat(),
+    }
+
+
+def cmd_kb_show(args: argparse.Namespace) -> int:
+    kb = _kb(_settings())
+    record = kb.registry.get(args.doc)
+    chunks = kb.registry.document_chunks(args.doc)
+    if args.json:
+        body = _record_json(record) | {
+            "chunks": [
+                {"id": c.id, "heading_path": list(c.heading_path), "line_start": c.line_start,
+                 "line_end": c.line_end, "text": c.text}
+                for c in chunks
+            ]
+        }
+        print(json.dumps(body, ensure_ascii=False, indent=2))
+        return 0
+    for key, value in _record_json(record).items():
+        print(f"{key:>14}: {value}")
+    for c in chunks:
+        print(f"\n--- chunk {c.index}  lines {c.line_start}-{c.line_end}  {' > '.join(c.heading_path)}")
+        print(c.text)
+    return 0
+
+
+def cmd_kb_remove(args: argparse.Namespace) -> int:
+    kb = _kb(_settings())
+    kb.remove(args.doc)
+    kb.refresh_lexical()
+    print(f"removed {args.doc}")
+    return 0
+
+
+def cmd_kb_check(args: argparse.Namespace) -> int:
+    kb = _kb(_settings())
+    problems = kb.check()
+    if not problems:
+        n_docs, n_chunks = kb.registry.counts()
+        print(f"consistent: {n_docs} documents, {n_chunks} chunks in registry, vectors and BM25")
+        return 0
+    for p in problems:
+        print(f"problem  {p.kind}: {p.detail}")
+    if not args.repair:
+        print("run `kdt-tutor kb check --repair` to fix")
+        return 1
+    for line in kb.repair(problems):
+        print(f"repaired {line}")
+    remaining = kb.check()
+    for p in remaining:
+        print(f"still    {p.kind}: {p.detail}")
+    return 1 if remaining else 0
+
+
+# --- eval -------------------------------------------------------------------------------
+def cmd_eval_retrieval(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from eval.retrieval import format_table, run_retrieval_benchmark
+
+    settings = _settings()
+    config = replace(settings.knowledge_config(), chroma_url=None)
+    result = run_retrieval_benchmark(
+        Path(args.course_dir),
+        kb_lang=args.kb_lang,
+        config=config,
+        progress=lambda msg: print(msg, file=sys.stderr),
+    )
+    print(format_table(result))
+    if args.json:
+        _write_json_atomically(Path(args.json), result)
+    return 0
+
+
+def _write_json_atomically(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+    tmp.replace(path)
+
+
+# --- serve ------------------------------------------------------------------------------
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = _settings()
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        log_level="info",
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kdt-tutor", description="Adaptive grounded tutor for K-Digital Training courses."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="ingest a course folder or a file into the knowledge base")
+    p.add_argument("path")
+    p.add_argument("--course", help="course id (default: course.yaml id, else the folder name)")
+    p.add_argument("--sync", action="store_true", help="remove documents whose files are gone")
+    p.add_argument("--json", action="store_true", help="print the ingest report as JSON")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("search", help="hybrid search of the knowledge base")
+    p.add_argument("query")
+    p.add_argument("--course")
+    p.add_argument("--k", type=int, default=5)
+    p.add_argument("--kind", action="append", choices=KINDS, help="repeatable")
+    p.add_argument("--level-min", type=int, choices=range(1, 5))
+    p.add_argument("--level-max", type=int, choices=range(1, 5))
+    p.add_argument("--lang", choices=("en", "ko"))
+    p.add_argument("--include-solutions", action="store_true")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_search)
+
+    kb = sub.add_parser("kb", help="knowledge base administration").add_subparsers(
+        dest="kb_command", required=True
+    )
+    p = kb.add_parser("list", help="list documents")
+    p.add_argument("--course")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_kb_list)
+    p = kb.add_parser("show", help="show a document and its chunks")
+    p.add_argument("doc")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_kb_show)
+    p = kb.add_parser("remove", help="remove a document")
+    p.add_argument("doc")
+    p.set_defaults(func=cmd_kb_remove)
+    p = kb.add_parser("check", help="verify registry, vector index and BM25 index agree")
+    p.add_argument("--repair", action="store_true")
+    p.set_defaults(func=cmd_kb_check)
+
+    ev = sub.add_parser("eval", help="benchmarks and evaluation").add_subparsers(
+        dest="eval_command", required=True
+    )
+    p = ev.add_parser("retrieval", help="retrieval benchmark on a course benchmark folder")
+    p.add_argument("course_dir")
+    p.add_argument("--kb-lang", choices=("en", "ko"), default="en")
+    p.add_argument("--json", metavar="OUT")
+    p.set_defaults(func=cmd_eval_retrieval)
+
+    p = sub.add_parser("serve", help="run the web app and API")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.set_defaults(func=cmd_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    import os
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KnowledgeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; run `kdt-tutor kb check --repair` if an ingest was running", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
