@@ -199,18 +199,41 @@ class KnowledgeBase:
         return done
 
 
-def build_knowledge_base(config: KnowledgeConfig, *, fusion: FusionParams | None = None) -> KnowledgeBase:
-    """The composition of the default backends from plain configuration values."""
+def build_knowledge_base(
+    config: KnowledgeConfig, *, fusion: FusionParams | None = None, embeddings=None
+) -> KnowledgeBase:
+    """The composition of the default backends from plain configuration values.
+
+    ``embeddings`` lets a caller share one loaded model between knowledge bases (tests,
+    benchmarks); by default it is built from ``config.embedding``.
+    """
     config.kb_dir.mkdir(parents=True, exist_ok=True)
     registry = DocumentRegistry(make_engine(config.database_url))
+    embeddings = embeddings or build_embeddings(config.embedding)
     return KnowledgeBase(
         registry=registry,
         vectors=build_vector_index(
-            chroma_url=config.chroma_url, kb_dir=config.kb_dir, collection=config.collection
+            chroma_url=config.chroma_url,
+            kb_dir=config.kb_dir,
+            collection=collection_name(config.collection, embeddings.name),
         ),
         lexical=LexicalIndex(config.kb_dir / "bm25"),
-        embeddings=build_embeddings(config.embedding),
+        embeddings=embeddings,
         tokenizer=Tokenizer(),
         chunk_size=config.chunk_size,
         fusion=fusion,
     )
+
+
+def collection_name(base: str, embedding_name: str) -> str:
+    """One Chroma collection per embedding model: vectors of two models never mix.
+
+    Switching ``KDT_EMBEDDING`` therefore starts an empty collection, which the next
+    ingest (or ``kb check --repair``) fills from the registry.
+    """
+    import hashlib
+    import re
+
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", embedding_name).strip("-")[:40].strip("-")
+    digest = hashlib.sha256(embedding_name.encode("utf-8")).hexdigest()[:8]
+    return f"{base}-{slug}-{digest}"

@@ -1,0 +1,52 @@
+# kdt-tutor: two commands do all set-up on a fresh machine.
+#   make run   venv + install + load the sample course + serve on 127.0.0.1:8000
+#   make test  venv + install + the whole test suite
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+COURSE ?= courses/python-basics
+
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export ANONYMIZED_TELEMETRY := False
+
+.PHONY: install run serve ingest test test-fast lint bench bench-retrieval clean
+
+$(BIN)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# The CPU build of torch first: a plain resolve would fetch the multi-GB CUDA build.
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -c constraints.txt -e ".[test]"
+	touch $@
+
+install: $(BIN)/.installed
+
+ingest: install
+	$(BIN)/kdt-tutor ingest $(COURSE)
+
+run: ingest
+	$(BIN)/kdt-tutor serve
+
+serve: install
+	$(BIN)/kdt-tutor serve
+
+test: install
+	$(BIN)/python -m pytest -q -ra
+
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not integration and not browser"
+
+lint: install
+	$(BIN)/ruff check --isolated --select E,F,W,I,B,UP --line-length 100 kdt_tutor api eval tutor knowledge prompts tests bench
+	$(BIN)/lint-imports
+
+bench: install
+	$(BIN)/python -m bench.run
+
+bench-retrieval: install
+	$(BIN)/kdt-tutor eval retrieval ../shared/bench/courses/ML-For-Beginners --json bench/out/retrieval-en.json
+	$(BIN)/kdt-tutor eval retrieval ../shared/bench/courses/ML-For-Beginners --kb-lang ko --json bench/out/retrieval-ko.json
+
+clean:
+	rm -rf $(VENV) var bench/out .pytest_cache
