@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import Depends
 
+from knowledge.config import KnowledgeConfig
 from knowledge.knowledge_base import KnowledgeBase, build_knowledge_base
 from tutor.settings import Settings
 
@@ -22,12 +23,13 @@ def get_settings() -> Settings:
 
 
 @lru_cache
-def _knowledge_base(settings: Settings) -> KnowledgeBase:
-    return build_knowledge_base(settings.knowledge_config())
+def _knowledge_base(config: KnowledgeConfig) -> KnowledgeBase:
+    # One per process and configuration: it holds the loaded models and index clients.
+    return build_knowledge_base(config)
 
 
 def get_knowledge_base(settings: Annotated[Settings, Depends(get_settings)]) -> KnowledgeBase:
-    return _knowledge_base(settings)
+    return _knowledge_base(settings.knowledge_config())
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -20,8 +20,14 @@ router = APIRouter(tags=["pages"], include_in_schema=False)
 
 def _render(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
     lang = pick_lang(request)
+    other = "en" if lang == "ko" else "ko"
+    # The language switch keeps the page's query (e.g. the search being looked at).
+    switch_url = str(request.url.include_query_params(lang=other).replace(scheme="", netloc=""))
     response = templates.TemplateResponse(
-        request, name, {"t": translator(lang), "lang": lang, **context}, status_code=status
+        request,
+        name,
+        {"t": translator(lang), "lang": lang, "switch_url": switch_url, **context},
+        status_code=status,
     )
     if request.query_params.get("lang") == lang:
         response.set_cookie("kdt_lang", lang, max_age=365 * 24 * 3600, samesite="lax", httponly=True)
@@ -38,17 +44,19 @@ def home(
     kb: KnowledgeBaseDep,
     q: Annotated[str, Query(max_length=MAX_QUERY_CHARS)] = "",
     course: str = "",
-    level: Annotated[int | None, Query(ge=1, le=4)] = None,
+    level: Annotated[str, Query(pattern="^[1-4]?$")] = "",
     doc_lang: Annotated[str, Query(pattern="^(|en|ko)$")] = "",
 ):
+    # An HTML form sends empty strings for unset selects, hence str fields here.
+    level_max = int(level) if level else None
     results = []
     if q.strip():
         where = SearchFilter(
-            course=course or None, level_max=level, lang=doc_lang or None
+            course=course or None, level_max=level_max, lang=doc_lang or None
         )
         results = kb.search(q, k=8, where=where)
     return _render(
-        request, "search.html", q=q, course=course, level=level, doc_lang=doc_lang,
+        request, "search.html", q=q, course=course, level=level_max, doc_lang=doc_lang,
         courses=kb.registry.courses(), results=results,
     )
 

@@ -13,6 +13,8 @@ import json
 import sys
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from knowledge.errors import KnowledgeError
 from knowledge.types import KINDS, SearchFilter
 from tutor.settings import Settings
@@ -312,6 +314,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
+    except ValidationError as exc:
+        for err in exc.errors():
+            name = "KDT_" + "_".join(str(x) for x in err.get("loc", ())).upper()
+            print(f"error: invalid setting {name}: {err.get('msg')}", file=sys.stderr)
+        return 2
     except KnowledgeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -165,9 +165,11 @@ def _pack(blocks: list[_Block], chunk_size: int) -> list[_Block]:
             packed.append(cur)
             cur = _Block(block.text, block.heading_path, block.line_start, block.line_end)
         else:
+            headings_only = all(_HEADING.match(ln) for ln in cur.text.split("\n") if ln.strip())
             cur.text = f"{cur.text}\n\n{block.text}"
             cur.line_end = block.line_end
-            if not cur.heading_path:
+            if not cur.heading_path or headings_only:
+                # A chunk that so far holds only headings is cited by the section it opens.
                 cur.heading_path = block.heading_path
     if cur is not None:
         packed.append(cur)

@@ -120,7 +120,7 @@ class KnowledgeBase:
     def search(
         self, query: str, *, k: int = 5, where: SearchFilter | None = None
     ) -> list[ScoredChunk]:
-        if not query.strip():
+        if not query.strip() or (where is not None and not where.allowed_kinds()):
             return []
         self.refresh_lexical()
         return self.retriever.search(query, k=k, where=where)
@@ -158,7 +158,10 @@ class KnowledgeBase:
         if orphans:
             problems.append(Problem("orphan_vectors", f"{len(orphans)} vector(s) of no chunk"))
         generation = self.registry.generation()
-        if not self.lexical.load() or self.lexical.generation != generation:
+        if not self.lexical.load():
+            if generation:  # generation 0: nothing was ever written, no BM25 index needed yet
+                problems.append(Problem("lexical_stale", "the BM25 index is older than the registry"))
+        elif self.lexical.generation != generation:
             problems.append(Problem("lexical_stale", "the BM25 index is older than the registry"))
         else:
             ready = {r.doc_id for r in records if r.status == "ready"}

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Query
 
 from api.deps import KnowledgeBaseDep
 from api.schemas import SearchHitPublic, SearchPublic
-from knowledge.types import SearchFilter
+from knowledge.errors import InvalidInputError
+from knowledge.types import KINDS, SearchFilter
 
 router = APIRouter(prefix="/api/search", tags=["search"])
 
@@ -26,6 +27,10 @@ def search(
     level_max: Annotated[int | None, Query(ge=1, le=4)] = None,
     lang: Annotated[str | None, Query(pattern="^(en|ko)$")] = None,
 ) -> SearchPublic:
+    unknown = sorted(set(kind or ()) - set(KINDS))
+    if unknown:
+        raise InvalidInputError(f"unknown kind {', '.join(unknown)}; valid: {', '.join(KINDS)}")
+    # Solution material is for code review and instructors, never for this public route.
     kinds = tuple(k_ for k_ in kind if k_ != "solution") if kind else None
     where = SearchFilter(
         course=course, kinds=kinds, level_min=level_min, level_max=level_max, lang=lang

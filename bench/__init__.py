@@ -1,0 +1,1 @@
+"""Performance benchmarks: ``python -m bench.run`` (see bench/README.md)."""
