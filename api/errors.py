@@ -66,7 +66,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
         code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
-        return _respond(request, exc.status_code, code.get(exc.status_code, "error"), str(exc.detail))
+        return _respond(
+            request, exc.status_code, code.get(exc.status_code, "error"), str(exc.detail)
+        )
 
     @app.exception_handler(Exception)
     async def _unknown(request: Request, exc: Exception):

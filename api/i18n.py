@@ -35,8 +35,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "chunks": {"en": "Passages", "ko": "구절"},
     "courses": {"en": "Courses", "ko": "과정"},
     "empty_kb": {
-        "en": "The knowledge base is empty. Load a course with `kdt-tutor ingest courses/python-basics`.",
-        "ko": "지식 베이스가 비어 있습니다. `kdt-tutor ingest courses/python-basics`로 과정을 불러오세요.",
+        "en": "The knowledge base is empty. Load a course with "
+        "`kdt-tutor ingest courses/python-basics`.",
+        "ko": "지식 베이스가 비어 있습니다. "
+        "`kdt-tutor ingest courses/python-basics`로 과정을 불러오세요.",
     },
     "error_title": {"en": "Something went wrong", "ko": "문제가 발생했습니다"},
     "back_home": {"en": "Back to search", "ko": "검색으로 돌아가기"},

@@ -30,7 +30,9 @@ def _render(request: Request, name: str, status: int = 200, **context) -> HTMLRe
         status_code=status,
     )
     if request.query_params.get("lang") == lang:
-        response.set_cookie("kdt_lang", lang, max_age=365 * 24 * 3600, samesite="lax", httponly=True)
+        response.set_cookie(
+            "kdt_lang", lang, max_age=365 * 24 * 3600, samesite="lax", httponly=True
+        )
     return response
 
 
@@ -51,13 +53,17 @@ def home(
     level_max = int(level) if level else None
     results = []
     if q.strip():
-        where = SearchFilter(
-            course=course or None, level_max=level_max, lang=doc_lang or None
-        )
+        where = SearchFilter(course=course or None, level_max=level_max, lang=doc_lang or None)
         results = kb.search(q, k=8, where=where)
     return _render(
-        request, "search.html", q=q, course=course, level=level_max, doc_lang=doc_lang,
-        courses=kb.registry.courses(), results=results,
+        request,
+        "search.html",
+        q=q,
+        course=course,
+        level=level_max,
+        doc_lang=doc_lang,
+        courses=kb.registry.courses(),
+        results=results,
     )
 
 

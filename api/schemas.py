@@ -32,9 +32,18 @@ class SearchHitPublic(BaseModel):
     def from_scored(cls, hit: ScoredChunk) -> SearchHitPublic:
         c = hit.chunk
         return cls(
-            score=round(hit.score, 6), chunk_id=c.id, doc_id=c.doc_id, title=c.title,
-            heading_path=list(c.heading_path), line_start=c.line_start, line_end=c.line_end,
-            course=c.course, kind=c.kind, level=c.level, lang=c.lang, text=c.text,
+            score=round(hit.score, 6),
+            chunk_id=c.id,
+            doc_id=c.doc_id,
+            title=c.title,
+            heading_path=list(c.heading_path),
+            line_start=c.line_start,
+            line_end=c.line_end,
+            course=c.course,
+            kind=c.kind,
+            level=c.level,
+            lang=c.lang,
+            text=c.text,
         )
 
 

@@ -107,8 +107,9 @@ def format_table(result: dict) -> str:
 
     rule = "-" * (sum(widths) + 2 * (len(widths) - 1))
     out = [f"== {result['name']}: {result['title']}", f"   baseline: {result['baseline_desc']}"]
-    if result.get("load_average"):
-        out.append(f"   load average before/after: {result['load_average']}")
+    load = result.get("load_average")
+    if load:
+        out.append(f"   load average (1/5/15 min) before {load['before']}, after {load['after']}")
     out += [rule, fmt(header), rule, *(fmt(x) for x in lines), rule]
     out += [f"   {note}" for note in result.get("notes", [])]
     return "\n".join(out)

@@ -98,10 +98,10 @@ def window_documents(sources: list[LoadedDocument], stride: int) -> list[LoadedD
 
 
 def plan_corpus(target_chunks: int, chunk_size: int) -> tuple[list[LoadedDocument], int, int]:
-    """Choose the largest stride whose windows give at least ``target_chunks`` chunks.
+    """Choose a window stride that gives at least ``target_chunks`` chunks, barely more.
 
     Returns (window documents, stride, chunk count). Chunking is cheap, so the stride is
-    found by trying: first a guess from the chunks per window, then smaller strides.
+    found by trying: a guess from the chunks per window, then smaller strides until enough.
     """
     sources = source_documents()
     positions = sum(max(1, len(s.text) - WINDOW_CHARS) for s in sources)
@@ -155,9 +155,7 @@ def build(kb: KnowledgeBase, target_chunks: int, manifest_path: Path) -> dict:
     started = time.perf_counter()
     docs, stride, n_chunks = plan_corpus(target_chunks, kb.chunk_size)
     log(f"corpus: {len(docs)} windows of {WINDOW_CHARS} chars, stride {stride}, {n_chunks} chunks")
-    known: dict[str, tuple[str, str]] = {}
-    for course in {d.meta.course for d in docs}:
-        known.update(kb.registry.hashes(course=course))
+    known = {r.doc_id: (r.content_hash, r.status) for r in kb.registry.list()}
     wanted = {d.doc_id for d in docs}
     for doc_id in sorted(set(known) - wanted):  # left by an earlier plan
         kb.remove(doc_id)
@@ -284,6 +282,8 @@ def run(chunks: int = DEFAULT_CHUNKS, queries: int = DEFAULT_QUERIES) -> dict:
     n_docs, n_chunks = kb.registry.counts()
     log("loading models and warming up")
     load_s, _ = _timed(kb.search, "warm up", k=5)
+    # Kiwi loads its Korean model on the first Korean text: keep that out of the timings.
+    korean_s, _ = _timed(kb.search, "리스트를 정렬하는 방법", k=5)
     all_queries = load_queries(WARMUP_QUERIES + queries)
     measure(kb, all_queries[:WARMUP_QUERIES])
     log(f"timing {queries} queries")
@@ -302,7 +302,8 @@ def run(chunks: int = DEFAULT_CHUNKS, queries: int = DEFAULT_QUERIES) -> dict:
         "KB " + ("built in this run" if built else "reused from cache")
         + f": build time {manifest.get('build_seconds', '?')} s "
         f"({manifest.get('windows', '?')} windows, stride {manifest.get('stride', '?')})",
-        f"first search incl. model load: {load_s * 1000:.0f} ms",
+        f"first search ({'models loaded by the build' if built else 'incl. model load'}): "
+        f"{load_s * 1000:.0f} ms; first Korean search (Kiwi model load): {korean_s * 1000:.0f} ms",
         f"{'breakdown, each stage timed on its own (ms)':<46}{'p50':>9}{'p95':>9}{'p99':>9}",
     ]
     for key, label in BREAKDOWN:
@@ -323,6 +324,7 @@ def run(chunks: int = DEFAULT_CHUNKS, queries: int = DEFAULT_QUERIES) -> dict:
             "built_in_this_run": built,
             "build": manifest,
             "first_search_ms": round(load_s * 1000, 1),
+            "first_korean_search_ms": round(korean_s * 1000, 1),
             "stats_ms": stats,
         },
     }

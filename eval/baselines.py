@@ -64,19 +64,22 @@ class PlainBM25Retriever:
 
         texts, self._owners = _split(sources)
         self._bm25 = bm25s.BM25()
-        self._bm25.index(bm25s.tokenize(texts, stopwords="en", show_progress=False), show_progress=False)
+        self._bm25.index(
+            bm25s.tokenize(texts, stopwords="en", show_progress=False), show_progress=False
+        )
         self._tokenize = lambda q: bm25s.tokenize([q], stopwords="en", show_progress=False)
         self.k = min(k, len(texts))
         self.chunks = len(texts)
 
     def rank(self, question: str) -> list[str]:
-        results, _scores = self._bm25.retrieve(self._tokenize(question), k=self.k, show_progress=False)
+        results, _scores = self._bm25.retrieve(
+            self._tokenize(question), k=self.k, show_progress=False
+        )
         return [self._owners[int(i)] for i in results[0]]
 
 
 def read_sources(folder: Path) -> dict[str, str]:
     """``{file stem: text}`` for every Markdown file of a lessons folder."""
     return {
-        p.stem: p.read_text(encoding="utf-8", errors="replace")
-        for p in sorted(folder.glob("*.md"))
+        p.stem: p.read_text(encoding="utf-8", errors="replace") for p in sorted(folder.glob("*.md"))
     }

@@ -78,7 +78,10 @@ def _markdown_blocks(text: str) -> list[_Block]:
             current = [line]
             continue
         if not line.strip():
-            if current and not (len(current) == 1 and _HEADING.match(current[0])):
+            if current and _HEADING.match(current[0]) and not any(x.strip() for x in current[1:]):
+                # Keep the blank under a heading in its block: line numbers stay exact.
+                current.append(line)
+            elif current:
                 flush(i)
             continue
         if not current:
@@ -102,7 +105,11 @@ def _python_blocks(text: str) -> list[_Block]:
     cuts.append(len(lines))
     blocks = []
     for a, b in zip(cuts, cuts[1:], strict=False):
-        body = "\n".join(lines[a:b]).strip("\n")
+        while a < b and not lines[a].strip():
+            a += 1
+        while b > a and not lines[b - 1].strip():
+            b -= 1
+        body = "\n".join(lines[a:b])
         if not body.strip():
             continue
         name = next((m.group(1) for ln in lines[a:b] if (m := _PY_TOP.match(ln))), None)

@@ -177,7 +177,8 @@ def build_embeddings(name: str) -> _ArrayEmbeddings:
     if name in _BACKENDS:
         return _BACKENDS[name]()
     if not name or name.startswith("-"):
-        raise ConfigError(f"unknown embedding {name!r}; valid: {', '.join(_BACKENDS)} or a model path")
+        valid = ", ".join(_BACKENDS)
+        raise ConfigError(f"unknown embedding {name!r}; valid: {valid} or a model path")
     return SentenceTransformerEmbeddings(name)
 
 

@@ -18,7 +18,7 @@ import yaml
 
 from knowledge.errors import InvalidInputError, LoadError
 from knowledge.knowledge_base import KnowledgeBase
-from knowledge.loaders import iter_course_files, load_document
+from knowledge.loaders import document_id, iter_course_files, load_document
 
 Progress = Callable[[int, int, str], None]
 
@@ -65,16 +65,10 @@ def course_id_for(root: Path, explicit: str | None) -> str:
     return folder.resolve().name
 
 
-def _doc_id(path: Path, root: Path, course: str) -> str:
-    try:
-        rel = path.relative_to(root).as_posix()
-    except ValueError:
-        rel = path.name
-    return f"{course}/{rel}"
-
-
 def _hash_file(path: Path) -> str | None:
     try:
+        if not path.is_file():  # opening a FIFO would block; load_document reports it
+            return None
         digest = hashlib.sha256()
         with path.open("rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
@@ -105,13 +99,14 @@ def ingest_path(
     files, skipped = iter_course_files(path)
     report = IngestReport(course=course_id)
     report.skipped = [(str(p), reason) for p, reason in skipped]
-    known = kb.registry.hashes(course=course_id)
+    # Scope by doc id prefix, not by the course column: front matter may set another course.
+    known = kb.registry.hashes(prefix=f"{course_id}/")
     seen: set[str] = set()
     changed = False
     for n, file in enumerate(files, start=1):
         if progress:
             progress(n, len(files), str(file))
-        doc_id = _doc_id(file, root, course_id)
+        doc_id = document_id(file, course_root=root, course=course_id)
         seen.add(doc_id)
         previous = known.get(doc_id)
         if previous and previous[1] == "ready" and previous[0] == _hash_file(file):

@@ -109,7 +109,13 @@ class KnowledgeBase:
     def refresh_lexical(self, *, force: bool = False) -> None:
         """Make the BM25 index match the registry: load the cache, or rebuild it."""
         with self._refresh_lock:
-            generation = self.registry.generation()
+            state = self.registry.state()
+            if state.get("tokenizer_version") != self.tokenizer.VERSION:
+                # Stored tokens came from another tokenizer version: recompute them from text.
+                self.registry.retokenize(self.tokenizer.tokenize_many)
+                self.registry.set_state("tokenizer_version", self.tokenizer.VERSION)
+                state = self.registry.state()
+            generation = state.get("generation", 0)
             if not force and self.lexical.generation == generation:
                 return
             if not force and self.lexical.load() and self.lexical.generation == generation:
@@ -120,7 +126,8 @@ class KnowledgeBase:
     def search(
         self, query: str, *, k: int = 5, where: SearchFilter | None = None
     ) -> list[ScoredChunk]:
-        if not query.strip() or (where is not None and not where.allowed_kinds()):
+        where = where or SearchFilter()  # no filter still means: no solution material
+        if not query.strip() or not where.allowed_kinds():
             return []
         self.refresh_lexical()
         return self.retriever.search(query, k=k, where=where)
@@ -157,10 +164,17 @@ class KnowledgeBase:
         orphans = [cid for cid in vector_ids if cid not in registry_chunks]
         if orphans:
             problems.append(Problem("orphan_vectors", f"{len(orphans)} vector(s) of no chunk"))
+        version = self.registry.state().get("tokenizer_version")
+        if registry_chunks and version != self.tokenizer.VERSION:
+            problems.append(
+                Problem("tokens_stale", "stored BM25 tokens are from an older tokenizer")
+            )
         generation = self.registry.generation()
         if not self.lexical.load():
             if generation:  # generation 0: nothing was ever written, no BM25 index needed yet
-                problems.append(Problem("lexical_stale", "the BM25 index is older than the registry"))
+                problems.append(
+                    Problem("lexical_stale", "the BM25 index is older than the registry")
+                )
         elif self.lexical.generation != generation:
             problems.append(Problem("lexical_stale", "the BM25 index is older than the registry"))
         else:
@@ -196,14 +210,18 @@ class KnowledgeBase:
             orphans = [cid for cid in self.vectors.ids() if cid not in known]
             self.vectors.delete(chunk_ids=orphans)
             done.append(f"deleted {len(orphans)} orphan vector(s)")
-        if kinds & {"lexical_stale", "lexical_mismatch"} or redo or done:
+        if kinds & {"lexical_stale", "lexical_mismatch", "tokens_stale"} or redo or done:
             self.refresh_lexical(force=True)
             done.append("rebuilt the BM25 index")
         return done
 
 
 def build_knowledge_base(
-    config: KnowledgeConfig, *, fusion: FusionParams | None = None, embeddings=None
+    config: KnowledgeConfig,
+    *,
+    fusion: FusionParams | None = None,
+    embeddings=None,
+    tokenizer: Tokenizer | None = None,
 ) -> KnowledgeBase:
     """The composition of the default backends from plain configuration values.
 
@@ -222,7 +240,7 @@ def build_knowledge_base(
         ),
         lexical=LexicalIndex(config.kb_dir / "bm25"),
         embeddings=embeddings,
-        tokenizer=Tokenizer(),
+        tokenizer=tokenizer or Tokenizer(),
         chunk_size=config.chunk_size,
         fusion=fusion,
     )

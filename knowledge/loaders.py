@@ -71,7 +71,7 @@ def load_document(path: Path, *, course_root: Path, course: str, max_bytes: int)
         path, course_root=course_root, course=course, text=text, fm=fm, fmt=fmt, own_title=own_title
     )
     return LoadedDocument(
-        doc_id=_doc_id(path, course_root=course_root, course=course),
+        doc_id=document_id(path, course_root=course_root, course=course),
         source_path=str(path),
         format=fmt,
         text=text,
@@ -536,7 +536,8 @@ def _relative_parts(path: Path, course_root: Path) -> tuple[str, ...]:
         return path.parts
 
 
-def _doc_id(path: Path, *, course_root: Path, course: str) -> str:
+def document_id(path: Path, *, course_root: Path, course: str) -> str:
+    """``<course>/<path relative to the course root>``: stable across re-ingests."""
     try:
         relative = path.relative_to(course_root).as_posix()
     except ValueError:

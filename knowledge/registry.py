@@ -180,6 +180,36 @@ class DocumentRegistry:
             value = conn.execute(select(state.c.value).where(state.c.key == "generation")).scalar()
         return int(value or 0)
 
+    def state(self) -> dict[str, int]:
+        """Every ``kb_state`` value (generation, tokenizer version) in one read."""
+        with self.engine.connect() as conn:
+            return {r.key: int(r.value) for r in conn.execute(select(state.c.key, state.c.value))}
+
+    def set_state(self, key: str, value: int) -> None:
+        with self.engine.begin() as conn:
+            updated = conn.execute(update(state).where(state.c.key == key).values(value=value))
+            if updated.rowcount == 0:
+                conn.execute(insert(state).values(key=key, value=value))
+
+    def retokenize(self, tokenize_many) -> int:
+        """Recompute every chunk's stored BM25 tokens (after a tokenizer change)."""
+        with self.engine.connect() as conn:
+            rows = list(conn.execute(self._select_chunks().order_by(chunks.c.chunk_id)))
+        all_chunks = [self._chunk(r) for r in rows]
+        for i in range(0, len(all_chunks), 500):
+            part = all_chunks[i : i + 500]
+            tokens = tokenize_many([c.index_text for c in part])
+            with self.engine.begin() as conn:
+                for c, t in zip(part, tokens, strict=True):
+                    conn.execute(
+                        update(chunks)
+                        .where(chunks.c.chunk_id == c.id)
+                        .values(tokens=json.dumps(t, ensure_ascii=False))
+                    )
+        with self.engine.begin() as conn:
+            self._bump(conn)
+        return len(all_chunks)
+
     @staticmethod
     def _bump(conn) -> None:
         updated = conn.execute(
@@ -208,10 +238,11 @@ class DocumentRegistry:
             rows = conn.execute(select(documents.c.course).distinct().order_by(documents.c.course))
             return [r[0] for r in rows]
 
-    def hashes(self, *, course: str) -> dict[str, tuple[str, str]]:
-        """doc_id -> (content_hash, status) for one course: what incremental ingest compares."""
+    def hashes(self, *, prefix: str) -> dict[str, tuple[str, str]]:
+        """doc_id -> (content_hash, status) for ids under ``prefix``: what ingest compares."""
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = select(documents.c.doc_id, documents.c.content_hash, documents.c.status).where(
-            documents.c.course == course
+            documents.c.doc_id.like(f"{escaped}%", escape="\\")
         )
         with self.engine.connect() as conn:
             return {r.doc_id: (r.content_hash, r.status) for r in conn.execute(query)}
@@ -316,16 +347,15 @@ class DocumentRegistry:
             "updated_at": now,
         }
         with self.engine.begin() as conn:
-            old = [
-                r[0]
-                for r in conn.execute(select(chunks.c.chunk_id).where(chunks.c.doc_id == doc.doc_id))
-            ]
+            of_doc = select(chunks.c.chunk_id).where(chunks.c.doc_id == doc.doc_id)
+            old = [r[0] for r in conn.execute(of_doc)]
             conn.execute(delete(chunks).where(chunks.c.doc_id == doc.doc_id))
             exists = conn.execute(
                 select(documents.c.doc_id).where(documents.c.doc_id == doc.doc_id)
             ).first()
             if exists:
-                conn.execute(update(documents).where(documents.c.doc_id == doc.doc_id).values(**values))
+                this_doc = documents.c.doc_id == doc.doc_id
+                conn.execute(update(documents).where(this_doc).values(**values))
             else:
                 conn.execute(insert(documents).values(doc_id=doc.doc_id, created_at=now, **values))
             if doc_chunks:
@@ -359,9 +389,8 @@ class DocumentRegistry:
     def remove(self, doc_id: str) -> list[str]:
         """Delete a document and its chunks; return the removed chunk ids."""
         with self.engine.begin() as conn:
-            ids = [
-                r[0] for r in conn.execute(select(chunks.c.chunk_id).where(chunks.c.doc_id == doc_id))
-            ]
+            of_doc = select(chunks.c.chunk_id).where(chunks.c.doc_id == doc_id)
+            ids = [r[0] for r in conn.execute(of_doc)]
             deleted = conn.execute(delete(documents).where(documents.c.doc_id == doc_id)).rowcount
             if not deleted:
                 raise NotFoundError(f"no document {doc_id!r} in the knowledge base")

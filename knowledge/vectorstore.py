@@ -103,8 +103,8 @@ class ChromaVectorIndex:
     def search(
         self, vector: np.ndarray, *, k: int, where: SearchFilter | None = None
     ) -> list[tuple[str, float]]:
-        if k <= 0:
-            return []
+        if k <= 0 or (where is not None and not where.allowed_kinds()):
+            return []  # Chroma rejects an empty "$in": no allowed kind means no result
         try:
             result = self._collection.query(
                 query_embeddings=[np.asarray(vector, dtype=np.float32)],

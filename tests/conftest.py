@@ -88,7 +88,7 @@ def kb_config() -> Callable[..., KnowledgeConfig]:
 
 @pytest.fixture(scope="session")
 def make_kb(embeddings, tokenizer) -> Callable[..., KnowledgeBase]:
-    """``make_kb(config, embeddings=None)``: the default backends, sharing the loaded models.
+    """``make_kb(config, embeddings_override=None)``: the default backends, sharing models.
 
     Same composition as ``build_knowledge_base`` (registry, Chroma collection named after the
     embedding, BM25 under kb_dir), but with the session's tokenizer: ``build_knowledge_base``

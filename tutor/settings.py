@@ -28,7 +28,9 @@ class Settings(BaseSettings):
     )
 
     # knowledge base
-    chroma_url: str | None = Field(default=None, description="Chroma server URL; embedded when unset")
+    chroma_url: str | None = Field(
+        default=None, description="Chroma server URL; embedded when unset"
+    )
     collection: str = "kdt_chunks"
     embedding: str = Field(
         default="hybrid",

@@ -13,4 +13,6 @@ router = APIRouter(prefix="/api/health", tags=["health"])
 @router.get("", response_model=HealthPublic)
 def health(kb: KnowledgeBaseDep) -> HealthPublic:
     documents, chunks = kb.registry.counts()
-    return HealthPublic(status="ok", documents=documents, chunks=chunks, courses=kb.registry.courses())
+    return HealthPublic(
+        status="ok", documents=documents, chunks=chunks, courses=kb.registry.courses()
+    )

@@ -22,7 +22,9 @@ def search(
     q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS, description="the question")],
     course: str | None = None,
     k: Annotated[int, Query(ge=1, le=50)] = 5,
-    kind: Annotated[list[str] | None, Query(description="lesson, exercise, quiz, faq, reference")] = None,
+    kind: Annotated[
+        list[str] | None, Query(description="lesson, exercise, quiz, faq, reference")
+    ] = None,
     level_min: Annotated[int | None, Query(ge=1, le=4)] = None,
     level_max: Annotated[int | None, Query(ge=1, le=4)] = None,
     lang: Annotated[str | None, Query(pattern="^(en|ko)$")] = None,

@@ -181,6 +181,13 @@ def test_filters_restrict_results(ingested, where, accepts) -> None:
     assert {h.chunk.id for h in filtered} == expected
 
 
+def test_filter_that_allows_no_kind_returns_nothing(ingested) -> None:
+    kb, _ = ingested
+
+    # `search --kind solution` without --include-solutions: nothing may be shown, no error.
+    assert kb.search("quokka squares", k=5, where=SearchFilter(kinds=("solution",))) == []
+
+
 def test_level_range_keeps_unlevelled_reference_material(ingested) -> None:
     kb, _ = ingested
 
