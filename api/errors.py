@@ -17,10 +17,13 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from knowledge import errors as kerr
+from tutor.errors import AuthenticationError, PermissionDeniedError
 
 log = logging.getLogger("kdt.api")
 
 _STATUS: list[tuple[type[Exception], int]] = [
+    (AuthenticationError, 401),
+    (PermissionDeniedError, 403),
     (kerr.NotFoundError, 404),
     (kerr.InvalidInputError, 422),
     (kerr.ProviderUnavailableError, 503),

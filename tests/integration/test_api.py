@@ -100,9 +100,8 @@ def test_search_returns_cited_passages(client: TestClient) -> None:
 
 
 def test_search_korean_query_finds_korean_passage(client: TestClient) -> None:
-    results = client.get("/api/search", params={"q": "리스트에 항목을 추가하려면?", "lang": "ko"}).json()[
-        "results"
-    ]
+    params = {"q": "리스트에 항목을 추가하려면?", "lang": "ko"}
+    results = client.get("/api/search", params=params).json()["results"]
     assert results and all(r["lang"] == "ko" for r in results)
     assert "append" in results[0]["text"]
 

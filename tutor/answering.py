@@ -1,0 +1,115 @@
+"""The answerer role: turn retrieved passages into an answer with numbered citations.
+
+Implementations:
+- ``ExtractiveAnswerer`` (``tutor/extractive.py``, the offline default): selects sentences and
+  code examples from the passages and quotes them verbatim.
+- ``LLMAnswerer`` (``tutor/llm_answerer.py``): LangChain ``ChatOpenAI`` against any
+  OpenAI-compatible endpoint, prompts from ``prompts/tutor/``.
+
+The chat service decides *what* to answer (mode: answer, hint, not covered; which passages
+may be shown); an answerer only decides *how*. Answerers stream ``AnswerEvent``s so the API
+can forward tokens as server-sent events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from knowledge.types import ScoredChunk
+
+Mode = Literal["answer", "hint", "not_covered"]
+
+
+@dataclass(frozen=True)
+class LearnerContext:
+    """What the answer adapts to. ``level`` 1..4; ``unmastered`` are skill ids."""
+
+    level: int = 2
+    unmastered: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Turn:
+    role: Literal["user", "assistant"]
+    content: str
+
+
+@dataclass(frozen=True)
+class AnswerRequest:
+    question: str
+    passages: list[ScoredChunk]
+    lang: str  # the language to answer in: "en" | "ko"
+    learner: LearnerContext = field(default_factory=LearnerContext)
+    mode: Mode = "answer"
+    history: tuple[Turn, ...] = ()
+    exercise: str | None = None  # the graded exercise the question is about, in hint mode
+    nearest_topics: tuple[str, ...] = ()  # for "not covered" answers
+    # Solution texts (code and prose) of the exercise: an answer must never reproduce them.
+    withheld: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Citation:
+    """``[n]`` in the answer text refers to ``passages[n - 1]`` of the request."""
+
+    n: int
+    chunk_id: str
+    doc_id: str
+    title: str
+    heading_path: tuple[str, ...]
+    line_start: int
+    line_end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class AnswerEvent:
+    """``token``: a piece of answer text; ``notice``: a message for the trainee (e.g. the
+    LLM was unavailable and the offline answer is shown); ``done``: the final ``Answer``."""
+
+    kind: Literal["token", "notice", "done"]
+    text: str = ""
+    answer: Answer | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    citations: tuple[Citation, ...]
+    answerer: str
+    mode: Mode = "answer"
+    notices: tuple[str, ...] = ()
+
+
+class Answerer(Protocol):
+    name: str
+
+    def stream(self, request: AnswerRequest) -> Iterator[AnswerEvent]:
+        """Yield token/notice events, then exactly one ``done`` event carrying the Answer."""
+
+
+def citation_for(n: int, hit: ScoredChunk) -> Citation:
+    c = hit.chunk
+    return Citation(
+        n=n,
+        chunk_id=c.id,
+        doc_id=c.doc_id,
+        title=c.title,
+        heading_path=c.heading_path,
+        line_start=c.line_start,
+        line_end=c.line_end,
+        text=c.text,
+    )
+
+
+def answer_text(events: Iterator[AnswerEvent]) -> Answer:
+    """Drain a stream and return its final answer (for non-streaming callers)."""
+    final = None
+    for event in events:
+        if event.kind == "done":
+            final = event.answer
+    if final is None:
+        raise RuntimeError("answerer ended without a done event")
+    return final
