@@ -1,0 +1,1 @@
+"""Test fakes of external services (only ever of things outside our code, e.g. the LLM)."""

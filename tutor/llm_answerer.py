@@ -1,0 +1,438 @@
+"""``LLMAnswerer``: answers through LangChain ``ChatOpenAI`` on any OpenAI-compatible URL.
+
+The adapter for the answerer role's LLM backend. LangChain and the ``openai`` SDK are
+imported inside ``build_llm_answerer`` and the error classifier only; nothing of theirs
+leaves this module: callers see ``AnswerEvent``s and ``Answer``s.
+
+What it adds on top of the model:
+
+- **Prompts from files** (``prompts/tutor/``): a system prompt per mode (``answer``,
+  ``hint``, ``not_covered``) with level-specific instructions, then the conversation
+  history, then ``answer.human`` with the passages numbered ``[1]..[n]`` and the question.
+- **Citation check**: every ``[n]`` must name a passage of the request; invalid markers are
+  removed from the final text (and logged), ``Answer.citations`` lists the valid ones.
+  Markers inside code (``xs[0]``) are not citations.
+- **Solution-leak guard**: a fenced code block similar to a withheld solution
+  (``SequenceMatcher`` ratio >= 0.6) or any line shared with one (>= 20 characters after
+  whitespace normalisation) is replaced by a ``[withheld: ...]`` marker and a notice is added.
+- **Failure policy**: timeouts, 429, 5xx and connection errors are retried ``retries`` times
+  with exponential backoff, but only while nothing has been streamed to the caller. Then,
+  and at once for other 4xx answers (bad key, unknown model), the ``fallback`` answerer
+  (the offline extractive one) answers, preceded by a ``notice`` event; so does an empty
+  completion. A stream that dies after tokens were sent also falls back, with an
+  "interrupted" notice: the caller must then discard the partial text, because the final
+  ``done`` Answer is always authoritative.
+
+Trade-off of the leak guard: tokens cannot be taken back once streamed, so whenever a
+request can leak something (hint mode, or any request with ``withheld`` texts) the whole
+completion is buffered, checked, and only then emitted as ``token`` events. Such answers
+appear all at once instead of word by word, and the first token waits for the whole
+completion; plain answers stream live.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+from difflib import SequenceMatcher
+from typing import Any
+
+from pydantic import SecretStr
+
+from prompts import render
+from tutor.answering import (
+    Answer,
+    Answerer,
+    AnswerEvent,
+    AnswerRequest,
+    Citation,
+    Turn,
+    citation_for,
+)
+from tutor.errors import ConfigError
+
+log = logging.getLogger("kdt.tutor.llm")
+
+HISTORY_TURNS = 6  # earlier turns sent with a question (the most recent ones)
+LEAK_RATIO = 0.6  # SequenceMatcher ratio between a code block and a withheld text
+LEAK_LINE_CHARS = 20  # a shared line at least this long (normalised) counts as a leak
+
+_FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})[^\n]*\n.*?^[ \t]*\1[ \t]*$", re.M | re.S)
+_INLINE_CODE = re.compile(r"`[^`\n]+`")
+# One or more adjacent markers such as [1], [2][3] or [1, 2]; not indexing like xs[0].
+# The leading blanks are part of the match so that removing a marker leaves no "word ." gap.
+_CITATION_RUN = re.compile(r"(?P<ws>[ \t]*)(?<![\w\])])(?P<run>(?:\[\d+(?:\s*,\s*\d+)*\])+)")
+_NUMBER = re.compile(r"\d+")
+
+
+# --- pure helpers (unit-testable without a model) ---------------------------------------------
+def _code_spans(text: str) -> list[tuple[int, int]]:
+    spans = [m.span() for m in _FENCE.finditer(text)]
+    for m in _INLINE_CODE.finditer(text):
+        if not any(a <= m.start() < b for a, b in spans):
+            spans.append(m.span())
+    return spans
+
+
+def _inside(pos: int, spans: list[tuple[int, int]]) -> bool:
+    return any(a <= pos < b for a, b in spans)
+
+
+def validate_citations(text: str, n_passages: int) -> tuple[str, list[int], list[int]]:
+    """Drop citation markers outside ``1..n_passages``; returns (text, valid, invalid).
+
+    Markers inside fenced or inline code are left alone (they are indexing, not citations).
+    """
+    code = _code_spans(text)
+    valid: list[int] = []
+    invalid: list[int] = []
+
+    def fix(match: re.Match) -> str:
+        if _inside(match.start("run"), code):
+            return match.group(0)
+        numbers = [int(x) for x in _NUMBER.findall(match.group("run"))]
+        kept = [n for n in numbers if 1 <= n <= n_passages]
+        invalid.extend(n for n in numbers if not 1 <= n <= n_passages)
+        valid.extend(n for n in kept if n not in valid)
+        if len(kept) == len(numbers):
+            return match.group(0)
+        return match.group("ws") + "".join(f"[{n}]" for n in kept) if kept else ""
+
+    fixed = _CITATION_RUN.sub(fix, text)
+    return fixed, sorted(valid), invalid
+
+
+def strip_citations(text: str) -> str:
+    """``text`` without citation markers (earlier turns cite passages that are gone)."""
+    code = _code_spans(text)
+    return _CITATION_RUN.sub(lambda m: m.group(0) if _inside(m.start("run"), code) else "", text)
+
+
+def _normalize(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _fenced_bodies(text: str) -> list[str]:
+    bodies = []
+    for m in _FENCE.finditer(text):
+        lines = m.group(0).splitlines()
+        bodies.append("\n".join(lines[1:-1]))
+    return bodies
+
+
+def _withheld_lines(withheld: Sequence[str]) -> set[str]:
+    lines = set()
+    for text in withheld:
+        for line in text.splitlines():
+            norm = _normalize(line.strip().strip("`"))
+            if len(norm) >= LEAK_LINE_CHARS:
+                lines.add(norm)
+    return lines
+
+
+def _line_leaks(line: str, withheld_lines: set[str]) -> bool:
+    norm = _normalize(line.strip().strip("`"))
+    if len(norm) < LEAK_LINE_CHARS:
+        return False
+    return any(w in norm or norm in w for w in withheld_lines)
+
+
+def guard_leaks(text: str, withheld: Sequence[str], marker: str) -> tuple[str, bool]:
+    """Replace code blocks and lines that reproduce a withheld text; returns (text, leaked)."""
+    if not withheld or not text:
+        return text, False
+    references = [_normalize(w) for w in withheld]
+    for w in withheld:
+        references.extend(_normalize(b) for b in _fenced_bodies(w))
+    references = [r for r in references if r]
+    w_lines = _withheld_lines(withheld)
+    leaked = False
+
+    def block(match: re.Match) -> str:
+        nonlocal leaked
+        lines = match.group(0).splitlines()
+        body = _normalize("\n".join(lines[1:-1]))
+        if body and any(SequenceMatcher(None, body, r).ratio() >= LEAK_RATIO for r in references):
+            leaked = True
+            return marker
+        return match.group(0)
+
+    text = _FENCE.sub(block, text)
+    # Then single lines, inside code or not (this also covers an unclosed fence).
+    out = []
+    for line in text.split("\n"):
+        if not re.match(r"^[ \t]*(`{3,}|~{3,})", line) and _line_leaks(line, w_lines):
+            leaked = True
+            line = marker
+        out.append(line)
+    return "\n".join(out), leaked
+
+
+def _pieces(text: str) -> list[str]:
+    """Split a buffered answer into word-sized token events (whitespace kept)."""
+    return re.findall(r"\S+\s*|\s+", text)
+
+
+# --- the answerer -----------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class _Failure:
+    """Why an LLM call failed. ``kind``: ``transient`` (timeout, 429, 5xx, connection: retry),
+    ``rejected`` (another 4xx: do not retry) or ``error`` (anything else: do not retry).
+    ``detail`` is safe to log: exception type and status, never the body or the key."""
+
+    kind: str
+    detail: str
+
+
+def _classify(exc: Exception) -> _Failure:
+    """Map an SDK exception to a failure kind, with a log-safe detail (no messages, no keys)."""
+    import openai
+
+    name = type(exc).__name__
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        kind = "transient" if status == 429 or status >= 500 else "rejected"
+        return _Failure(kind, f"{name} (HTTP {status})")
+    if isinstance(exc, openai.APIConnectionError):  # includes APITimeoutError
+        return _Failure("transient", name)
+    return _Failure("error", name)
+
+
+class LLMAnswerer:
+    """Answers with a chat model; falls back to ``fallback`` when the model fails.
+
+    ``chat_model`` is a LangChain chat model (``.stream(messages)`` yielding message chunks,
+    ``.invoke(messages)``); build one with ``build_llm_answerer``.
+    """
+
+    name = "llm"
+
+    def __init__(
+        self,
+        *,
+        chat_model: Any,
+        fallback: Answerer,
+        retries: int = 2,
+        backoff_s: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._model = chat_model
+        self._fallback = fallback
+        self._retries = max(0, retries)
+        self._backoff_s = backoff_s
+        self._sleep = sleep
+
+    # -- Answerer ---------------------------------------------------------------------------
+    def stream(self, request: AnswerRequest) -> Iterator[AnswerEvent]:
+        messages = self.messages_for(request)
+        buffered = request.mode == "hint" or bool(request.withheld)
+        streamed = False
+        attempt = 0
+        while True:
+            pieces: list[str] = []
+            try:
+                for chunk in self._model.stream(messages):
+                    piece = chunk.content if isinstance(chunk.content, str) else ""
+                    if not piece:
+                        continue
+                    pieces.append(piece)
+                    if not buffered:
+                        streamed = True
+                        yield AnswerEvent("token", piece)
+                break
+            except Exception as exc:  # noqa: BLE001 - every failure falls back
+                failure = _classify(exc)
+                if streamed:
+                    log.warning("LLM stream interrupted after tokens: %s", failure.detail)
+                    yield from self._fall_back(request, "interrupted")
+                    return
+                if failure.kind == "transient" and attempt < self._retries:
+                    delay = self._backoff_s * (2**attempt)
+                    attempt += 1
+                    log.info(
+                        "LLM call failed (%s); retry %d/%d in %.2fs",
+                        failure.detail,
+                        attempt,
+                        self._retries,
+                        delay,
+                    )
+                    self._sleep(delay)
+                    continue
+                if failure.kind == "error":
+                    log.exception("LLM call failed unexpectedly: %s", failure.detail)
+                else:
+                    log.warning("LLM call failed (%s); falling back", failure.detail)
+                yield from self._fall_back(
+                    request, "rejected" if failure.kind == "rejected" else "unavailable"
+                )
+                return
+
+        if not "".join(pieces).strip():
+            log.warning("LLM returned an empty completion; falling back")
+            yield from self._fall_back(request, "unavailable")
+            return
+        answer = self._finish(request, "".join(pieces))
+        if buffered:
+            for piece in _pieces(answer.text):
+                yield AnswerEvent("token", piece)
+        for notice in answer.notices:
+            yield AnswerEvent("notice", notice)
+        yield AnswerEvent("done", answer=answer)
+
+    # -- condensing follow-up questions ------------------------------------------------------
+    def condense_question(self, history: Sequence[Turn], question: str) -> str:
+        """A standalone version of ``question`` given ``history``; the question itself when
+        there is no history or the model fails in any way (no retries: it is an optimisation)."""
+        if not history:
+            return question
+        messages = [
+            ("system", render("tutor/condense.system")),
+            (
+                "human",
+                render(
+                    "tutor/condense.human",
+                    history=[
+                        {"role": t.role, "content": strip_citations(t.content)}
+                        for t in history[-HISTORY_TURNS:]
+                    ],
+                    question=question,
+                ),
+            ),
+        ]
+        try:
+            reply = self._model.invoke(messages)
+        except Exception as exc:  # noqa: BLE001 - the original question always works
+            log.warning(
+                "condensing the question failed (%s); using it as asked", _classify(exc).detail
+            )
+            return question
+        text = reply.content if isinstance(reply.content, str) else ""
+        text = _normalize(text).strip('"“”').strip()
+        return text or question
+
+    # -- internals --------------------------------------------------------------------------
+    def messages_for(self, request: AnswerRequest) -> list[tuple[str, str]]:
+        """The chat messages for ``request``: system, recent history, passages + question."""
+        learner = request.learner
+        if request.mode == "hint":
+            system = render(
+                "tutor/hint.system",
+                lang=request.lang,
+                level=learner.level,
+                unmastered=learner.unmastered,
+                exercise=request.exercise,
+            )
+        elif request.mode == "not_covered":
+            system = render(
+                "tutor/not_covered.system",
+                lang=request.lang,
+                nearest_topics=request.nearest_topics,
+            )
+        else:
+            system = render(
+                "tutor/answer.system",
+                lang=request.lang,
+                level=learner.level,
+                unmastered=learner.unmastered,
+            )
+        passages = [
+            {
+                "n": i,
+                "title": hit.chunk.title,
+                "heading": " › ".join(h for h in hit.chunk.heading_path if h != hit.chunk.title),
+                "text": hit.chunk.text,
+            }
+            for i, hit in enumerate(request.passages, start=1)
+        ]
+        messages: list[tuple[str, str]] = [("system", system)]
+        for turn in request.history[-HISTORY_TURNS:]:
+            if turn.role == "user":
+                messages.append(("human", turn.content))
+            else:
+                messages.append(("ai", strip_citations(turn.content)))
+        messages.append(
+            ("human", render("tutor/answer.human", question=request.question, passages=passages))
+        )
+        return messages
+
+    def _finish(self, request: AnswerRequest, raw: str) -> Answer:
+        text, valid, invalid = validate_citations(raw.strip(), len(request.passages))
+        if invalid:
+            log.warning(
+                "removed invalid citation markers %s (request had %d passages)",
+                sorted(set(invalid)),
+                len(request.passages),
+            )
+        notices: list[str] = []
+        text, leaked = guard_leaks(
+            text,
+            request.withheld,
+            render("tutor/llm_notice.text", kind="withheld_marker", lang=request.lang),
+        )
+        if leaked:
+            log.warning("withheld solution text found in an LLM answer; redacted")
+            notices.append(render("tutor/llm_notice.text", kind="withheld", lang=request.lang))
+            # Citations are recomputed: redaction may have removed some markers.
+            _, valid, _ = validate_citations(text, len(request.passages))
+        citations: tuple[Citation, ...] = tuple(
+            citation_for(n, request.passages[n - 1]) for n in valid
+        )
+        return Answer(
+            text=text,
+            citations=citations,
+            answerer=self.name,
+            mode=request.mode,
+            notices=tuple(notices),
+        )
+
+    def _fall_back(self, request: AnswerRequest, kind: str) -> Iterator[AnswerEvent]:
+        notice = render("tutor/llm_notice.text", kind=kind, lang=request.lang)
+        yield AnswerEvent("notice", notice)
+        for event in self._fallback.stream(request):
+            if event.kind == "done" and event.answer is not None:
+                answer = event.answer
+                event = AnswerEvent(
+                    "done",
+                    answer=dataclasses.replace(answer, notices=(notice, *answer.notices)),
+                )
+            yield event
+
+
+def build_llm_answerer(
+    *,
+    base_url: str | None,
+    api_key: str | SecretStr | None,
+    model: str,
+    fallback: Answerer,
+    timeout_s: float = 30,
+    retries: int = 2,
+    backoff_s: float = 0.5,
+) -> LLMAnswerer:
+    """An ``LLMAnswerer`` on ``ChatOpenAI`` against ``base_url`` (any OpenAI-compatible API).
+
+    ``api_key`` is a ``str`` or ``SecretStr``; keyless local servers (vLLM, Ollama) accept
+    any value, so ``None`` sends ``"EMPTY"``; whether a missing key is an error is the
+    composition root's decision. The SDK's own retries are off: ``LLMAnswerer`` retries,
+    because it knows whether tokens were already streamed.
+    """
+    try:
+        from langchain_openai import ChatOpenAI
+    except ImportError as exc:  # pragma: no cover - a core dependency today
+        raise ConfigError(
+            "the LLM answerer needs langchain-openai: pip install langchain-openai"
+        ) from exc
+    chat_model = ChatOpenAI(
+        base_url=base_url,
+        api_key=api_key if api_key is not None else "EMPTY",
+        model=model,
+        temperature=0.2,
+        timeout=timeout_s,
+        max_retries=0,
+        streaming=True,
+    )
+    return LLMAnswerer(
+        chat_model=chat_model, fallback=fallback, retries=retries, backoff_s=backoff_s
+    )
