@@ -1,5 +1,5 @@
 # kdt-tutor: two commands do all set-up on a fresh machine.
-#   make run   venv + install + load the sample course + serve on 127.0.0.1:8000
+#   make run   venv + install + load the sample course + demo accounts + serve on 127.0.0.1:8000
 #   make test  venv + install + the whole test suite
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install run serve ingest test test-fast lint bench bench-retrieval clean
+.PHONY: install run serve ingest demo-users test test-fast lint bench bench-retrieval clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,21 @@ install: $(BIN)/.installed
 ingest: install
 	$(BIN)/kdt-tutor ingest $(COURSE)
 
-run: ingest
+# Demo accounts for trying the app locally; change or disable them anywhere else
+# (`kdt-tutor user passwd USERNAME`, `kdt-tutor user disable USERNAME`).
+demo-users: install
+	@$(BIN)/kdt-tutor user add trainee1 --role trainee --course python-basics --name "Demo Trainee" --password demo-trainee-1 --if-missing
+	@$(BIN)/kdt-tutor user add instructor1 --role instructor --course python-basics --name "Demo Instructor" --password demo-instructor-1 --if-missing
+	@$(BIN)/kdt-tutor user add admin --role admin --name "Demo Admin" --password demo-admin-1 --if-missing
+	@echo ""
+	@echo "  Log in at http://$${KDT_HOST:-127.0.0.1}:$${KDT_PORT:-8000}/login with a demo account:"
+	@echo "    trainee     trainee1     / demo-trainee-1     (course python-basics)"
+	@echo "    instructor  instructor1  / demo-instructor-1  (course python-basics)"
+	@echo "    admin       admin        / demo-admin-1"
+	@echo "  Demo accounts only: change or disable them outside your own machine."
+	@echo ""
+
+run: ingest demo-users
 	$(BIN)/kdt-tutor serve
 
 serve: install

@@ -6,13 +6,14 @@ import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from api import pages
+from api.auth import install_auth_handlers, optional_auth
 from api.deps import get_knowledge_base, get_settings
 from api.errors import install_error_handlers
-from api.routes import health, search
+from api.routes import auth, health, search
 
 log = logging.getLogger("kdt.api")
 
@@ -34,8 +35,12 @@ def create_app(*, warm_up: bool = True) -> FastAPI:
         lifespan=_lifespan if warm_up else None,
     )
     install_error_handlers(app)
+    install_auth_handlers(app)
     app.include_router(health.router)
     app.include_router(search.router)
-    app.include_router(pages.router)
+    app.include_router(auth.router)
+    app.include_router(auth.page_router)
+    # Pages stay public; this only tells their top bar who is logged in (request.state.user).
+    app.include_router(pages.router, dependencies=[Depends(optional_auth)])
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     return app

@@ -14,6 +14,8 @@ from fastapi import Depends
 
 from knowledge.config import KnowledgeConfig
 from knowledge.knowledge_base import KnowledgeBase, build_knowledge_base
+from knowledge.registry import make_engine
+from tutor.accounts import AccountService
 from tutor.settings import Settings
 
 
@@ -32,5 +34,18 @@ def get_knowledge_base(settings: Annotated[Settings, Depends(get_settings)]) -> 
     return _knowledge_base(settings.knowledge_config())
 
 
+@lru_cache
+def _account_service(database_url: str, session_days: int) -> AccountService:
+    # One engine (connection pool) per process and database.
+    return AccountService(make_engine(database_url), session_days=session_days)
+
+
+def get_account_service(settings: Annotated[Settings, Depends(get_settings)]) -> AccountService:
+    return _account_service(settings.resolved_database_url, settings.session_days)
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 KnowledgeBaseDep = Annotated[KnowledgeBase, Depends(get_knowledge_base)]
+AccountServiceDep = Annotated[AccountService, Depends(get_account_service)]
+# The request's user (CurrentUserDep, OptionalUserDep, PageUserDep, require_roles) lives in
+# api/auth.py: those dependencies need the ones above, and this module imports no route code.

@@ -43,6 +43,33 @@ MESSAGES: dict[str, dict[str, str]] = {
     "error_title": {"en": "Something went wrong", "ko": "문제가 발생했습니다"},
     "back_home": {"en": "Back to search", "ko": "검색으로 돌아가기"},
     "switch_lang": {"en": "한국어", "ko": "English"},
+    # accounts
+    "nav_login": {"en": "Log in", "ko": "로그인"},
+    "nav_logout": {"en": "Log out", "ko": "로그아웃"},
+    "login_title": {"en": "Log in to KDT Tutor", "ko": "KDT 튜터 로그인"},
+    "login_intro": {
+        "en": "Use the account your instructor gave you.",
+        "ko": "강사에게 받은 계정으로 로그인하세요.",
+    },
+    "username": {"en": "Username", "ko": "아이디"},
+    "password": {"en": "Password", "ko": "비밀번호"},
+    "login_button": {"en": "Log in", "ko": "로그인"},
+    "login_failed": {
+        "en": "Wrong username or password. Please try again.",
+        "ko": "아이디 또는 비밀번호가 올바르지 않습니다. 다시 시도해 주세요.",
+    },
+    "login_disabled": {
+        "en": "This account is disabled. Please ask your instructor.",
+        "ko": "사용이 중지된 계정입니다. 강사에게 문의하세요.",
+    },
+    "login_expired": {
+        "en": "The login form expired. Please try again.",
+        "ko": "로그인 양식이 만료되었습니다. 다시 시도해 주세요.",
+    },
+    "logged_in_as": {"en": "Logged in as", "ko": "로그인:"},
+    "role_trainee": {"en": "Trainee", "ko": "훈련생"},
+    "role_instructor": {"en": "Instructor", "ko": "강사"},
+    "role_admin": {"en": "Admin", "ko": "관리자"},
 }
 
 

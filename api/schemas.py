@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from knowledge.types import ScoredChunk
+from tutor.accounts import User
 
 
 class HealthPublic(BaseModel):
@@ -50,3 +51,21 @@ class SearchHitPublic(BaseModel):
 class SearchPublic(BaseModel):
     query: str
     results: list[SearchHitPublic]
+
+
+class UserPublic(BaseModel):
+    id: int
+    username: str
+    display_name: str
+    role: str
+    course: str | None
+
+    @classmethod
+    def from_user(cls, user: User) -> UserPublic:
+        return cls(
+            id=user.id,
+            username=user.username,
+            display_name=user.display_name,
+            role=user.role,
+            course=user.course,
+        )

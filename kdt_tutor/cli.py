@@ -15,8 +15,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from knowledge.errors import KnowledgeError
+from knowledge.errors import KnowledgeError, NotFoundError
 from knowledge.types import KINDS, SearchFilter
+from tutor.accounts import ROLES
 from tutor.settings import Settings
 
 
@@ -138,7 +139,8 @@ def cmd_kb_list(args: argparse.Namespace) -> int:
         print("the knowledge base is empty")
     for r in records:
         level = f"Lv{r.level}" if r.level else "-"
-        print(f"{r.doc_id:<60} {r.kind:<9} {level:<4} {r.lang}  {r.chunk_count:>4} chunks  {r.status}")
+        counts = f"{r.chunk_count:>4} chunks  {r.status}"
+        print(f"{r.doc_id:<60} {r.kind:<9} {level:<4} {r.lang}  {counts}")
     return 0
 
 
@@ -171,7 +173,8 @@ def cmd_kb_show(args: argparse.Namespace) -> int:
     for key, value in _record_json(record).items():
         print(f"{key:>14}: {value}")
     for c in chunks:
-        print(f"\n--- chunk {c.index}  lines {c.line_start}-{c.line_end}  {' > '.join(c.heading_path)}")
+        path = " > ".join(c.heading_path)
+        print(f"\n--- chunk {c.index}  lines {c.line_start}-{c.line_end}  {path}")
         print(c.text)
     return 0
 
@@ -229,6 +232,116 @@ def _write_json_atomically(path: Path, data: dict) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
     tmp.replace(path)
+
+
+# --- user -------------------------------------------------------------------------------
+
+
+def _accounts(settings: Settings):
+    from knowledge.registry import make_engine
+    from tutor.accounts import AccountService
+
+    engine = make_engine(settings.resolved_database_url)
+    return AccountService(engine, session_days=settings.session_days)
+
+
+def _password(args: argparse.Namespace) -> str | None:
+    """--password, else a getpass prompt (typed twice) when stdin is a terminal."""
+    if args.password is not None:
+        return args.password
+    if not sys.stdin.isatty():
+        print("error: no password: pass --password or run in a terminal to be asked",
+              file=sys.stderr)
+        return None
+    import getpass
+
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        print("error: the two passwords differ", file=sys.stderr)
+        return None
+    return first
+
+
+def _user_json(u) -> dict:
+    return {
+        "id": u.id, "username": u.username, "display_name": u.display_name, "role": u.role,
+        "course": u.course, "disabled": u.disabled, "created_at": u.created_at.isoformat(),
+    }
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    from tutor.accounts import UsernameTakenError
+
+    accounts = _accounts(_settings())
+    if args.if_missing:
+        try:
+            existing = accounts.get_user(args.username)
+        except NotFoundError:
+            existing = None
+        if existing is not None:  # decided before asking for a password
+            print(f"user {existing.username} exists; unchanged")
+            return 0
+    password = _password(args)
+    if password is None:
+        return 2
+    try:
+        user = accounts.create_user(
+            args.username, password, role=args.role, course=args.course, display_name=args.name
+        )
+    except UsernameTakenError:
+        if not args.if_missing:
+            raise
+        print(f"user {args.username.strip().lower()} exists; unchanged")
+        return 0
+    course = f" in {user.course}" if user.course else ""
+    print(f"added {user.role} {user.username}{course}")
+    return 0
+
+
+def cmd_user_list(args: argparse.Namespace) -> int:
+    users = _accounts(_settings()).list_users(role=args.role, course=args.course)
+    if args.json:
+        print(json.dumps([_user_json(u) for u in users], ensure_ascii=False, indent=2))
+        return 0
+    if not users:
+        print("no users; add one with `kdt-tutor user add USERNAME --role ROLE`")
+    for u in users:
+        state = "disabled" if u.disabled else "active"
+        print(f"{u.username:<24} {u.role:<10} {u.course or '-':<20} {state:<8}  {u.display_name}")
+    return 0
+
+
+def cmd_user_set_role(args: argparse.Namespace) -> int:
+    user = _accounts(_settings()).set_role(args.username, args.role, course=args.course)
+    course = f" in {user.course}" if user.course else ""
+    print(f"{user.username} is now {user.role}{course}")
+    return 0
+
+
+def cmd_user_passwd(args: argparse.Namespace) -> int:
+    accounts = _accounts(_settings())
+    user = accounts.get_user(args.username)  # fail before prompting for an unknown user
+    password = _password(args)
+    if password is None:
+        return 2
+    accounts.set_password(user.username, password)
+    print(f"password of {user.username} changed; their browser sessions were ended")
+    return 0
+
+
+def cmd_user_token(args: argparse.Namespace) -> int:
+    accounts = _accounts(_settings())
+    token = accounts.create_token(accounts.get_user(args.username), args.name)
+    print(token)
+    print("this token is shown once; send it as 'Authorization: Bearer <token>'",
+          file=sys.stderr)
+    return 0
+
+
+def cmd_user_disable(args: argparse.Namespace) -> int:
+    user = _accounts(_settings()).disable(args.username)
+    print(f"disabled {user.username}: logins, sessions and API tokens no longer work")
+    return 0
 
 
 # --- serve ------------------------------------------------------------------------------
@@ -298,6 +411,40 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="OUT")
     p.set_defaults(func=cmd_eval_retrieval)
 
+    us = sub.add_parser("user", help="accounts: trainees, instructors, admins").add_subparsers(
+        dest="user_command", required=True
+    )
+    p = us.add_parser("add", help="create an account")
+    p.add_argument("username", help="3-40 characters: a-z 0-9 . _ -")
+    p.add_argument("--role", required=True, choices=ROLES)
+    p.add_argument("--course", help="course id (cohort); required for trainees, none for admins")
+    p.add_argument("--name", help="display name (default: the username)")
+    p.add_argument("--password", help="at least 8 characters; asked for when omitted (tty)")
+    p.add_argument("--if-missing", action="store_true",
+                   help="do nothing (exit 0) when the user already exists")
+    p.set_defaults(func=cmd_user_add)
+    p = us.add_parser("list", help="list accounts")
+    p.add_argument("--role", choices=ROLES)
+    p.add_argument("--course")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_user_list)
+    p = us.add_parser("set-role", help="change an account's role (and course)")
+    p.add_argument("username")
+    p.add_argument("role", choices=ROLES)
+    p.add_argument("--course", help="new course id (default: keep the current one)")
+    p.set_defaults(func=cmd_user_set_role)
+    p = us.add_parser("passwd", help="set a new password (ends the user's sessions)")
+    p.add_argument("username")
+    p.add_argument("--password", help="asked for when omitted (tty)")
+    p.set_defaults(func=cmd_user_passwd)
+    p = us.add_parser("token", help="create an API token for scripts (printed once)")
+    p.add_argument("username")
+    p.add_argument("--name", default="cli", help="a label for the token (default: cli)")
+    p.set_defaults(func=cmd_user_token)
+    p = us.add_parser("disable", help="block an account (logins, sessions, tokens)")
+    p.add_argument("username")
+    p.set_defaults(func=cmd_user_disable)
+
     p = sub.add_parser("serve", help="run the web app and API")
     p.add_argument("--host")
     p.add_argument("--port", type=int)
@@ -323,7 +470,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted; run `kdt-tutor kb check --repair` if an ingest was running", file=sys.stderr)
+        hint = "interrupted; run `kdt-tutor kb check --repair` if an ingest was running"
+        print(hint, file=sys.stderr)
         return 130
 
 

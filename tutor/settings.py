@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
 
+    # accounts and browser sessions
+    session_days: int = Field(default=7, ge=1, le=365, description="browser session lifetime")
+    cookie_secure: bool | None = Field(
+        default=None, description="Secure cookies (HTTPS only); default: on when env is prod"
+    )
+
     # LLM (used from the chat issue on)
     llm_base_url: str | None = None
     llm_model: str = "gpt-4o-mini"
@@ -59,6 +65,10 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'kdt.db').as_posix()}"
+
+    @property
+    def resolved_cookie_secure(self) -> bool:
+        return self.cookie_secure if self.cookie_secure is not None else self.env == "prod"
 
     def knowledge_config(self) -> KnowledgeConfig:
         return KnowledgeConfig(

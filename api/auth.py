@@ -1,0 +1,227 @@
+"""Who is asking: session cookies, bearer tokens, roles and CSRF, as FastAPI dependencies.
+
+Credentials, in this order:
+1. ``Authorization: Bearer kdt_…``, an API token for scripts (``kdt-tutor user token``).
+   No CSRF check: a browser never adds this header on its own.
+2. The ``kdt_session`` cookie, set by ``POST /login``. HttpOnly, SameSite=Lax, Path=/,
+   Secure when ``settings.resolved_cookie_secure``. Writes authenticated by it must echo
+   the session's CSRF token: the hidden form field ``csrf_token`` or the header
+   ``X-CSRF-Token`` (pages get it from ``<meta name="csrf-token">``).
+
+JSON routes use ``CurrentUserDep`` / ``require_roles(...)``: no credentials give 401, the
+wrong role 403. Pages use ``PageUserDep`` / ``require_page_roles(...)``: no credentials
+redirect to ``/login?next=<this page>``.
+
+Every dependency here leaves ``request.state.user`` and ``request.state.csrf_token`` set
+for the templates (``base.html`` shows the user and the logout button from them).
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Literal
+from urllib.parse import urlencode, urlsplit
+
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.responses import RedirectResponse
+
+from api.deps import AccountServiceDep
+from tutor.accounts import ROLES, User
+from tutor.errors import AuthenticationError, PermissionDeniedError
+from tutor.settings import Settings
+
+SESSION_COOKIE = "kdt_session"
+LOGIN_CSRF_COOKIE = "kdt_login_csrf"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+
+
+@dataclass(frozen=True)
+class Auth:
+    """The authenticated caller: the user, how they proved it, the session's CSRF token."""
+
+    user: User
+    via: Literal["session", "token"]
+    csrf_token: str | None = None  # None for bearer tokens: they need no CSRF check
+
+
+def _bearer(request: Request) -> str | None:
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else None
+
+
+def optional_auth(request: Request, accounts: AccountServiceDep) -> Auth | None:
+    """The caller, or None. An invalid or revoked credential counts as none."""
+    auth: Auth | None = None
+    bearer = _bearer(request)
+    if bearer is not None:
+        user = accounts.user_for_token(bearer)
+        auth = Auth(user=user, via="token") if user else None
+    elif token := request.cookies.get(SESSION_COOKIE):
+        live = accounts.session(token)
+        if live is not None:
+            auth = Auth(user=live.user, via="session", csrf_token=live.csrf_token)
+    request.state.user = auth.user if auth else None
+    request.state.csrf_token = auth.csrf_token if auth else None
+    return auth
+
+
+OptionalAuthDep = Annotated[Auth | None, Depends(optional_auth)]
+
+
+def current_auth(request: Request, auth: OptionalAuthDep) -> Auth:
+    if auth is not None:
+        return auth
+    if _bearer(request) is not None:
+        raise AuthenticationError("invalid or revoked API token")
+    raise AuthenticationError(
+        "log in first: send the kdt_session cookie or an 'Authorization: Bearer' API token"
+    )
+
+
+CurrentAuthDep = Annotated[Auth, Depends(current_auth)]
+
+
+def current_user(auth: CurrentAuthDep) -> User:
+    return auth.user
+
+
+def optional_user(auth: OptionalAuthDep) -> User | None:
+    return auth.user if auth else None
+
+
+CurrentUserDep = Annotated[User, Depends(current_user)]
+OptionalUserDep = Annotated[User | None, Depends(optional_user)]
+
+
+def _check_roles(roles: tuple[str, ...]) -> None:
+    unknown = sorted(set(roles) - set(ROLES))
+    if unknown or not roles:
+        raise ValueError(f"require_roles needs roles from {ROLES}, got {roles}")
+
+
+def _deny_unless(user: User, roles: tuple[str, ...]) -> User:
+    if user.role not in roles:
+        raise PermissionDeniedError(
+            f"this needs the role {' or '.join(roles)}; you are logged in as {user.role}"
+        )
+    return user
+
+
+def require_roles(*roles: str) -> Callable[..., User]:
+    """A dependency giving the current user if their role is one of ``roles`` (else 403).
+
+    ``user: Annotated[User, Depends(require_roles("instructor", "admin"))]``
+    """
+    _check_roles(roles)
+
+    def dependency(user: CurrentUserDep) -> User:
+        return _deny_unless(user, roles)
+
+    return dependency
+
+
+# --- CSRF -------------------------------------------------------------------------------
+def check_csrf(auth: Auth | None, supplied: str | None) -> None:
+    """Raise PermissionDeniedError unless a cookie-authenticated write echoes its CSRF token."""
+    if auth is None or auth.via != "session":
+        return
+    if not supplied or not auth.csrf_token or not hmac.compare_digest(supplied, auth.csrf_token):
+        raise PermissionDeniedError("missing or wrong CSRF token; reload the page and try again")
+
+
+async def require_csrf(request: Request, auth: CurrentAuthDep) -> Auth:
+    """For writes: the caller, after the CSRF check (header, else the form field)."""
+    supplied = request.headers.get(CSRF_HEADER)
+    content_type = request.headers.get("content-type", "")
+    if not supplied and content_type.startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        value = (await request.form()).get(CSRF_FIELD)  # Starlette caches the parsed form
+        supplied = value if isinstance(value, str) else None
+    check_csrf(auth, supplied)
+    return auth
+
+
+CsrfAuthDep = Annotated[Auth, Depends(require_csrf)]
+
+
+# --- pages ------------------------------------------------------------------------------
+class LoginRequired(Exception):
+    """Raised by page dependencies; answered with a redirect to the login page."""
+
+    def __init__(self, next_url: str) -> None:
+        super().__init__(next_url)
+        self.next_url = next_url
+
+
+def safe_next(value: str | None, default: str = "/") -> str:
+    """``value`` if it is a path on this site, else ``default`` (no open redirects)."""
+    if not value or not value.startswith("/") or value.startswith(("//", "/\\")):
+        return default
+    if any(ord(ch) < 32 or ch == "\\" for ch in value):
+        return default
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or parts.path.startswith(("/login", "/logout")):
+        return default
+    return value
+
+
+def login_url(next_url: str | None) -> str:
+    target = safe_next(next_url)
+    return "/login" if target == "/" else f"/login?{urlencode({'next': target})}"
+
+
+def _here(request: Request) -> str:
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
+
+
+def page_user(request: Request, auth: OptionalAuthDep) -> User:
+    if auth is None:
+        raise LoginRequired(_here(request))
+    return auth.user
+
+
+PageUserDep = Annotated[User, Depends(page_user)]
+
+
+def require_page_roles(*roles: str) -> Callable[..., User]:
+    """Like ``require_roles`` for pages: login redirect when anonymous, 403 page when wrong."""
+    _check_roles(roles)
+
+    def dependency(user: PageUserDep) -> User:
+        return _deny_unless(user, roles)
+
+    return dependency
+
+
+def install_auth_handlers(app: FastAPI) -> None:
+    @app.exception_handler(LoginRequired)
+    async def _login_required(_request: Request, exc: LoginRequired):
+        return RedirectResponse(login_url(exc.next_url), status_code=303)
+
+
+# --- cookies ----------------------------------------------------------------------------
+def set_session_cookie(response: Response, token: str, *, settings: Settings) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=settings.session_days * 24 * 3600,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=settings.resolved_cookie_secure,
+    )
+
+
+def clear_session_cookie(response: Response, *, settings: Settings) -> None:
+    response.delete_cookie(
+        SESSION_COOKIE,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=settings.resolved_cookie_secure,
+    )
