@@ -16,6 +16,9 @@ from knowledge.config import KnowledgeConfig
 from knowledge.knowledge_base import KnowledgeBase, build_knowledge_base
 from knowledge.registry import make_engine
 from tutor.accounts import AccountService
+from tutor.answering import build_answerer
+from tutor.chat import ChatService
+from tutor.conversations import ConversationStore
 from tutor.settings import Settings
 
 
@@ -44,8 +47,41 @@ def get_account_service(settings: Annotated[Settings, Depends(get_settings)]) ->
     return _account_service(settings.resolved_database_url, settings.session_days)
 
 
+_CHAT_SERVICES: dict[tuple[int, int], ChatService] = {}
+
+
+def _chat_service(settings: Settings, kb: KnowledgeBase) -> ChatService:
+    answerer = build_answerer(
+        settings.answerer,
+        embed=kb.embeddings.embed_array,
+        tokenizer=kb.tokenizer,
+        llm_base_url=settings.llm_base_url,
+        llm_api_key=settings.llm_api_key,
+        llm_model=settings.llm_model,
+        llm_timeout_s=settings.llm_timeout_s,
+    )
+    return ChatService(
+        kb=kb,
+        store=ConversationStore(make_engine(settings.resolved_database_url)),
+        answerer=answerer,
+        coverage_threshold=settings.coverage_threshold,
+    )
+
+
+def get_chat_service(
+    settings: Annotated[Settings, Depends(get_settings)],
+    kb: Annotated[KnowledgeBase, Depends(get_knowledge_base)],
+) -> ChatService:
+    # One per process, settings object and knowledge base (Settings is not hashable).
+    key = (id(settings), id(kb))
+    if key not in _CHAT_SERVICES:
+        _CHAT_SERVICES[key] = _chat_service(settings, kb)
+    return _CHAT_SERVICES[key]
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 KnowledgeBaseDep = Annotated[KnowledgeBase, Depends(get_knowledge_base)]
 AccountServiceDep = Annotated[AccountService, Depends(get_account_service)]
+ChatServiceDep = Annotated[ChatService, Depends(get_chat_service)]
 # The request's user (CurrentUserDep, OptionalUserDep, PageUserDep, require_roles) lives in
 # api/auth.py: those dependencies need the ones above, and this module imports no route code.

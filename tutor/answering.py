@@ -104,6 +104,41 @@ def citation_for(n: int, hit: ScoredChunk) -> Citation:
     )
 
 
+def build_answerer(
+    name: str,
+    *,
+    embed,
+    tokenizer,
+    llm_base_url: str | None = None,
+    llm_api_key=None,
+    llm_model: str = "gpt-4o-mini",
+    llm_timeout_s: float = 30.0,
+) -> Answerer:
+    """The answerer named by ``KDT_ANSWERER``; the LLM one falls back to the offline one."""
+    from tutor.errors import ConfigError
+    from tutor.extractive import ExtractiveAnswerer
+
+    offline = ExtractiveAnswerer(embed=embed, tokenizer=tokenizer)
+    if name == "extractive":
+        return offline
+    if name == "openai":
+        if not llm_base_url and not llm_api_key:
+            raise ConfigError(
+                "KDT_ANSWERER=openai needs KDT_LLM_BASE_URL (any OpenAI-compatible server) "
+                "or KDT_LLM_API_KEY (OpenAI)"
+            )
+        from tutor.llm_answerer import build_llm_answerer
+
+        return build_llm_answerer(
+            base_url=llm_base_url,
+            api_key=llm_api_key,
+            model=llm_model,
+            fallback=offline,
+            timeout_s=llm_timeout_s,
+        )
+    raise ConfigError(f"unknown answerer {name!r}; valid: extractive, openai")
+
+
 def answer_text(events: Iterator[AnswerEvent]) -> Answer:
     """Drain a stream and return its final answer (for non-streaming callers)."""
     final = None

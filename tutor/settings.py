@@ -50,7 +50,15 @@ class Settings(BaseSettings):
         default=None, description="Secure cookies (HTTPS only); default: on when env is prod"
     )
 
-    # LLM (used from the chat issue on)
+    # answering
+    answerer: Literal["extractive", "openai"] = Field(
+        default="extractive", description="extractive (offline) or openai (any compatible URL)"
+    )
+    default_level: int = Field(default=2, ge=1, le=4)
+    coverage_threshold: float = Field(default=0.35, ge=0.0, le=1.0)
+    llm_timeout_s: float = Field(default=30.0, gt=0)
+
+    # LLM (KDT_ANSWERER=openai)
     llm_base_url: str | None = None
     llm_model: str = "gpt-4o-mini"
     llm_api_key: SecretStr | None = None

@@ -10,6 +10,11 @@ Tables:
 - ``web_sessions``: browser sessions. Only the SHA-256 of the session token is stored,
   with its expiry and the session's CSRF token.
 - ``api_tokens``: long-lived bearer tokens for scripts, stored as SHA-256 hashes.
+- ``conversations`` / ``messages``: chat history; each assistant message keeps the passages
+  it cited (quoted text included, so deleting a document never empties a past answer),
+  the answerer that produced it, its mode and timings.
+- ``feedback``: one thumbs up/down (+ comment) per assistant message.
+- ``content_gaps``: questions the course could not answer, for instructors.
 
 Timestamps are UTC. SQLite hands them back naive, so readers normalise with ``as_utc``.
 """
@@ -23,11 +28,13 @@ from sqlalchemy import (
     Column,
     DateTime,
     Engine,
+    Float,
     ForeignKey,
     Integer,
     MetaData,
     String,
     Table,
+    Text,
 )
 
 metadata = MetaData()
@@ -76,6 +83,66 @@ api_tokens = Table(
     Column("name", String(100), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True)),
+)
+
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("course", String(128)),
+    Column("title", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column(
+        "conversation_id",
+        String(32),
+        ForeignKey("conversations.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("seq", Integer, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("lang", String(8)),
+    Column("mode", String(16)),
+    Column("answerer", String(32)),
+    Column("citations", Text, nullable=False, default="[]"),
+    Column("notices", Text, nullable=False, default="[]"),
+    Column("timings", Text, nullable=False, default="{}"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+feedback = Table(
+    "feedback",
+    metadata,
+    Column(
+        "message_id", String(32), ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("rating", String(8), nullable=False),
+    Column("comment", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+content_gaps = Table(
+    "content_gaps",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("course", String(128), index=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("question", Text, nullable=False),
+    Column("lang", String(8)),
+    Column("confidence", Float, nullable=False),
+    Column("retrieved", Text, nullable=False, default="[]"),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
 )
 
 

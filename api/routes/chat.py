@@ -1,0 +1,238 @@
+"""Chat over HTTP: server-sent events, conversations, feedback, and an OpenAI-compatible API.
+
+``POST /api/chat`` streams ``meta``, ``token``, ``notice``, ``sources``, ``done`` events; a
+failure after the stream started ends it with an ``error`` event (no traceback). Errors
+before the stream (empty or too long message, unknown conversation) are plain JSON errors.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Literal
+
+from fastapi import APIRouter
+from fastapi.responses import Response, StreamingResponse
+from pydantic import BaseModel, Field
+
+from api.auth import CsrfAuthDep, CurrentUserDep
+from api.deps import ChatServiceDep, SettingsDep
+from knowledge.errors import KnowledgeError
+from tutor.accounts import User
+from tutor.answering import LearnerContext
+from tutor.chat import ChatEvent, ChatPlan, ChatService
+from tutor.conversations import citation_json
+from tutor.errors import InvalidInputError
+
+log = logging.getLogger("kdt.api.chat")
+router = APIRouter(tags=["chat"])
+
+# The body may carry more than the service accepts, so the service can say what the limit is.
+MAX_BODY_MESSAGE = 50_000
+
+
+class ChatCreate(BaseModel):
+    message: str = Field(max_length=MAX_BODY_MESSAGE)
+    conversation_id: str | None = Field(default=None, max_length=64)
+    lang: Literal["en", "ko"] | None = None
+    exercise: str | None = Field(default=None, max_length=128)
+    course: str | None = Field(default=None, max_length=128, description="instructors/admins only")
+
+
+class FeedbackCreate(BaseModel):
+    rating: Literal["up", "down"]
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+def _course_for(user: User, requested: str | None) -> str | None:
+    """Trainees always ask within their own course; staff may pick one."""
+    if user.role == "trainee":
+        return user.course
+    return requested or user.course
+
+
+def _learner(user: User, settings) -> LearnerContext:
+    # The learner model (per-skill mastery) replaces this default level when it lands.
+    return LearnerContext(level=settings.default_level)
+
+
+def _sse(event: ChatEvent) -> str:
+    return f"event: {event.kind}\ndata: {json.dumps(event.data, ensure_ascii=False)}\n\n"
+
+
+def _event_stream(service: ChatService, plan: ChatPlan) -> Iterator[str]:
+    try:
+        for event in service.stream(plan):
+            yield _sse(event)
+    except KnowledgeError as exc:
+        yield _sse(ChatEvent("error", {"code": exc.code, "message": str(exc)}))
+    except Exception:
+        request_id = uuid.uuid4().hex[:12]
+        log.exception("chat stream failed (request id %s)", request_id)
+        message = f"internal error (request id {request_id})"
+        yield _sse(ChatEvent("error", {"code": "internal_error", "message": message}))
+
+
+@router.post("/api/chat", summary="Ask the tutor (server-sent events)")
+def chat(
+    body: ChatCreate, auth: CsrfAuthDep, service: ChatServiceDep, settings: SettingsDep
+) -> StreamingResponse:
+    user = auth.user
+    plan = service.plan(
+        user_id=user.id,
+        course=_course_for(user, body.course),
+        message=body.message,
+        conversation_id=body.conversation_id,
+        lang=body.lang,
+        exercise=body.exercise,
+        learner=_learner(user, settings),
+    )
+    return StreamingResponse(
+        _event_stream(service, plan),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.get("/api/conversations", summary="The caller's conversations, newest first")
+def list_conversations(user: CurrentUserDep, service: ChatServiceDep) -> list[dict]:
+    return [
+        {
+            "id": c.id,
+            "title": c.title,
+            "course": c.course,
+            "created_at": c.created_at.isoformat(),
+            "updated_at": c.updated_at.isoformat(),
+        }
+        for c in service.store.list(user_id=user.id)
+    ]
+
+
+@router.get("/api/conversations/{conversation_id}", summary="One conversation with messages")
+def get_conversation(conversation_id: str, user: CurrentUserDep, service: ChatServiceDep) -> dict:
+    conv = service.store.get(conversation_id, user_id=user.id)
+    return {
+        "id": conv.id,
+        "title": conv.title,
+        "course": conv.course,
+        "messages": [
+            {
+                "id": m.id,
+                "role": m.role,
+                "content": m.content,
+                "lang": m.lang,
+                "mode": m.mode,
+                "answerer": m.answerer,
+                "citations": [citation_json(c) for c in m.citations],
+                "notices": list(m.notices),
+                "timings": m.timings,
+                "created_at": m.created_at.isoformat() if m.created_at else None,
+                "feedback": (
+                    {"rating": m.feedback.rating, "comment": m.feedback.comment}
+                    if m.feedback
+                    else None
+                ),
+            }
+            for m in service.store.messages(conv.id, user_id=user.id)
+        ],
+    }
+
+
+@router.delete("/api/conversations/{conversation_id}", status_code=204)
+def delete_conversation(
+    conversation_id: str, auth: CsrfAuthDep, service: ChatServiceDep
+) -> Response:
+    service.store.delete(conversation_id, user_id=auth.user.id)
+    return Response(status_code=204)
+
+
+@router.post("/api/messages/{message_id}/feedback", summary="Thumbs up/down on an answer")
+def give_feedback(
+    message_id: str, body: FeedbackCreate, auth: CsrfAuthDep, service: ChatServiceDep
+) -> dict:
+    service.store.set_feedback(
+        message_id, user_id=auth.user.id, rating=body.rating, comment=body.comment
+    )
+    return {"ok": True}
+
+
+@router.get("/api/learner/me", summary="The caller's level as the tutor uses it")
+def learner_me(user: CurrentUserDep, settings: SettingsDep) -> dict:
+    return {"level": _learner(user, settings).level, "course": user.course, "source": "default"}
+
+
+# --- OpenAI-compatible -------------------------------------------------------------------
+class OpenAIMessage(BaseModel):
+    role: Literal["system", "user", "assistant", "tool", "developer"]
+    content: str | None = None
+
+
+class OpenAIChatRequest(BaseModel):
+    model: str = Field(description="the course id (e.g. python-basics)")
+    messages: list[OpenAIMessage] = Field(min_length=1)
+    stream: bool = False
+
+
+@router.post("/v1/chat/completions", summary="OpenAI-compatible chat (model = course id)")
+def openai_chat(
+    body: OpenAIChatRequest, auth: CsrfAuthDep, service: ChatServiceDep, settings: SettingsDep
+):
+    user = auth.user
+    question = next(
+        (m.content for m in reversed(body.messages) if m.role == "user" and m.content), None
+    )
+    if not question:
+        raise InvalidInputError("messages must contain a user message with content")
+    plan = service.plan(
+        user_id=user.id,
+        course=_course_for(user, body.model),
+        message=question,
+        learner=_learner(user, settings),
+    )
+    completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+    created = int(time.time())
+    if not body.stream:
+        done = next(e for e in service.stream(plan) if e.kind == "done").data
+        return {
+            "id": completion_id,
+            "object": "chat.completion",
+            "created": created,
+            "model": body.model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": done["text"]},
+                    "finish_reason": "stop",
+                }
+            ],
+            "citations": done["citations"],
+            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+        }
+
+    def chunks() -> Iterator[str]:
+        def frame(delta: dict, finish: str | None = None) -> str:
+            payload = {
+                "id": completion_id,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": body.model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            }
+            return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
+
+        yield frame({"role": "assistant", "content": ""})
+        try:
+            for event in service.stream(plan):
+                if event.kind == "token":
+                    yield frame({"content": event.data["text"]})
+        except Exception:
+            log.exception("OpenAI-compatible stream failed")
+            error = {"error": {"code": "internal_error", "message": "the answer failed"}}
+            yield f"data: {json.dumps(error)}\n\n"
+        yield frame({}, finish="stop")
+        yield "data: [DONE]\n\n"
+
+    return StreamingResponse(chunks(), media_type="text/event-stream")

@@ -1,0 +1,278 @@
+"""The chat service: the tutoring policy around retrieval and the answerers.
+
+For each question it decides, in order:
+1. **Validity**: empty or over-long messages are refused before anything is stored.
+2. **Conversation**: the trainee's own (another user's id is "not found") or a new one.
+3. **Language**: Korean if the question has Hangul, else English (or what the client asks).
+4. **Retrieval query**: an elliptical follow-up ("그럼 튜플은?", "and for dicts?") joins the
+   previous question's topic (offline); with an LLM, the model condenses a standalone
+   question from the history.
+5. **Mode**:
+   - ``hint`` when the question is about a graded exercise (the client names it, the
+     trainee mentions its id, or retrieval lands on exercise material): solution material is
+     never passed to the answerer and its text is given as ``withheld`` so neither answerer
+     can reproduce it, whatever the question says (prompt injection included);
+   - ``not_covered`` when the best passage's dense similarity is below a calibrated
+     threshold: the answer says so honestly, names the nearest topics, and the question is
+     recorded as a content gap for instructors;
+   - ``answer`` otherwise.
+6. **Answer**: streamed by the configured answerer (offline extractive by default), then
+   stored with its citations, notices, answerer and timings.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from knowledge.knowledge_base import KnowledgeBase
+from knowledge.types import ScoredChunk, SearchFilter
+from tutor.answering import (
+    Answer,
+    Answerer,
+    AnswerRequest,
+    LearnerContext,
+    Mode,
+    Turn,
+)
+from tutor.conversations import ConversationStore, Message, citation_json
+from tutor.errors import InvalidInputError
+
+MAX_MESSAGE_CHARS = 4000
+_HANGUL = re.compile(r"[\uac00-\ud7a3]")
+_EXERCISE_ID = re.compile(r"\bex-[a-z0-9][a-z0-9-]*\b", re.IGNORECASE)
+_FOLLOW_UP = re.compile(
+    r"^\s*(그럼|그러면|그리고|그건|그거|그래서|and|what about|how about|then|also)\b",
+    re.IGNORECASE,
+)
+# Dense cosine (hybrid model) below which the course is taken not to cover a question.
+# Calibrated on in-course vs out-of-course questions: see bench/RESULTS.md.
+DEFAULT_COVERAGE_THRESHOLD = 0.35
+
+
+def detect_lang(text: str) -> str:
+    return "ko" if _HANGUL.search(text) else "en"
+
+
+@dataclass(frozen=True)
+class ChatEvent:
+    """What the API streams: ``meta``, ``token``, ``notice``, ``done``."""
+
+    kind: str
+    data: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ChatPlan:
+    """A validated question, ready to answer (validation errors are raised before streaming)."""
+
+    user_id: int
+    course: str | None
+    conversation_id: str
+    message: str
+    lang: str
+    learner: LearnerContext
+    exercise: str | None
+
+
+class ChatService:
+    def __init__(
+        self,
+        *,
+        kb: KnowledgeBase,
+        store: ConversationStore,
+        answerer: Answerer,
+        k: int = 5,
+        coverage_threshold: float = DEFAULT_COVERAGE_THRESHOLD,
+    ) -> None:
+        self.kb = kb
+        self.store = store
+        self.answerer = answerer
+        self.k = k
+        self.coverage_threshold = coverage_threshold
+
+    # --- step 1-3: validate and plan (raises before any streaming) -------------------
+    def plan(
+        self,
+        *,
+        user_id: int,
+        course: str | None,
+        message: str,
+        conversation_id: str | None = None,
+        lang: str | None = None,
+        exercise: str | None = None,
+        learner: LearnerContext | None = None,
+    ) -> ChatPlan:
+        text = (message or "").strip()
+        if not text:
+            raise InvalidInputError("the message is empty")
+        if len(text) > MAX_MESSAGE_CHARS:
+            raise InvalidInputError(
+                f"the message has {len(text)} characters; the limit is {MAX_MESSAGE_CHARS}"
+            )
+        if lang is not None and lang not in ("en", "ko"):
+            raise InvalidInputError("lang must be 'en' or 'ko'")
+        if conversation_id:
+            conv = self.store.get(conversation_id, user_id=user_id)
+        else:
+            conv = self.store.create(user_id=user_id, course=course, title=text[:80])
+        return ChatPlan(
+            user_id=user_id,
+            course=conv.course if conv.course is not None else course,
+            conversation_id=conv.id,
+            message=text,
+            lang=lang or detect_lang(text),
+            learner=learner or LearnerContext(),
+            exercise=exercise,
+        )
+
+    # --- step 4-6 ----------------------------------------------------------------------
+    def stream(self, plan: ChatPlan) -> Iterator[ChatEvent]:
+        started = time.perf_counter()
+        history = self.store.messages(plan.conversation_id, user_id=plan.user_id)
+        self.store.add_message(
+            plan.conversation_id, role="user", content=plan.message, lang=plan.lang
+        )
+        query = self._retrieval_query(plan.message, history)
+        where = SearchFilter(course=plan.course)
+        hits = self.kb.search(query, k=self.k + 3, where=where)
+        hits = self._prefer_level(hits, plan.learner.level)[: self.k]
+        retrieved_at = time.perf_counter()
+
+        confidence = max((h.signals.get("dense", 0.0) for h in hits), default=0.0)
+        covered = bool(hits) and confidence >= self.coverage_threshold
+        # A named exercise always means hints; retrieval may infer one only when confident.
+        exercise = self._exercise_of(plan, hits if covered else [])
+        mode: Mode = "answer"
+        withheld: tuple[str, ...] = ()
+        if exercise:
+            mode = "hint"
+            withheld = self._solution_texts(exercise)
+            hits = [h for h in hits if h.chunk.kind != "solution"]
+        elif not covered:
+            mode = "not_covered"
+            self.store.record_gap(
+                course=plan.course,
+                user_id=plan.user_id,
+                question=plan.message,
+                lang=plan.lang,
+                confidence=round(float(confidence), 4),
+                retrieved=[
+                    {"chunk_id": h.chunk.id, "title": h.chunk.title, "score": round(h.score, 4)}
+                    for h in hits
+                ],
+            )
+        yield ChatEvent(
+            "meta", {"conversation_id": plan.conversation_id, "mode": mode, "lang": plan.lang}
+        )
+        request = AnswerRequest(
+            question=plan.message,
+            passages=[] if mode == "not_covered" else hits,
+            lang=plan.lang,
+            learner=plan.learner,
+            mode=mode,
+            history=tuple(Turn(m.role, m.content) for m in history[-6:]),  # type: ignore[arg-type]
+            exercise=exercise,
+            nearest_topics=self._topics(hits),
+            withheld=withheld,
+        )
+        answer: Answer | None = None
+        for event in self.answerer.stream(request):
+            if event.kind == "token":
+                yield ChatEvent("token", {"text": event.text})
+            elif event.kind == "notice":
+                yield ChatEvent("notice", {"text": event.text})
+            elif event.kind == "done":
+                answer = event.answer
+        if answer is None:
+            raise RuntimeError("the answerer ended without an answer")
+        finished = time.perf_counter()
+        timings = {
+            "retrieve_ms": round((retrieved_at - started) * 1000, 1),
+            "answer_ms": round((finished - retrieved_at) * 1000, 1),
+            "total_ms": round((finished - started) * 1000, 1),
+        }
+        stored = self.store.add_message(
+            plan.conversation_id,
+            role="assistant",
+            content=answer.text,
+            lang=plan.lang,
+            mode=answer.mode,
+            answerer=answer.answerer,
+            citations=answer.citations,
+            notices=answer.notices,
+            timings=timings,
+        )
+        yield ChatEvent("sources", {"citations": [citation_json(c) for c in answer.citations]})
+        yield ChatEvent(
+            "done",
+            {
+                "message_id": stored.id,
+                "conversation_id": plan.conversation_id,
+                "text": answer.text,
+                "answerer": answer.answerer,
+                "mode": answer.mode,
+                "citations": [citation_json(c) for c in answer.citations],
+                "notices": list(answer.notices),
+                "timings": timings,
+            },
+        )
+
+    # --- policy helpers ------------------------------------------------------------------
+    def _retrieval_query(self, message: str, history: list[Message]) -> str:
+        """Join the previous question to an elliptical follow-up (offline condensation)."""
+        condense = getattr(self.answerer, "condense_question", None)
+        previous = [m for m in history if m.role == "user"]
+        if not previous:
+            return message
+        if condense is not None:
+            turns = tuple(Turn(m.role, m.content) for m in history[-6:])  # type: ignore[arg-type]
+            return condense(turns, message)
+        short = len(message) <= 30 or len(message.split()) <= 4
+        if short or _FOLLOW_UP.match(message):
+            return f"{previous[-1].content} {message}"
+        return message
+
+    @staticmethod
+    def _prefer_level(hits: list[ScoredChunk], level: int) -> list[ScoredChunk]:
+        """Stable re-sort that lets material at or near the learner's level go first."""
+
+        def distance(hit: ScoredChunk) -> int:
+            lv = hit.chunk.level
+            return 0 if lv is None else max(0, abs(lv - level) - 1)
+
+        ranked = sorted(enumerate(hits), key=lambda p: (p[0] + 2 * distance(p[1]), p[0]))
+        return [h for _, h in ranked]
+
+    def _exercise_of(self, plan: ChatPlan, hits: list[ScoredChunk]) -> str | None:
+        if plan.exercise:
+            return plan.exercise
+        named = _EXERCISE_ID.search(plan.message)
+        if named and self._known_exercise(named.group(0).lower()):
+            return named.group(0).lower()
+        # Retrieval decides only when its best passage is the exercise itself.
+        if hits and hits[0].chunk.kind == "exercise" and hits[0].chunk.exercise:
+            return hits[0].chunk.exercise
+        return None
+
+    def _known_exercise(self, exercise: str) -> bool:
+        return any(r.exercise == exercise for r in self.kb.registry.list())
+
+    def _solution_texts(self, exercise: str) -> tuple[str, ...]:
+        texts = []
+        for record in self.kb.registry.list():
+            if record.kind == "solution" and record.exercise == exercise:
+                texts.extend(c.text for c in self.kb.registry.document_chunks(record.doc_id))
+        return tuple(texts)
+
+    @staticmethod
+    def _topics(hits: list[ScoredChunk]) -> tuple[str, ...]:
+        seen: list[str] = []
+        for hit in hits:
+            path = [p for p in hit.chunk.heading_path if p != hit.chunk.title]
+            label = " › ".join([hit.chunk.title, *path[:1]])
+            if label not in seen:
+                seen.append(label)
+        return tuple(seen[:3])

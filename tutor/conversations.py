@@ -1,0 +1,291 @@
+"""Persistence of chat: conversations, messages, feedback and content gaps.
+
+Ownership is enforced here, not only in the routes: every read and write names the user,
+and a conversation of another user is reported as *not found* (never "forbidden"), so ids
+leak nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, delete, func, insert, select, update
+
+from tutor.answering import Citation
+from tutor.errors import InvalidInputError, NotFoundError
+from tutor.store import (
+    as_utc,
+    content_gaps,
+    conversations,
+    create_schema,
+    feedback,
+    messages,
+)
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: str
+    user_id: int
+    course: str | None
+    title: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Feedback:
+    rating: str
+    comment: str | None
+
+
+@dataclass(frozen=True)
+class Message:
+    id: str
+    conversation_id: str
+    role: str
+    content: str
+    lang: str | None = None
+    mode: str | None = None
+    answerer: str | None = None
+    citations: tuple[Citation, ...] = ()
+    notices: tuple[str, ...] = ()
+    timings: dict = field(default_factory=dict)
+    created_at: datetime | None = None
+    feedback: Feedback | None = None
+
+
+def citation_json(c: Citation) -> dict:
+    """A citation as stored and as sent to clients."""
+    return {
+        "n": c.n,
+        "chunk_id": c.chunk_id,
+        "doc_id": c.doc_id,
+        "title": c.title,
+        "heading_path": list(c.heading_path),
+        "line_start": c.line_start,
+        "line_end": c.line_end,
+        "text": c.text,
+    }
+
+
+def _citation(raw: dict) -> Citation:
+    return Citation(
+        n=raw["n"],
+        chunk_id=raw["chunk_id"],
+        doc_id=raw["doc_id"],
+        title=raw["title"],
+        heading_path=tuple(raw["heading_path"]),
+        line_start=raw["line_start"],
+        line_end=raw["line_end"],
+        text=raw["text"],
+    )
+
+
+class ConversationStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        create_schema(engine)
+
+    # --- conversations ---------------------------------------------------------------
+    def create(self, *, user_id: int, course: str | None, title: str) -> Conversation:
+        now = datetime.now(UTC)
+        conv = Conversation(uuid.uuid4().hex, user_id, course, title[:200] or "…", now, now)
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(conversations).values(
+                    id=conv.id,
+                    user_id=user_id,
+                    course=course,
+                    title=conv.title,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        return conv
+
+    def get(self, conversation_id: str, *, user_id: int) -> Conversation:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(conversations).where(
+                    conversations.c.id == conversation_id, conversations.c.user_id == user_id
+                )
+            ).first()
+        if row is None:
+            raise NotFoundError(f"no conversation {conversation_id!r}")
+        m = row._mapping
+        return Conversation(
+            m["id"], m["user_id"], m["course"], m["title"],
+            as_utc(m["created_at"]), as_utc(m["updated_at"]),
+        )  # fmt: skip
+
+    def list(self, *, user_id: int, limit: int = 100) -> list[Conversation]:
+        query = (
+            select(conversations)
+            .where(conversations.c.user_id == user_id)
+            .order_by(conversations.c.updated_at.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [
+                Conversation(
+                    r.id, r.user_id, r.course, r.title, as_utc(r.created_at), as_utc(r.updated_at)
+                )
+                for r in conn.execute(query)
+            ]
+
+    def delete(self, conversation_id: str, *, user_id: int) -> None:
+        self.get(conversation_id, user_id=user_id)
+        with self.engine.begin() as conn:
+            ids = select(messages.c.id).where(messages.c.conversation_id == conversation_id)
+            conn.execute(delete(feedback).where(feedback.c.message_id.in_(ids)))
+            conn.execute(delete(messages).where(messages.c.conversation_id == conversation_id))
+            conn.execute(delete(conversations).where(conversations.c.id == conversation_id))
+
+    # --- messages --------------------------------------------------------------------
+    def add_message(
+        self,
+        conversation_id: str,
+        *,
+        role: str,
+        content: str,
+        lang: str | None = None,
+        mode: str | None = None,
+        answerer: str | None = None,
+        citations: tuple[Citation, ...] = (),
+        notices: tuple[str, ...] = (),
+        timings: dict | None = None,
+    ) -> Message:
+        now = datetime.now(UTC)
+        message_id = uuid.uuid4().hex
+        with self.engine.begin() as conn:
+            seq = conn.execute(
+                select(func.count()).where(messages.c.conversation_id == conversation_id)
+            ).scalar_one()
+            conn.execute(
+                insert(messages).values(
+                    id=message_id,
+                    conversation_id=conversation_id,
+                    seq=seq,
+                    role=role,
+                    content=content,
+                    lang=lang,
+                    mode=mode,
+                    answerer=answerer,
+                    citations=json.dumps([citation_json(c) for c in citations], ensure_ascii=False),
+                    notices=json.dumps(list(notices), ensure_ascii=False),
+                    timings=json.dumps(timings or {}),
+                    created_at=now,
+                )
+            )
+            conn.execute(
+                update(conversations)
+                .where(conversations.c.id == conversation_id)
+                .values(updated_at=now)
+            )
+        return Message(
+            message_id, conversation_id, role, content, lang, mode, answerer,
+            citations, notices, timings or {}, now,
+        )  # fmt: skip
+
+    def messages(self, conversation_id: str, *, user_id: int) -> list[Message]:
+        self.get(conversation_id, user_id=user_id)
+        query = (
+            select(messages, feedback.c.rating, feedback.c.comment)
+            .outerjoin(feedback, feedback.c.message_id == messages.c.id)
+            .where(messages.c.conversation_id == conversation_id)
+            .order_by(messages.c.seq)
+        )
+        with self.engine.connect() as conn:
+            rows = list(conn.execute(query))
+        return [
+            Message(
+                id=r.id,
+                conversation_id=r.conversation_id,
+                role=r.role,
+                content=r.content,
+                lang=r.lang,
+                mode=r.mode,
+                answerer=r.answerer,
+                citations=tuple(_citation(c) for c in json.loads(r.citations)),
+                notices=tuple(json.loads(r.notices)),
+                timings=json.loads(r.timings),
+                created_at=as_utc(r.created_at),
+                feedback=Feedback(r.rating, r.comment) if r.rating else None,
+            )
+            for r in rows
+        ]
+
+    # --- feedback --------------------------------------------------------------------
+    def set_feedback(
+        self, message_id: str, *, user_id: int, rating: str, comment: str | None
+    ) -> None:
+        if rating not in ("up", "down"):
+            raise InvalidInputError("rating must be 'up' or 'down'")
+        if comment is not None and len(comment) > 2000:
+            raise InvalidInputError("comment is longer than 2000 characters")
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                select(messages.c.role)
+                .join(conversations, conversations.c.id == messages.c.conversation_id)
+                .where(messages.c.id == message_id, conversations.c.user_id == user_id)
+            ).first()
+            if row is None:
+                raise NotFoundError(f"no message {message_id!r}")
+            if row.role != "assistant":
+                raise InvalidInputError("feedback is for the tutor's answers only")
+            conn.execute(delete(feedback).where(feedback.c.message_id == message_id))
+            conn.execute(
+                insert(feedback).values(
+                    message_id=message_id,
+                    user_id=user_id,
+                    rating=rating,
+                    comment=comment,
+                    created_at=datetime.now(UTC),
+                )
+            )
+
+    # --- content gaps ----------------------------------------------------------------
+    def record_gap(
+        self,
+        *,
+        course: str | None,
+        user_id: int | None,
+        question: str,
+        lang: str,
+        confidence: float,
+        retrieved: list[dict],
+    ) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(content_gaps).values(
+                    course=course,
+                    user_id=user_id,
+                    question=question,
+                    lang=lang,
+                    confidence=confidence,
+                    retrieved=json.dumps(retrieved, ensure_ascii=False),
+                    created_at=datetime.now(UTC),
+                )
+            )
+
+    def gaps(self, *, course: str | None = None) -> list[dict]:
+        query = select(content_gaps).order_by(content_gaps.c.created_at.desc())
+        if course is not None:
+            query = query.where(content_gaps.c.course == course)
+        with self.engine.connect() as conn:
+            return [
+                {
+                    "id": r.id,
+                    "course": r.course,
+                    "question": r.question,
+                    "lang": r.lang,
+                    "confidence": r.confidence,
+                    "retrieved": json.loads(r.retrieved),
+                    "created_at": as_utc(r.created_at).isoformat(),
+                }
+                for r in conn.execute(query)
+            ]
