@@ -147,6 +147,7 @@ class HybridRetriever:
             name: {cid: i for i, (cid, _) in enumerate(items, start=1)}
             for name, items in lists.items()
         }
+        raw = {name: dict(items) for name, items in lists.items()}
         # Hydrate a few spares: an id may vanish between index and registry during an ingest.
         top = order[: k + 10]
         chunks = self._hydrate(top)
@@ -160,6 +161,7 @@ class HybridRetriever:
                     chunk=chunk,
                     score=fused[cid],
                     ranks={name: r[cid] for name, r in ranks.items() if cid in r},
+                    signals={name: s[cid] for name, s in raw.items() if cid in s},
                 )
             )
             if len(results) == k:

@@ -94,11 +94,14 @@ class Chunk:
 
 @dataclass(frozen=True)
 class ScoredChunk:
-    """A chunk with its fused score and the rank it had in each retriever (1-based)."""
+    """A chunk with its fused score, the rank it had in each retriever (1-based) and each
+    retriever's raw score (``signals``: dense cosine, BM25), which are comparable across
+    queries and so usable for confidence thresholds (the fused score is not)."""
 
     chunk: Chunk
     score: float
     ranks: dict[str, int] = field(default_factory=dict)
+    signals: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
