@@ -5,14 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from api.auth import require_page_roles
 from api.deps import KnowledgeBaseDep
-from api.i18n import pick_lang, translator
+from api.i18n import CHAT_UI_KEYS, pick_lang, translator
 from api.routes.search import MAX_QUERY_CHARS
 from knowledge.types import SearchFilter
+from tutor.accounts import User
+from tutor.chat import MAX_MESSAGE_CHARS
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -72,4 +75,20 @@ def health_page(request: Request, kb: KnowledgeBaseDep):
     documents, chunks = kb.registry.counts()
     return _render(
         request, "health.html", documents=documents, chunks=chunks, courses=kb.registry.courses()
+    )
+
+
+ChatUserDep = Annotated[User, Depends(require_page_roles("trainee", "instructor", "admin"))]
+
+
+@router.get("/chat", response_class=HTMLResponse)
+def chat_page(request: Request, user: ChatUserDep):
+    # The script takes every string it shows from this blob (no prose in chat.js).
+    t = translator(pick_lang(request))
+    return _render(
+        request,
+        "chat.html",
+        course=user.course,
+        chat_strings={key: t(key) for key in CHAT_UI_KEYS},
+        max_chars=MAX_MESSAGE_CHARS,
     )
