@@ -7,12 +7,14 @@ quoted word for word, each group followed by ``[n]`` (``n`` = the passage's inde
 
 Scoring, per unit: cosine(unit, question) from one batched embedding call, plus IDF-weighted
 overlap of tokenizer tokens, plus a small prior for the passage's retrieval rank. Units are
-pre-filtered lexically to at most ``max_embedded`` before embedding (latency). A passage is
-scored by its best three units (``s1 + s2/2 + s3/4``), so a passage where several units
-match goes first; the first quoted sentence is the best unit of the best passage, the rest
-are chosen MMR-style (similarity to what is already chosen and a per-passage penalty keep
-them diverse). Selected units are shown grouped by passage (best passage first), in
-their original order within a passage.
+pre-filtered lexically to at most ``max_embedded`` before embedding (latency). Passages are
+ranked by their best unit cosine, best unit overlap, retrieval rank and fused score, and the
+cosine of their ``title > heading`` path (embedded in the same call); the first quoted
+sentence is the best unit of the best passage, the rest are chosen MMR-style (similarity
+to what is already chosen and a per-passage penalty keep them diverse). Selected units are
+shown grouped by passage (best passage first), in their original order within a passage.
+The passage weights were chosen on the ML-For-Beginners quiz check (first-citation accuracy
+0.801 vs retrieval hit@1 0.756; 2-fold cross-validation of the weights: 0.77 / 0.82).
 
 Level adaptation, hint and not-covered modes: see ``ExtractiveAnswerer``. Every fixed
 phrase comes from ``prompts/tutor/offline_*.text.j2``.
@@ -37,8 +39,12 @@ from tutor.sentences import Unit, code_body, split_units
 
 W_LEXICAL = 0.35
 W_RANK = 0.06
-W_FUSED = 0.0
-PASSAGE_WEIGHTS = (1.0, 0.5, 0.25)
+# Passage score (which passage is quoted first): best unit cosine, best unit lexical overlap,
+# retrieval rank and fused score, and the cosine of the passage's title > heading path.
+P_LEXICAL = 0.5
+P_RANK = 0.2
+P_FUSED = 0.35
+P_HEADER = 0.5
 MMR_SIMILARITY = 0.3
 SAME_PASSAGE_PENALTY = 0.06
 NEAR_DUPLICATE = 0.92
@@ -133,12 +139,12 @@ class ExtractiveAnswerer:
 
     # --- composition --------------------------------------------------------------------
     def _compose(self, request: AnswerRequest) -> _Draft:
-        if request.mode == "not_covered" or not request.passages:
+        if request.mode == "not_covered" or (request.mode == "answer" and not request.passages):
             return self._not_covered(request)
         passages = request.passages
         usable = [i for i, p in enumerate(passages) if p.chunk.lang == request.lang]
         draft = _Draft(mode=request.mode)
-        if not usable:
+        if passages and not usable:
             usable = list(range(len(passages)))
             notice = render(
                 "tutor/offline_lang_notice.text",
@@ -172,7 +178,9 @@ class ExtractiveAnswerer:
         level = min(max(request.learner.level, 1), 4)
         # Lv1 shows definitions in their own part, so the body quotes prose only.
         skip = ("code", "term") if level == 1 else ("code",)
-        chosen = _select(scored, *_SENTENCES[level], skip=skip)
+        chosen = _select(scored, *_SENTENCES[level], skip=skip) or _select(
+            scored, *_SENTENCES[level]
+        )
         body = _quote(chosen, draft)
         if level == 1:
             self._key_terms(request, units, body, chosen, draft)
@@ -192,15 +200,17 @@ class ExtractiveAnswerer:
         return _Draft(pieces=[text], mode="not_covered")
 
     def _hint(self, request: AnswerRequest, units: list[Unit], draft: _Draft) -> _Draft:
+        chosen: list[Unit] = []
         if units:
             scored = self._score(request.question, units, passages=request.passages)
             chosen = _select(scored, *_HINT_SENTENCES)
-            _quote(chosen, draft)
-            draft.pieces.append("\n\n")
+            if chosen:
+                _quote(chosen, draft)
+                draft.pieces.append("\n\n")
         draft.pieces.append(
             render("tutor/offline_hint_question.text", lang=request.lang, cue=_cue(request))
         )
-        if units:
+        if units and chosen:
             first = chosen[0].passage
             header = render("tutor/offline_section.text", lang=request.lang, kind="where_to_look")
             place = _place(request.passages[first])
@@ -212,8 +222,11 @@ class ExtractiveAnswerer:
     def _score(self, question: str, units: list[Unit], *, passages: list[ScoredChunk]) -> _Scored:
         q_tokens = set(self._tokenizer.tokenize(question))
         token_sets = [set(self._tokenizer.tokenize(_embed_text(u))) for u in units]
-        df = Counter(t for tokens in token_sets for t in tokens & q_tokens)
-        n = len(units)
+        # Document frequencies over the prose units: code repeats identifiers and would
+        # make them look rare or common by layout rather than meaning.
+        prose_sets = [t for t, u in zip(token_sets, units, strict=True) if u.kind != "code"]
+        df = Counter(t for tokens in prose_sets for t in tokens & q_tokens)
+        n = len(prose_sets)
         idf = {t: math.log((n + 1) / (df.get(t, 0) + 0.5)) for t in q_tokens}
         total = sum(idf.values()) or 1.0
         lexical = np.array(
@@ -221,30 +234,35 @@ class ExtractiveAnswerer:
             dtype=np.float32,
         )
         n_passages = len(passages)
-        best = max((p.score for p in passages), default=0.0) or 1.0
-        prior = np.array(
-            [
-                W_RANK * (1.0 - u.passage / n_passages) + W_FUSED * passages[u.passage].score / best
-                for u in units
-            ],
-            dtype=np.float32,
-        )
+        prior = np.array([W_RANK * (1.0 - u.passage / n_passages) for u in units], np.float32)
         keep = _prefilter(units, W_LEXICAL * lexical + prior, self.max_embedded)
         units = [units[i] for i in keep]
-        vectors = np.asarray(
-            self._embed([question, *(_embed_text(u) for u in units)]), dtype=np.float32
+        lexical = lexical[keep]
+        present = sorted({u.passage for u in units})
+        headers = [passages[p].chunk.context_header or passages[p].chunk.title for p in present]
+        embedded = np.asarray(
+            self._embed([question, *(_embed_text(u) for u in units), *headers]),
+            dtype=np.float32,
         )
-        dense = vectors[1:] @ vectors[0]
-        scores = dense + W_LEXICAL * lexical[keep] + prior[keep]
-        by_passage: dict[int, list[float]] = {}
-        for unit, score in zip(units, scores, strict=True):
-            if unit.kind != "code":
-                by_passage.setdefault(unit.passage, []).append(float(score))
+        query = embedded[0]
+        vectors = embedded[1 : 1 + len(units)]
+        header_cos = dict(zip(present, embedded[1 + len(units) :] @ query, strict=True))
+        dense = vectors @ query
+        scores = dense + W_LEXICAL * lexical + prior[keep]
+        best = max((p.score for p in passages), default=0.0) or 1.0
         passage_scores = {}
-        for p, values in by_passage.items():
-            top = sorted(values, reverse=True)[: len(PASSAGE_WEIGHTS)]
-            passage_scores[p] = sum(w * v for w, v in zip(PASSAGE_WEIGHTS, top, strict=False))
-        return _Scored(units, scores, vectors[1:], passage_scores)
+        for p in present:
+            idx = [i for i, u in enumerate(units) if u.passage == p and u.kind != "code"]
+            if not idx:
+                continue
+            passage_scores[p] = (
+                float(dense[idx].max())
+                + P_LEXICAL * float(lexical[idx].max())
+                + P_RANK * (1.0 - p / n_passages)
+                + P_FUSED * passages[p].score / best
+                + P_HEADER * float(header_cos[p])
+            )
+        return _Scored(units, scores, vectors, passage_scores)
 
     # --- level 1: key terms --------------------------------------------------------------
     def _key_terms(

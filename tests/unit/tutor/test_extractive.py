@@ -380,3 +380,24 @@ def test_stream_tokens_join_to_final_text(answerer) -> None:
     assert len(events) > 2
     assert events[-1].kind == "done" and events[-1].answer is not None
     assert "".join(e.text for e in events[:-1]) == events[-1].answer.text
+
+
+def test_hint_without_passages_still_asks_a_guiding_question(answerer) -> None:
+    request = AnswerRequest(
+        question="Why does my loop skip the last index?", passages=[], lang="ko", mode="hint"
+    )
+    answer = answer_text(answerer.stream(request))
+
+    assert answer.mode == "hint" and answer.citations == ()
+    assert answer.text == render("tutor/offline_hint_question.text", cue="loop", lang="ko")
+
+
+def test_korean_level1_key_term_from_the_korean_passage(answerer) -> None:
+    passages = [hit(LISTS_KO, 1, lang="ko", title="리스트", heading="리스트 복사하기")]
+    answer = ask(
+        answerer, "별칭이 무엇인가요?", passages, lang="ko", learner=LearnerContext(level=1)
+    )
+
+    assert render("tutor/offline_section.text", kind="key_terms", lang="ko") in answer.text
+    assert "- 별칭(alias): 같은 객체를 가리키는 두 번째 이름입니다. [1]" in answer.text
+    assert [c.n for c in answer.citations] == [1]
