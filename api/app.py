@@ -22,7 +22,7 @@ log = logging.getLogger("kdt.api")
 async def _lifespan(app: FastAPI):
     # Load models and the BM25 index before the first request, not during it.
     kb = get_knowledge_base(get_settings())
-    kb.search("warm up")
+    kb.search("warm up 준비")  # loads both embedding models and the Korean analyser
     log.info("knowledge base ready: %s documents, %s chunks", *kb.registry.counts())
     yield
 

@@ -368,9 +368,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = _settings()
+    from api.app import create_app
+
+    # The factory itself, and app_dir=None: uvicorn would otherwise put the working
+    # directory first on sys.path, where a local "api" or "eval" folder could shadow ours.
     uvicorn.run(
-        "api.app:create_app",
+        create_app,
         factory=True,
+        app_dir=None,
         host=args.host or settings.host,
         port=args.port or settings.port,
         log_level="info",
