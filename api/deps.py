@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import Depends
 
 from knowledge.config import KnowledgeConfig
-from knowledge.embeddings import answer_embedding
+from knowledge.embeddings import CachedEmbedding, answer_embedding
 from knowledge.knowledge_base import KnowledgeBase, build_knowledge_base
 from knowledge.registry import make_engine
 from tutor.accounts import AccountService
@@ -54,7 +54,7 @@ _CHAT_SERVICES: dict[tuple[int, int], ChatService] = {}
 def _chat_service(settings: Settings, kb: KnowledgeBase) -> ChatService:
     answerer = build_answerer(
         settings.answerer,
-        embed=answer_embedding(kb.embeddings).embed_array,
+        embed=CachedEmbedding(answer_embedding(kb.embeddings)).embed_array,
         tokenizer=kb.tokenizer,
         llm_base_url=settings.llm_base_url,
         llm_api_key=settings.llm_api_key,

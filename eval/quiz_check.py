@@ -21,7 +21,7 @@ from eval.datasets import load_course_benchmark
 from eval.metrics.retrieval import percentile
 from knowledge.config import KnowledgeConfig
 from knowledge.embeddings import answer_embedding as product_answer_embedding
-from knowledge.embeddings import build_embeddings
+from knowledge.embeddings import CachedEmbedding, build_embeddings
 from knowledge.ingest import ingest_path
 from knowledge.knowledge_base import build_knowledge_base
 from knowledge.types import SearchFilter
@@ -68,7 +68,7 @@ def run_quiz_check(
         say(f"ingesting {bench.lessons_dir}")
         kb = build_knowledge_base(cfg)
         ingest_path(kb, bench.lessons_dir, course=bench.name)
-        scorer = (
+        scorer = CachedEmbedding(
             build_embeddings(answer_embedding)
             if answer_embedding
             else product_answer_embedding(kb.embeddings)

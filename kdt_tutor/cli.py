@@ -368,8 +368,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = _settings()
+    from threadpoolctl import threadpool_limits
+
     from api.app import create_app
 
+    # One BLAS thread per request: the server runs requests in parallel threads, and BLAS
+    # workers of concurrent requests otherwise fight over the cores (bench/RESULTS.md).
+    threadpool_limits(limits=1, user_api="blas")
     # The factory itself, and app_dir=None: uvicorn would otherwise put the working
     # directory first on sys.path, where a local "api" or "eval" folder could shadow ours.
     uvicorn.run(

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 
 import numpy as np
@@ -198,3 +199,56 @@ def build_embeddings(name: str) -> _ArrayEmbeddings:
 
 def embedding_names() -> list[str]:
     return list(_BACKENDS)
+
+
+class CachedEmbedding:
+    """``embed_array`` with a bounded memory of the texts it has embedded before (LRU).
+
+    The offline answerer embeds the sentences of the passages it quotes from; across
+    questions the same course sentences come back again and again, so after a short warm-up
+    an answer embeds little more than the question (answer p50 88 ms -> see
+    bench/RESULTS.md). Thread-safe: the server answers several questions at once. Vectors
+    are returned as fresh rows, so callers may modify them.
+    """
+
+    def __init__(self, inner: _ArrayEmbeddings, *, max_entries: int = 20_000) -> None:
+        if max_entries < 1:
+            raise ConfigError(f"max_entries must be positive, got {max_entries}")
+        self.inner = inner
+        self.name = inner.name
+        self.max_entries = max_entries
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    @property
+    def dimension(self) -> int:
+        return self.inner.dimension
+
+    def __len__(self) -> int:
+        return len(self._vectors)
+
+    def embed_array(self, texts: list[str]) -> np.ndarray:
+        found: dict[str, np.ndarray] = {}
+        with self._lock:
+            for text in texts:
+                vector = self._vectors.get(text)
+                if vector is not None:
+                    self._vectors.move_to_end(text)
+                    found[text] = vector
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
+        if missing:
+            fresh = np.asarray(self.inner.embed_array(missing), dtype=np.float32)
+            with self._lock:
+                for text, vector in zip(missing, fresh, strict=True):
+                    found[text] = vector
+                    self._vectors[text] = vector
+                    self._vectors.move_to_end(text)
+                while len(self._vectors) > self.max_entries:
+                    self._vectors.popitem(last=False)
+        with self._lock:
+            self.hits += len(texts) - len(missing)
+            self.misses += len(missing)
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.vstack([found[t] for t in texts])
