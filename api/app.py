@@ -14,6 +14,7 @@ from api.auth import install_auth_handlers, optional_auth
 from api.deps import get_knowledge_base, get_settings
 from api.errors import install_error_handlers
 from api.routes import auth, chat, health, search
+from tutor.login_throttle import LoginThrottle
 
 log = logging.getLogger("kdt.api")
 
@@ -34,6 +35,7 @@ def create_app(*, warm_up: bool = True) -> FastAPI:
         description="Grounded, level-adaptive tutor for K-Digital Training courses.",
         lifespan=_lifespan if warm_up else None,
     )
+    app.state.login_throttle = LoginThrottle()
     install_error_handlers(app)
     install_auth_handlers(app)
     app.include_router(health.router)

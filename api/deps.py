@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 
 from knowledge.config import KnowledgeConfig
 from knowledge.embeddings import CachedEmbedding, answer_embedding
@@ -20,6 +20,7 @@ from tutor.accounts import AccountService
 from tutor.answering import build_answerer
 from tutor.chat import ChatService
 from tutor.conversations import ConversationStore
+from tutor.login_throttle import LoginThrottle
 from tutor.settings import Settings
 
 
@@ -46,6 +47,11 @@ def _account_service(database_url: str, session_days: int) -> AccountService:
 
 def get_account_service(settings: Annotated[Settings, Depends(get_settings)]) -> AccountService:
     return _account_service(settings.resolved_database_url, settings.session_days)
+
+
+def get_login_throttle(request: Request) -> LoginThrottle:
+    # One per application: failed logins are counted in memory (tutor/login_throttle.py).
+    return request.app.state.login_throttle
 
 
 _CHAT_SERVICES: dict[tuple[int, int], ChatService] = {}
@@ -83,6 +89,7 @@ def get_chat_service(
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 KnowledgeBaseDep = Annotated[KnowledgeBase, Depends(get_knowledge_base)]
 AccountServiceDep = Annotated[AccountService, Depends(get_account_service)]
+LoginThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]
 ChatServiceDep = Annotated[ChatService, Depends(get_chat_service)]
 # The request's user (CurrentUserDep, OptionalUserDep, PageUserDep, require_roles) lives in
 # api/auth.py: those dependencies need the ones above, and this module imports no route code.

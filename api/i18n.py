@@ -62,6 +62,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "This account is disabled. Please ask your instructor.",
         "ko": "사용이 중지된 계정입니다. 강사에게 문의하세요.",
     },
+    "login_throttled": {
+        "en": "Too many failed logins. Please wait 15 minutes and try again.",
+        "ko": "로그인 실패가 너무 많습니다. 15분 후에 다시 시도해 주세요.",
+    },
     "login_expired": {
         "en": "The login form expired. Please try again.",
         "ko": "로그인 양식이 만료되었습니다. 다시 시도해 주세요.",

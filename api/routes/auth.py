@@ -5,7 +5,8 @@
   log a browser into an account of its choosing.
 - ``POST /login``: checks the pair, then the credentials; sets ``kdt_session`` and
   redirects to ``next`` (paths on this site only) or ``/``. Wrong credentials re-render
-  the form with status 401.
+  the form with status 401; after repeated failures (``tutor/login_throttle.py``) the
+  form comes back with 429 and ``Retry-After`` without checking the password.
 - ``POST /logout``: CSRF-checked; ends the session and clears the cookie.
 - ``GET /api/auth/me``: the caller (session cookie or bearer token) as ``UserPublic``.
 
@@ -33,12 +34,13 @@ from api.auth import (
     safe_next,
     set_session_cookie,
 )
-from api.deps import AccountServiceDep, SettingsDep
+from api.deps import AccountServiceDep, LoginThrottleDep, SettingsDep
 from api.i18n import pick_lang, translator
 from api.pages import _render as render_page
 from api.schemas import UserPublic
 from tutor.accounts import MAX_PASSWORD_CHARS, AccountDisabledError
 from tutor.errors import AuthenticationError
+from tutor.login_throttle import TooManyAttemptsError
 from tutor.settings import Settings
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -97,6 +99,7 @@ def login(
     request: Request,
     accounts: AccountServiceDep,
     settings: SettingsDep,
+    throttle: LoginThrottleDep,
     username: Annotated[str, Form(max_length=100)] = "",
     password: Annotated[str, Form(max_length=MAX_PASSWORD_CHARS)] = "",
     csrf_token: Annotated[str, Form(max_length=200)] = "",
@@ -107,12 +110,20 @@ def login(
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not csrf_token or not hmac.compare_digest(expected, csrf_token):
         return _login_form(request, status=403, error=t("login_expired"), **form)
+    address = request.client.host if request.client else None
     try:
+        throttle.check(username, address)
         user = accounts.authenticate(username, password)
+    except TooManyAttemptsError as exc:
+        response = _login_form(request, status=429, error=t("login_throttled"), **form)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     except AccountDisabledError:
         return _login_form(request, status=401, error=t("login_disabled"), **form)
     except AuthenticationError:
+        throttle.failed(username, address)
         return _login_form(request, status=401, error=t("login_failed"), **form)
+    throttle.succeeded(username, address)
     # A new session on every login (never reuse one a visitor arrived with).
     old = request.cookies.get(SESSION_COOKIE)
     if old:

@@ -295,3 +295,14 @@ def test_login_page_redirects_when_already_logged_in(client) -> None:
     response = client.get("/login", params={"next": "/health"}, follow_redirects=False)
 
     assert response.status_code == 303 and response.headers["location"] == "/health"
+
+
+def test_repeated_wrong_passwords_lock_the_account_with_429(client) -> None:
+    for _ in range(5):
+        assert login(client, "trainee1", "wrong-password").status_code == 401
+    # Locked: even the right password is not checked now.
+    locked = login(client, "trainee1", PASSWORD)
+    assert locked.status_code == 429
+    assert int(locked.headers["Retry-After"]) > 0
+    assert "kdt_session" not in locked.cookies
+    assert client.get("/api/auth/me").status_code == 401
