@@ -22,6 +22,7 @@ BENCHMARKS = {
     "search-20k": "bench.search_latency",
     "reingest": "bench.reingest",
     "serve-memory": "bench.serve_memory",
+    "chat-latency": "bench.chat_latency",
 }
 
 
