@@ -36,6 +36,7 @@ from tutor.answering import (
     LearnerContext,
     Mode,
     Turn,
+    answer_text,
 )
 from tutor.conversations import ConversationStore, Message, citation_json
 from tutor.errors import InvalidInputError
@@ -62,6 +63,16 @@ class ChatEvent:
 
     kind: str
     data: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the policy decided for one question: the answerer's request (mode, passages it
+    may quote, withheld solution texts) and everything retrieval returned."""
+
+    request: AnswerRequest
+    retrieved: list[ScoredChunk]
+    confidence: float  # best dense similarity: below the threshold means "not covered"
 
 
 @dataclass(frozen=True)
@@ -128,37 +139,94 @@ class ChatService:
             exercise=exercise,
         )
 
-    # --- step 4-6 ----------------------------------------------------------------------
+    # --- step 4-5: retrieval and mode (no storage: the eval harness uses it as is) -------
+    def decide(
+        self,
+        question: str,
+        *,
+        course: str | None,
+        lang: str,
+        learner: LearnerContext,
+        exercise: str | None = None,
+        history: tuple[Turn, ...] = (),
+        retrieval_query: str | None = None,
+    ) -> Decision:
+        """Retrieve for ``retrieval_query`` (default: the question) and pick the mode."""
+        where = SearchFilter(course=course)
+        hits = self.kb.search(retrieval_query or question, k=self.k + 3, where=where)
+        hits = self._prefer_level(hits, learner.level)[: self.k]
+        confidence = max((h.signals.get("dense", 0.0) for h in hits), default=0.0)
+        covered = bool(hits) and confidence >= self.coverage_threshold
+        # A named exercise always means hints; retrieval may infer one only when confident.
+        exercise = self._exercise_of(question, exercise, hits if covered else [])
+        mode: Mode = "answer"
+        withheld: tuple[str, ...] = ()
+        passages = hits
+        if exercise:
+            mode = "hint"
+            withheld = self._solution_texts(exercise)
+            passages = [h for h in hits if h.chunk.kind != "solution"]
+        elif not covered:
+            mode = "not_covered"
+            passages = []
+        request = AnswerRequest(
+            question=question,
+            passages=passages,
+            lang=lang,
+            learner=learner,
+            mode=mode,
+            history=history,
+            exercise=exercise,
+            nearest_topics=self._topics(hits),
+            withheld=withheld,
+        )
+        return Decision(request=request, retrieved=hits, confidence=float(confidence))
+
+    def reply(
+        self,
+        question: str,
+        *,
+        course: str | None,
+        lang: str | None = None,
+        learner: LearnerContext | None = None,
+        exercise: str | None = None,
+    ) -> tuple[Decision, Answer]:
+        """One stand-alone question answered by the policy, nothing stored (evaluation)."""
+        decision = self.decide(
+            question,
+            course=course,
+            lang=lang or detect_lang(question),
+            learner=learner or LearnerContext(),
+            exercise=exercise,
+        )
+        return decision, answer_text(self.answerer.stream(decision.request))
+
+    # --- step 6: stream and store --------------------------------------------------------
     def stream(self, plan: ChatPlan) -> Iterator[ChatEvent]:
         started = time.perf_counter()
         history = self.store.messages(plan.conversation_id, user_id=plan.user_id)
         self.store.add_message(
             plan.conversation_id, role="user", content=plan.message, lang=plan.lang
         )
-        query = self._retrieval_query(plan.message, history)
-        where = SearchFilter(course=plan.course)
-        hits = self.kb.search(query, k=self.k + 3, where=where)
-        hits = self._prefer_level(hits, plan.learner.level)[: self.k]
+        decision = self.decide(
+            plan.message,
+            course=plan.course,
+            lang=plan.lang,
+            learner=plan.learner,
+            exercise=plan.exercise,
+            history=tuple(Turn(m.role, m.content) for m in history[-6:]),  # type: ignore[arg-type]
+            retrieval_query=self._retrieval_query(plan.message, history),
+        )
+        request, hits = decision.request, decision.retrieved
         retrieved_at = time.perf_counter()
-
-        confidence = max((h.signals.get("dense", 0.0) for h in hits), default=0.0)
-        covered = bool(hits) and confidence >= self.coverage_threshold
-        # A named exercise always means hints; retrieval may infer one only when confident.
-        exercise = self._exercise_of(plan, hits if covered else [])
-        mode: Mode = "answer"
-        withheld: tuple[str, ...] = ()
-        if exercise:
-            mode = "hint"
-            withheld = self._solution_texts(exercise)
-            hits = [h for h in hits if h.chunk.kind != "solution"]
-        elif not covered:
-            mode = "not_covered"
+        mode = request.mode
+        if mode == "not_covered":
             self.store.record_gap(
                 course=plan.course,
                 user_id=plan.user_id,
                 question=plan.message,
                 lang=plan.lang,
-                confidence=round(float(confidence), 4),
+                confidence=round(decision.confidence, 4),
                 retrieved=[
                     {"chunk_id": h.chunk.id, "title": h.chunk.title, "score": round(h.score, 4)}
                     for h in hits
@@ -166,17 +234,6 @@ class ChatService:
             )
         yield ChatEvent(
             "meta", {"conversation_id": plan.conversation_id, "mode": mode, "lang": plan.lang}
-        )
-        request = AnswerRequest(
-            question=plan.message,
-            passages=[] if mode == "not_covered" else hits,
-            lang=plan.lang,
-            learner=plan.learner,
-            mode=mode,
-            history=tuple(Turn(m.role, m.content) for m in history[-6:]),  # type: ignore[arg-type]
-            exercise=exercise,
-            nearest_topics=self._topics(hits),
-            withheld=withheld,
         )
         answer: Answer | None = None
         for event in self.answerer.stream(request):
@@ -246,10 +303,12 @@ class ChatService:
         ranked = sorted(enumerate(hits), key=lambda p: (p[0] + 2 * distance(p[1]), p[0]))
         return [h for _, h in ranked]
 
-    def _exercise_of(self, plan: ChatPlan, hits: list[ScoredChunk]) -> str | None:
-        if plan.exercise:
-            return plan.exercise
-        named = _EXERCISE_ID.search(plan.message)
+    def _exercise_of(
+        self, question: str, exercise: str | None, hits: list[ScoredChunk]
+    ) -> str | None:
+        if exercise:
+            return exercise
+        named = _EXERCISE_ID.search(question)
         if named and self._known_exercise(named.group(0).lower()):
             return named.group(0).lower()
         # Retrieval decides only when its best passage is the exercise itself.
