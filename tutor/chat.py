@@ -164,7 +164,7 @@ class ChatService:
         passages = hits
         if exercise:
             mode = "hint"
-            withheld = self._solution_texts(exercise)
+            withheld = self.solution_texts(exercise)
             passages = [h for h in hits if h.chunk.kind != "solution"]
         elif not covered:
             mode = "not_covered"
@@ -319,10 +319,18 @@ class ChatService:
     def _known_exercise(self, exercise: str) -> bool:
         return any(r.exercise == exercise for r in self.kb.registry.list())
 
-    def _solution_texts(self, exercise: str) -> tuple[str, ...]:
+    def solution_texts(self, exercise: str) -> tuple[str, ...]:
+        """The chunk texts of the exercise's solution material (never shown to trainees)."""
+        return self._exercise_material(exercise, "solution")
+
+    def exercise_texts(self, exercise: str) -> tuple[str, ...]:
+        """The chunk texts of the exercise statement itself (public)."""
+        return self._exercise_material(exercise, "exercise")
+
+    def _exercise_material(self, exercise: str, kind: str) -> tuple[str, ...]:
         texts = []
         for record in self.kb.registry.list():
-            if record.kind == "solution" and record.exercise == exercise:
+            if record.kind == kind and record.exercise == exercise:
                 texts.extend(c.text for c in self.kb.registry.document_chunks(record.doc_id))
         return tuple(texts)
 

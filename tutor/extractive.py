@@ -213,7 +213,7 @@ class ExtractiveAnswerer:
         if units and chosen:
             first = chosen[0].passage
             header = render("tutor/offline_section.text", lang=request.lang, kind="where_to_look")
-            place = _place(request.passages[first])
+            place = place_label(request.passages[first])
             draft.pieces.append(f"\n\n{header}\n- {place} [{first + 1}]")
             draft.cited.add(first + 1)
         return draft
@@ -415,11 +415,11 @@ def _pointers(
 ) -> None:
     """Lv4: title > heading of other relevant passages, cited."""
     quoted = {u.passage for u in chosen}
-    places_shown = {_place(passages[p]) for p in quoted}
+    places_shown = {place_label(passages[p]) for p in quoted}
     ranked = sorted(scored.passage_scores, key=lambda p: -scored.passage_scores[p])
     lines = []
     for p in ranked:
-        place = _place(passages[p])
+        place = place_label(passages[p])
         if p in quoted or place in places_shown:
             continue
         places_shown.add(place)
@@ -438,7 +438,7 @@ def _trim(draft: _Draft) -> None:
         draft.pieces.pop()
 
 
-def _place(hit: ScoredChunk) -> str:
+def place_label(hit: ScoredChunk) -> str:
     """``Title › Heading`` of a passage (its deepest heading)."""
     chunk = hit.chunk
     title = _MD_LINK.sub(r"\1", chunk.title).strip()

