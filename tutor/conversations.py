@@ -289,3 +289,97 @@ class ConversationStore:
                 }
                 for r in conn.execute(query)
             ]
+
+    # --- rated answers (instructor exports) ------------------------------------------
+    def rated_answers(
+        self,
+        *,
+        course: str | None = None,
+        rating: str | None = None,
+        since: datetime | None = None,
+    ) -> list[RatedAnswer]:
+        """Every rated assistant message of every user, oldest rating first, each with the
+        question it answered. For instructors' exports: no user id is returned.
+
+        ``course`` keeps one course's conversations, ``rating`` (``up`` | ``down``) one
+        rating, ``since`` ratings given at or after that time (naive means UTC).
+        """
+        if rating is not None and rating not in ("up", "down"):
+            raise InvalidInputError("rating must be 'up' or 'down'")
+        query = (
+            select(
+                messages,
+                conversations.c.course,
+                feedback.c.rating,
+                feedback.c.comment,
+                feedback.c.created_at.label("rated_at"),
+            )
+            .join(feedback, feedback.c.message_id == messages.c.id)
+            .join(conversations, conversations.c.id == messages.c.conversation_id)
+            .where(messages.c.role == "assistant")
+            .order_by(feedback.c.created_at, messages.c.id)
+        )
+        if course is not None:
+            query = query.where(conversations.c.course == course)
+        if rating is not None:
+            query = query.where(feedback.c.rating == rating)
+        if since is not None:
+            query = query.where(feedback.c.created_at >= as_utc(since))
+        with self.engine.connect() as conn:
+            rated = list(conn.execute(query))
+            conversation_ids = sorted({r.conversation_id for r in rated})
+            questions: dict[str, list[tuple[int, Message]]] = {}
+            if conversation_ids:
+                asked = (
+                    select(messages)
+                    .where(
+                        messages.c.conversation_id.in_(conversation_ids),
+                        messages.c.role == "user",
+                    )
+                    .order_by(messages.c.conversation_id, messages.c.seq)
+                )
+                for r in conn.execute(asked):
+                    questions.setdefault(r.conversation_id, []).append((r.seq, _stored(r)))
+        out: list[RatedAnswer] = []
+        for r in rated:
+            before = [m for seq, m in questions.get(r.conversation_id, []) if seq < r.seq]
+            out.append(
+                RatedAnswer(
+                    answer=_stored(r, Feedback(r.rating, r.comment)),
+                    question=before[-1] if before else None,
+                    earlier_questions=tuple(m.content for m in before[:-1]),
+                    course=r.course,
+                    rated_at=as_utc(r.rated_at),
+                )
+            )
+        return out
+
+
+@dataclass(frozen=True)
+class RatedAnswer:
+    """A rated assistant message and the user message just before it (its question);
+    ``earlier_questions`` are the conversation's user messages before that one."""
+
+    answer: Message
+    question: Message | None
+    earlier_questions: tuple[str, ...]
+    course: str | None
+    rated_at: datetime
+
+
+def _stored(r, fb: Feedback | None = None) -> Message:
+    """A ``messages`` row as a :class:`Message`."""
+    return Message(
+        id=r.id,
+        conversation_id=r.conversation_id,
+        role=r.role,
+        content=r.content,
+        lang=r.lang,
+        mode=r.mode,
+        answerer=r.answerer,
+        citations=tuple(_citation(c) for c in json.loads(r.citations)),
+        notices=tuple(json.loads(r.notices)),
+        timings=json.loads(r.timings),
+        created_at=as_utc(r.created_at),
+        feedback=fb,
+    )
