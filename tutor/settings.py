@@ -63,6 +63,14 @@ class Settings(BaseSettings):
     llm_model: str = "gpt-4o-mini"
     llm_api_key: SecretStr | None = None
 
+    # LLM judge for the eval harness (judged metrics run only when a base URL is set)
+    judge_base_url: str | None = Field(
+        default=None, description="OpenAI-compatible URL of the judge; no judged metrics when unset"
+    )
+    judge_model: str = "gpt-4o-mini"
+    judge_api_key: SecretStr | None = None
+    judge_trials: int = Field(default=3, ge=1, le=10, description="judge calls per metric and item")
+
     @model_validator(mode="after")
     def _reject_placeholders(self) -> Settings:
         key = self.llm_api_key.get_secret_value() if self.llm_api_key else ""
