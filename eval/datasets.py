@@ -231,6 +231,11 @@ def load_dataset(path: Path | str) -> EvalDataset:
     return _dataset(path.stem, path, numbered, problems)
 
 
+def write_jsonl(path: Path | str, records: Iterable[Mapping[str, Any]]) -> None:
+    """Write JSON records one a line, atomically, keeping every key (drafts, feedback)."""
+    _atomic_write_lines(Path(path), [dict(r) for r in records])
+
+
 def write_eval_dataset(path: Path | str, items: Iterable[EvalItem]) -> None:
     """Write items as eval JSONL, atomically (temp file in the same folder, then rename)."""
     _atomic_write_lines(Path(path), [item.to_dict() for item in items])

@@ -161,8 +161,8 @@ def cmd_eval_gate(args: argparse.Namespace) -> int:
 def cmd_eval_export_feedback(args: argparse.Namespace) -> int:
     from datetime import datetime
 
-    from eval.feedback_export import export_feedback, write_jsonl_atomic
-
+    from eval.datasets import write_jsonl
+    from eval.feedback_export import export_feedback
     from knowledge.registry import make_engine
 
     settings = Settings()
@@ -178,20 +178,54 @@ def cmd_eval_export_feedback(args: argparse.Namespace) -> int:
         rating=args.rating,
         since=since,
     )
-    write_jsonl_atomic(Path(args.out), records)
+    write_jsonl(Path(args.out), records)
     print(f"exported {len(records)} rated answer(s) to {args.out}")
     return 0
 
 
 def cmd_eval_generate(args: argparse.Namespace) -> int:
-    from eval.generate import generate_from_folder
+    from eval.datasets import write_jsonl
+    from eval.generate import generate_questions, generate_with_llm
+    from knowledge.chunking import chunk_document
+    from knowledge.ingest import course_id_for
+    from knowledge.lexical import Tokenizer
+    from knowledge.loaders import LoadError, iter_course_files, load_document
 
-    records = generate_from_folder(
-        Path(args.course), per_lesson=args.per_lesson, settings=Settings(), use_llm=args.llm
-    )
-    from eval.feedback_export import write_jsonl_atomic
+    settings = Settings()
+    root = Path(args.course)
+    if not root.is_dir():
+        raise InvalidInputError(f"{root} is not a course folder")
+    course = course_id_for(root, None)
+    max_bytes = int(settings.max_file_mb * 1024 * 1024)
+    chunks = []
+    files, _skipped = iter_course_files(root)
+    for path in files:
+        try:
+            doc = load_document(path, course_root=root, course=course, max_bytes=max_bytes)
+        except LoadError as exc:
+            _say(f"skipped {path}: {exc}")
+            continue
+        chunks.extend(chunk_document(doc, chunk_size=settings.chunk_size))
+    if args.llm:
+        from langchain_openai import ChatOpenAI
 
-    write_jsonl_atomic(Path(args.out), records)
+        if not (settings.llm_base_url or settings.llm_api_key):
+            raise InvalidInputError("--llm needs KDT_LLM_BASE_URL or KDT_LLM_API_KEY")
+        chat_model = ChatOpenAI(
+            base_url=settings.llm_base_url,
+            api_key=settings.llm_api_key or "EMPTY",
+            model=settings.llm_model,
+            temperature=0.3,
+            timeout=settings.llm_timeout_s,
+        )
+        records = generate_with_llm(chunks, chat_model, per_lesson=args.per_lesson)
+    else:
+        records = generate_questions(
+            chunks, per_lesson=args.per_lesson, tokenizer=Tokenizer().tokenize
+        )
+    if not records:
+        raise InvalidInputError(f"no question could be drafted from {root} (no lesson text?)")
+    write_jsonl(Path(args.out), records)
     print(f"drafted {len(records)} question(s) into {args.out}: review them before use")
     return 0
 
