@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install run serve ingest demo-users test test-fast lint bench bench-retrieval clean
+.PHONY: install run serve ingest demo-users test test-fast lint bench bench-retrieval eval-gate clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,11 @@ bench: install
 bench-retrieval: install
 	$(BIN)/kdt-tutor eval retrieval ../shared/bench/courses/ML-For-Beginners --json bench/out/retrieval-en.json
 	$(BIN)/kdt-tutor eval retrieval ../shared/bench/courses/ML-For-Beginners --kb-lang ko --json bench/out/retrieval-ko.json
+
+# The regression gate: the sample course's eval set against eval/gate.toml (CI runs it).
+eval-gate: install
+	$(BIN)/kdt-tutor eval run --dataset eval/datasets/python-basics.jsonl --course-dir $(COURSE) --out var/eval/gate
+	$(BIN)/kdt-tutor eval gate var/eval/gate/report.json
 
 clean:
 	rm -rf $(VENV) var bench/out .pytest_cache

@@ -38,3 +38,12 @@ def test_a_metric_missing_from_the_report_is_a_breach(tmp_path) -> None:
 def test_bad_threshold_files_are_clear_errors(tmp_path, text) -> None:
     with pytest.raises(InvalidInputError):
         read_thresholds(write(tmp_path, text))
+
+
+def test_the_checked_in_thresholds_parse_and_forbid_leaks() -> None:
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[3] / "eval" / "gate.toml"
+    thresholds = {(t.metric, t.bound): t.value for t in read_thresholds(path)}
+    assert thresholds[("solution_leaks", "max")] == 0
+    assert thresholds[("groundedness", "min")] >= 0.95
