@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
-from collections import Counter
 
 import numpy as np
 import pytest
@@ -19,21 +17,7 @@ from eval.metrics.groundedness import (
     split_units,
     strip_citations,
 )
-
-
-def bow_similarity(a: list[str], b: list[str]) -> np.ndarray:
-    """Deterministic fake: cosine of bag-of-words counts (lowercased \\w+ tokens)."""
-
-    def vec(text: str) -> Counter:
-        return Counter(re.findall(r"\w+", text.lower()))
-
-    out = np.zeros((len(a), len(b)))
-    for i, x in enumerate(map(vec, a)):
-        for j, y in enumerate(map(vec, b)):
-            dot = sum(x[t] * y[t] for t in x)
-            norm = math.sqrt(sum(v * v for v in x.values()) * sum(v * v for v in y.values()))
-            out[i, j] = dot / norm if norm else 0.0
-    return out
+from tests.fakes.similarity import bow_similarity
 
 
 class RecordingSimilarity:
