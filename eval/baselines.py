@@ -3,17 +3,28 @@
 - ``langchain-default``: RecursiveCharacterTextSplitter(1000, 200) + Chroma + all-MiniLM-L6-v2,
   dense top-k: the pipeline most LangChain tutorials build.
 - ``bm25``: plain BM25 (bm25s' own English tokenizer and stop words) over the same chunks.
+- ``naive`` multiple choice (``NaiveOptionPicker``): for each option, embed
+  "question + option" with all-MiniLM-L6-v2 and take its best cosine to the sentences of
+  the passages (the LangChain default top-5); pick the best option.
 
-Each baseline ranks source ids (lesson ids) for a question. This module is an adapter:
+Each retrieval baseline ranks source ids (lesson ids) for a question. This module is an adapter:
 it imports langchain-chroma and chromadb for the baseline only.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from knowledge.embeddings import build_embeddings
+
+# Sentence boundaries for the naive picker: a line break, or . ! ? followed by a blank.
+_NAIVE_SENTENCE_END = re.compile(r"\n+|(?<=[.!?])\s+")
+_NAIVE_MIN_CHARS = 3  # shorter pieces (list bullets, stray symbols) are dropped
 
 
 def _split(sources: dict[str, str]) -> tuple[list[str], list[str]]:
@@ -53,6 +64,11 @@ class LangChainDefaultRetriever:
         docs = self._store.similarity_search(question, k=self.k)
         return [d.metadata["source"] for d in docs]
 
+    def texts(self, question: str, k: int = 5) -> list[str]:
+        """The text of the top-``k`` chunks for ``question`` (what a LangChain RAG chain
+        would put in its prompt)."""
+        return [d.page_content for d in self._store.similarity_search(question, k=k)]
+
 
 class PlainBM25Retriever:
     """Plain BM25 over the same 1000/200 chunks, English tokenizer with stop words."""
@@ -76,6 +92,48 @@ class PlainBM25Retriever:
             self._tokenize(question), k=self.k, show_progress=False
         )
         return [self._owners[int(i)] for i in results[0]]
+
+
+class NaiveOptionPicker:
+    """The naive multiple-choice baseline: the option whose "question + option" statement
+    is closest (all-MiniLM-L6-v2 cosine) to some sentence of the passages.
+
+    ``embed`` (a list of texts -> normalised matrix) defaults to MiniLM; sentence vectors
+    are remembered across questions (the same chunks come back often).
+    """
+
+    name = "naive"
+
+    def __init__(self, embed=None) -> None:
+        self._embed = embed or build_embeddings("minilm").embed_array
+        self._vectors: dict[str, np.ndarray] = {}
+
+    def _sentence_vectors(self, sentences: list[str]) -> np.ndarray:
+        missing = [s for s in dict.fromkeys(sentences) if s not in self._vectors]
+        if missing:
+            for text, vector in zip(missing, self._embed(missing), strict=True):
+                self._vectors[text] = np.asarray(vector, dtype=np.float32)
+        return np.vstack([self._vectors[s] for s in sentences])
+
+    def scores(self, question: str, options: Sequence[str], texts: list[str]) -> list[float]:
+        """Each option's best cosine to a passage sentence (0.0 for every option without
+        passages)."""
+        sentences = [
+            piece.strip()
+            for text in texts
+            for piece in _NAIVE_SENTENCE_END.split(text)
+            if len(piece.strip()) >= _NAIVE_MIN_CHARS
+        ]
+        if not sentences or not options:
+            return [0.0] * len(options)
+        statements = np.asarray(self._embed([f"{question} {o}" for o in options]))
+        cosines = statements @ self._sentence_vectors(sentences).T
+        return [float(row.max()) for row in cosines]
+
+    def pick_from_texts(self, question: str, options: Sequence[str], texts: list[str]) -> int:
+        """The index of the best-supported option (the first one on a tie)."""
+        scores = self.scores(question, options, texts)
+        return int(np.argmax(scores)) if scores else 0
 
 
 def read_sources(folder: Path) -> dict[str, str]:
