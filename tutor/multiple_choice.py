@@ -169,8 +169,9 @@ class Weights:
     all_share: float = 0.2
     # The support at which a claim counts as backed by the passages: a true/false
     # statement below it is false, and "none of the above" wins when no option reaches it.
-    # The true statements of the tuning quiz scored 0.64-1.08 (too few, 11, to tune).
-    supported: float = 0.55
+    # The true statements of the tuning quiz scored 0.72-1.28, a false one 0.66 (too few,
+    # 11, to tune; that one is caught by its negation).
+    supported: float = 0.6
 
 
 @dataclass(frozen=True)
@@ -208,9 +209,10 @@ class Analysis:
 class EvidenceOptionPicker:
     """Offline picker: the option best supported by sentences of the passages.
 
-    ``embed`` maps texts to L2-normalised vectors (the product passes the multilingual USE
-    model, ``knowledge.embeddings.answer_embedding(kb.embeddings).embed_array``);
-    ``tokenizer`` is the knowledge base's.
+    ``embed`` maps texts to L2-normalised vectors: pass the multilingual USE model,
+    ``CachedEmbedding(answer_embedding(kb.embeddings)).embed_array`` as for the answerer
+    (``api/deps.py``): about 30 texts a question, most of them passage sentences that
+    other questions bring back. ``tokenizer`` is the knowledge base's.
     """
 
     def __init__(
@@ -249,7 +251,12 @@ class EvidenceOptionPicker:
         vectors = self._vectors(question, claims, units)
         words = _Words(stems)
         asked = self._stems(question)
-        own = _distinctive([self._stems(c.option) for c in claims], asked)
+        # A true/false statement's words all count; an option's own words only.
+        own = (
+            [asked]
+            if form.true_false
+            else _distinctive([self._stems(c.option) for c in claims], asked)
+        )
         return Analysis(
             form=form,
             n_options=len(options),
