@@ -8,9 +8,9 @@ For each item of a dataset (``eval/datasets.py``):
    Its wall time is the item's latency.
 2. **Retrieval** on its own (k=10, same filter) for hit@k, MRR, nDCG and context
    precision/recall against the item's gold sources.
-3. **Multiple choice** when the item has options: the tutor picks one from the passages it
-   retrieved (``tutor/multiple_choice.py``: evidence scoring offline, the model's choice
-   with an LLM).
+3. **Multiple choice** when the item has options: the tutor searches with the question
+   and its options and picks one from those passages (``tutor/multiple_choice.py``:
+   evidence scoring offline, the model's choice with an LLM).
 4. **Metrics** (``eval/metrics/``): answer correctness on the bare answer, citation
    accuracy, groundedness of the answer in the passages it cites, solution leakage for
    exercise items, expected mode (answer / hint / not covered), language, length and
@@ -57,7 +57,7 @@ from tutor.answering import Answer, LearnerContext, build_answerer
 from tutor.chat import ChatService
 from tutor.conversations import ConversationStore
 from tutor.extractive import place_label
-from tutor.multiple_choice import EvidenceOptionPicker, OptionPicker
+from tutor.multiple_choice import EvidenceOptionPicker, OptionPicker, search_text
 
 RETRIEVAL_K = 10
 BASELINE = "naive-langchain"
@@ -163,7 +163,9 @@ def prepared(
             store=ConversationStore(make_engine(database_url)),
             answerer=answerer,
             k=options.k,
-            coverage_threshold=getattr(settings, "coverage_threshold", 0.35),
+            coverage_threshold=getattr(settings, "coverage_threshold", 0.41),
+            coverage_floor=getattr(settings, "coverage_floor", 0.24),
+            coverage_terms=getattr(settings, "coverage_terms", 0.9),
         )
         chat_model = getattr(answerer, "chat_model", None)
         picker: OptionPicker
@@ -269,7 +271,11 @@ def evaluate_item(setup: EvalSetup, item: EvalItem) -> dict[str, Any]:
 
     picked = None
     if item.is_mcq:
-        choice = setup.picker.pick(item.question, list(item.options), retrieved[: setup.options.k])
+        # The tutor sees the options: it searches with them (tutor/multiple_choice.py).
+        passages_for_choice = setup.kb.search(
+            search_text(item.question, item.options), k=setup.options.k, where=where
+        )
+        choice = setup.picker.pick(item.question, list(item.options), passages_for_choice)
         picked = choice.index
         metrics["mcq"] = choice_accuracy(picked, item.answer_index, len(item.options))
         metrics["mcq_chance"] = chance(len(item.options))
