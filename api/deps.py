@@ -72,6 +72,8 @@ def _chat_service(settings: Settings, kb: KnowledgeBase) -> ChatService:
         store=ConversationStore(make_engine(settings.resolved_database_url)),
         answerer=answerer,
         coverage_threshold=settings.coverage_threshold,
+        coverage_floor=settings.coverage_floor,
+        coverage_terms=settings.coverage_terms,
     )
 
 

@@ -13,6 +13,7 @@ fewer results for a moment, never broken ones.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ import numpy as np
 from knowledge.chunking import chunk_document
 from knowledge.config import KnowledgeConfig
 from knowledge.embeddings import build_embeddings
-from knowledge.lexical import LexicalIndex, Tokenizer
+from knowledge.lexical import LexicalIndex, Tokenizer, is_hangul
 from knowledge.registry import DocumentRegistry, make_engine
 from knowledge.retrieval import FusionParams, HybridRetriever
 from knowledge.types import Chunk, LoadedDocument, ScoredChunk, SearchFilter
@@ -131,6 +132,31 @@ class KnowledgeBase:
             return []
         self.refresh_lexical()
         return self.retriever.search(query, k=k, where=where)
+
+    def term_coverage(self, question: str, *, where: SearchFilter | None = None) -> float:
+        """The IDF-weighted share of the question's content tokens that the material uses.
+
+        Tokens come from the BM25 tokenizer (stop words and Korean particles dropped), each
+        counted once. A token weighs its BM25 IDF over the chunks ``where`` accepts,
+        ``ln(1 + (N - df + 0.5) / (df + 0.5))``: a token the course never uses (df = 0) weighs
+        the most, one found in most chunks the least. 1.0 means every term of the question
+        occurs somewhere in the course, 0.0 that none does.
+
+        Korean tokens count only when the material holds Korean chunks: a Korean question to
+        an English-only course is judged on its English words and code alone. A question with
+        no token left to judge gives 1.0 (no lexical evidence against it), so the caller's
+        dense similarity decides alone.
+        """
+        where = where or SearchFilter()
+        tokens = list(dict.fromkeys(self.tokenizer.tokenize(question)))
+        self.refresh_lexical()
+        if tokens and not self.lexical.languages(where=where).get("ko"):
+            tokens = [t for t in tokens if not is_hangul(t)]
+        if not tokens:
+            return 1.0
+        counts, total = self.lexical.document_frequencies(tokens, where=where)
+        weights = {t: math.log(1 + (total - counts[t] + 0.5) / (counts[t] + 0.5)) for t in tokens}
+        return sum(w for t, w in weights.items() if counts[t] > 0) / sum(weights.values())
 
     # --- consistency --------------------------------------------------------------------
     def check(self) -> list[Problem]:

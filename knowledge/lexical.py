@@ -44,8 +44,13 @@ _STOP = frozenset(
     just me more most my no nor not of off on once only or other our out over own same she
     should so some such than that the their them then there these they this those through to
     too under until up very was we were what when where which while who whom why will with
-    would you your yours following true false one two use used using""".split()
+    would you your yours following true false one two use used using""".split()  # noqa: SIM905
 )
+
+
+def is_hangul(token: str) -> bool:
+    """Whether a token is Korean (holds Hangul), as opposed to English words and code."""
+    return bool(_HANGUL.search(token))
 
 
 class Tokenizer:
@@ -117,6 +122,9 @@ class _Columns:
         self.lang = np.array([r.lang for r in rows], dtype=object)
         self.level = np.array([-1 if r.level is None else r.level for r in rows])
         self.exercise = np.array([r.exercise or "" for r in rows], dtype=object)
+        names, codes = np.unique(np.array([r.lang for r in rows], dtype=str), return_inverse=True)
+        self.lang_names: list[str] = [str(n) for n in names]
+        self.lang_codes = codes.reshape(-1)
 
     def mask(self, where: SearchFilter) -> np.ndarray:
         keep = np.isin(self.kind, list(where.allowed_kinds()))
@@ -199,6 +207,52 @@ class LexicalIndex:
     def chunk_ids(self) -> list[str]:
         return [r.chunk_id for r in self._rows]
 
+    # --- corpus statistics ------------------------------------------------------------
+    def document_frequencies(
+        self, tokens: list[str], *, where: SearchFilter | None = None
+    ) -> tuple[dict[str, int], int]:
+        """``({token: chunks holding it}, chunks)`` counted over the chunks the filter accepts.
+
+        Read from the BM25 matrix (one column of chunk ids per vocabulary token), so it
+        costs a few array lookups per token. A token the index has never seen counts 0.
+        """
+        with self._lock:
+            bm25, rows = self._bm25, self._rows
+            mask = self._mask(where)
+        if bm25 is None:
+            return dict.fromkeys(tokens, 0), 0
+        indptr, indices = bm25.scores["indptr"], bm25.scores["indices"]
+        vocab = bm25.vocab_dict
+        counts: dict[str, int] = {}
+        for token in tokens:
+            tid = vocab.get(token) if token else None
+            if tid is None or tid + 1 >= len(indptr):
+                counts[token] = 0
+                continue
+            docs = indices[indptr[tid] : indptr[tid + 1]]
+            counts[token] = int(mask[docs].sum()) if mask is not None else int(docs.size)
+        total = int(mask.sum()) if mask is not None else len(rows)
+        return counts, total
+
+    def languages(self, *, where: SearchFilter | None = None) -> dict[str, int]:
+        """How many chunks of each language (``en``, ``ko``) the filter accepts."""
+        with self._lock:
+            columns, mask = self._columns, self._mask(where)
+        codes = columns.lang_codes if mask is None else columns.lang_codes[mask]
+        counts = np.bincount(codes, minlength=len(columns.lang_names))
+        return {name: int(n) for name, n in zip(columns.lang_names, counts, strict=True) if n}
+
+    def _mask(self, where: SearchFilter | None) -> np.ndarray | None:
+        """The rows the filter accepts, cached per filter (call with the lock held)."""
+        if where is None:
+            return None
+        mask = self._masks.get(where)
+        if mask is None:
+            if len(self._masks) > 64:
+                self._masks.clear()
+            mask = self._masks[where] = self._columns.mask(where)
+        return mask
+
     # --- search ---------------------------------------------------------------------
     def search(
         self, tokens: list[str], *, k: int, where: SearchFilter | None = None
@@ -208,13 +262,7 @@ class LexicalIndex:
             bm25, rows = self._bm25, self._rows
             if bm25 is None or not tokens or k <= 0:
                 return []
-            mask = None
-            if where is not None:
-                mask = self._masks.get(where)
-                if mask is None:
-                    if len(self._masks) > 64:
-                        self._masks.clear()
-                    mask = self._masks[where] = self._columns.mask(where)
+            mask = self._mask(where)
         scores = np.asarray(bm25.get_scores(tokens), dtype=np.float32)
         if mask is not None:
             scores = np.where(mask, scores, 0.0)

@@ -12,8 +12,9 @@ For each question it decides, in order:
      trainee mentions its id, or retrieval lands on exercise material): solution material is
      never passed to the answerer and its text is given as ``withheld`` so neither answerer
      can reproduce it, whatever the question says (prompt injection included);
-   - ``not_covered`` when the best passage's dense similarity is below a calibrated
-     threshold: the answer says so honestly, names the nearest topics, and the question is
+   - ``not_covered`` when the course does not cover the question (:class:`CoverageRule`:
+     the best passage's dense similarity, backed by the question's term coverage in the
+     course): the answer says so honestly, names the nearest topics, and the question is
      recorded as a content gap for instructors;
    - ``answer`` otherwise.
 6. **Answer**: streamed by the configured answerer (offline extractive by default), then
@@ -48,9 +49,11 @@ _FOLLOW_UP = re.compile(
     r"^\s*(그럼|그러면|그리고|그건|그거|그래서|and|what about|how about|then|also)\b",
     re.IGNORECASE,
 )
-# Dense cosine (hybrid model) below which the course is taken not to cover a question.
-# Calibrated on in-course vs out-of-course questions: see bench/RESULTS.md.
-DEFAULT_COVERAGE_THRESHOLD = 0.35
+# The "not covered" rule's defaults (dense cosine of the hybrid model; term coverage share),
+# calibrated with ``python -m bench.coverage`` on two courses: see bench/RESULTS.md.
+DEFAULT_COVERAGE_THRESHOLD = 0.41
+DEFAULT_COVERAGE_FLOOR = 0.24
+DEFAULT_COVERAGE_TERMS = 0.9
 
 
 def detect_lang(text: str) -> str:
@@ -66,13 +69,41 @@ class ChatEvent:
 
 
 @dataclass(frozen=True)
+class CoverageRule:
+    """Does the course cover a question? Two signals, three thresholds.
+
+    - ``dense``: the best retrieved passage's dense cosine. Alone it fails on terse or oddly
+      phrased questions ("Seaborn is a type of", "Inertia is"): short texts embed far from
+      any passage even when the course is all about them.
+    - ``term_coverage`` (:meth:`KnowledgeBase.term_coverage`): the IDF-weighted share of the
+      question's words that occur anywhere in the course. Off-topic questions, near-miss
+      technical ones included (Kubernetes, React hooks, SQL window functions), carry words
+      the course never uses, and those weigh the most.
+
+    A question is covered when ``dense >= threshold`` (clearly close to a passage), or when
+    ``dense >= floor`` and ``term_coverage >= terms`` (loosely close, and the course uses its
+    words). Below ``floor`` nothing is covered. A question whose words cannot be checked
+    (a Korean question to an English-only course) has term coverage 1.0, so ``floor`` alone
+    decides: cross-language similarities run lower, and that is where it separates them.
+    """
+
+    threshold: float = DEFAULT_COVERAGE_THRESHOLD
+    floor: float = DEFAULT_COVERAGE_FLOOR
+    terms: float = DEFAULT_COVERAGE_TERMS
+
+    def covers(self, *, dense: float, term_coverage: float) -> bool:
+        return dense >= self.threshold or (dense >= self.floor and term_coverage >= self.terms)
+
+
+@dataclass(frozen=True)
 class Decision:
     """What the policy decided for one question: the answerer's request (mode, passages it
     may quote, withheld solution texts) and everything retrieval returned."""
 
     request: AnswerRequest
     retrieved: list[ScoredChunk]
-    confidence: float  # best dense similarity: below the threshold means "not covered"
+    confidence: float  # best dense similarity among the retrieved passages
+    term_coverage: float = 1.0  # share of the question's words the course uses (IDF-weighted)
 
 
 @dataclass(frozen=True)
@@ -97,12 +128,20 @@ class ChatService:
         answerer: Answerer,
         k: int = 5,
         coverage_threshold: float = DEFAULT_COVERAGE_THRESHOLD,
+        coverage_floor: float = DEFAULT_COVERAGE_FLOOR,
+        coverage_terms: float = DEFAULT_COVERAGE_TERMS,
     ) -> None:
         self.kb = kb
         self.store = store
         self.answerer = answerer
         self.k = k
-        self.coverage_threshold = coverage_threshold
+        # A threshold set below the floor (the old single-threshold setting) lowers the floor
+        # too, which makes the rule "dense >= threshold" alone.
+        self.coverage = CoverageRule(
+            threshold=coverage_threshold,
+            floor=min(coverage_floor, coverage_threshold),
+            terms=coverage_terms,
+        )
 
     # --- step 1-3: validate and plan (raises before any streaming) -------------------
     def plan(
@@ -151,12 +190,20 @@ class ChatService:
         history: tuple[Turn, ...] = (),
         retrieval_query: str | None = None,
     ) -> Decision:
-        """Retrieve for ``retrieval_query`` (default: the question) and pick the mode."""
+        """Retrieve for ``retrieval_query`` (default: the question) and pick the mode.
+
+        Coverage is judged on everything retrieved (``k + 3`` passages, before the level
+        preference trims them to ``k``), as ``bench/coverage.py`` calibrated it.
+        """
         where = SearchFilter(course=course)
-        hits = self.kb.search(retrieval_query or question, k=self.k + 3, where=where)
-        hits = self._prefer_level(hits, learner.level)[: self.k]
+        query = retrieval_query or question
+        hits = self.kb.search(query, k=self.k + 3, where=where)
         confidence = max((h.signals.get("dense", 0.0) for h in hits), default=0.0)
-        covered = bool(hits) and confidence >= self.coverage_threshold
+        term_coverage = self.kb.term_coverage(query, where=where) if hits else 0.0
+        covered = bool(hits) and self.coverage.covers(
+            dense=confidence, term_coverage=term_coverage
+        )
+        hits = self._prefer_level(hits, learner.level)[: self.k]
         # A named exercise always means hints; retrieval may infer one only when confident.
         exercise = self._exercise_of(question, exercise, hits if covered else [])
         mode: Mode = "answer"
@@ -180,7 +227,12 @@ class ChatService:
             nearest_topics=self._topics(hits),
             withheld=withheld,
         )
-        return Decision(request=request, retrieved=hits, confidence=float(confidence))
+        return Decision(
+            request=request,
+            retrieved=hits,
+            confidence=float(confidence),
+            term_coverage=float(term_coverage),
+        )
 
     def reply(
         self,

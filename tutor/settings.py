@@ -55,7 +55,15 @@ class Settings(BaseSettings):
         default="extractive", description="extractive (offline) or openai (any compatible URL)"
     )
     default_level: int = Field(default=2, ge=1, le=4)
-    coverage_threshold: float = Field(default=0.35, ge=0.0, le=1.0)
+    coverage_threshold: float = Field(
+        default=0.41, ge=0.0, le=1.0, description="dense similarity that always means covered"
+    )
+    coverage_floor: float = Field(
+        default=0.24, ge=0.0, le=1.0, description="dense similarity below which nothing is"
+    )
+    coverage_terms: float = Field(
+        default=0.9, ge=0.0, le=1.0, description="term coverage that lets floor..threshold in"
+    )
     llm_timeout_s: float = Field(default=30.0, gt=0)
 
     # LLM (KDT_ANSWERER=openai)

@@ -202,6 +202,20 @@ def test_out_of_course_question_is_a_recorded_gap(env) -> None:
     assert any("world cup" in g["question"] for g in gaps)
 
 
+def test_terse_in_course_question_is_answered_and_near_miss_is_not_covered(env) -> None:
+    # Few words, far from any passage by similarity alone, but every word is in the course.
+    terse = ask(env, "changeable collection values?")["done"][0]
+    assert terse["mode"] == "answer"
+    assert terse["citations"]
+    # Close to the lists lesson by similarity, but Redis and LPUSH are nowhere in the course.
+    near_miss = ask(env, "How do I add an item to a Redis list with LPUSH?")["done"][0]
+    assert near_miss["mode"] == "not_covered"
+    assert near_miss["citations"] == []
+    gaps = ConversationStore(make_engine(env[2].resolved_database_url)).gaps(course="pycourse")
+    assert any("LPUSH" in g["question"] for g in gaps)
+    assert not any("changeable collection" in g["question"] for g in gaps)
+
+
 def test_feedback_is_stored_on_the_answer(env) -> None:
     done = ask(env, "What is a list?")["done"][0]
     conv_id = done["conversation_id"]

@@ -203,12 +203,65 @@ def test_blank_query_returns_nothing(ingested) -> None:
     assert kb.search("   ") == []
 
 
+# --- term coverage -------------------------------------------------------------------------------
+TINY = SearchFilter(course="tiny")
+OTHER = SearchFilter(course="other")  # English only
+
+
+def test_term_coverage_is_one_when_every_word_is_in_the_course(ingested) -> None:
+    kb, _ = ingested
+
+    assert kb.term_coverage("sorted list in reverse", where=TINY) == pytest.approx(1.0)
+    assert kb.term_coverage("리스트를 정렬하려면?", where=TINY) == pytest.approx(1.0)
+
+
+def test_term_coverage_is_zero_when_no_word_is(ingested) -> None:
+    kb, _ = ingested
+
+    assert kb.term_coverage("Kubernetes pod autoscaling", where=TINY) == 0.0
+    assert kb.term_coverage("김치찌개 끓이는 법", where=TINY) == 0.0
+
+
+def test_a_word_the_course_never_uses_outweighs_common_ones(ingested) -> None:
+    kb, _ = ingested
+
+    mixed = kb.term_coverage("append to a list in Kubernetes", where=TINY)
+
+    # two of three words are in the course, but the missing one weighs the most
+    assert 0.0 < mixed < 2 / 3
+
+
+def test_term_coverage_counts_only_the_filtered_course(ingested) -> None:
+    kb, _ = ingested
+
+    assert kb.term_coverage("DataFrame column", where=OTHER) == pytest.approx(1.0)
+    assert kb.term_coverage("DataFrame column", where=TINY) == 0.0
+
+
+def test_korean_words_are_not_judged_on_an_english_only_course(ingested) -> None:
+    kb, _ = ingested
+
+    # nothing left to judge: no evidence against the question
+    assert kb.term_coverage("김치찌개 끓이는 법", where=OTHER) == 1.0
+    # judged on its English words and code only
+    assert kb.term_coverage("DataFrame 열을 선택하는 법", where=OTHER) == pytest.approx(1.0)
+    assert kb.term_coverage("Kubernetes 파드 설정", where=OTHER) == 0.0
+
+
+def test_question_without_content_words_has_full_coverage(ingested) -> None:
+    kb, _ = ingested
+
+    assert kb.term_coverage("what is it?", where=TINY) == 1.0
+    assert kb.term_coverage("", where=TINY) == 1.0
+
+
 # --- a fresh knowledge base ----------------------------------------------------------------------
 def test_new_empty_knowledge_base_is_consistent(tmp_path, kb_config, make_kb) -> None:
     kb = make_kb(kb_config(tmp_path / "data"))
 
     assert kb.check() == []
     assert kb.search("lists") == []
+    assert kb.term_coverage("lists") == 0.0
 
 
 # --- incremental ingest ------------------------------------------------------------------------

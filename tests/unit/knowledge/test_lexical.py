@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.lexical import LexicalIndex, Tokenizer
+from knowledge.lexical import LexicalIndex, Tokenizer, is_hangul
 from knowledge.types import Chunk, SearchFilter
 
 
@@ -190,3 +190,64 @@ def test_rebuild_replaces_the_saved_index(entries, tmp_path) -> None:
     assert reloaded.generation == 2
     assert reloaded.chunk_ids() == [c.id for c, _ in entries[:2]]
     assert not (tmp_path / "bm25.tmp").exists() and not (tmp_path / "bm25.old").exists()
+
+
+# --- document frequencies (term coverage) ---------------------------------------------------
+def test_document_frequencies_count_chunks_holding_each_token(entries, tmp_path, tokenizer) -> None:
+    index = LexicalIndex(tmp_path / "bm25")
+    index.build(entries, generation=1)
+    lst, value, kubernetes = (one(tokenizer, w) for w in ("list", "values", "kubernetes"))
+
+    counts, total = index.document_frequencies([lst, value, kubernetes, "리스트"])
+
+    assert total == 5
+    assert counts == {lst: 3, value: 2, kubernetes: 0, "리스트": 1}
+
+
+def test_document_frequencies_respect_the_filter(entries, tmp_path, tokenizer) -> None:
+    index = LexicalIndex(tmp_path / "bm25")
+    index.build(entries, generation=1)
+    lst, value = one(tokenizer, "list"), one(tokenizer, "values")
+
+    default, default_total = index.document_frequencies([lst], where=SearchFilter())
+    py, py_total = index.document_frequencies([lst, value], where=SearchFilter(course="py"))
+    ds, ds_total = index.document_frequencies([lst], where=SearchFilter(course="ds"))
+
+    assert (default, default_total) == ({lst: 2}, 4)  # the solution chunk is left out
+    assert (py, py_total) == ({lst: 1, value: 1}, 3)
+    assert (ds, ds_total) == ({lst: 1}, 1)
+
+
+def test_document_frequencies_survive_a_reload(entries, tmp_path, tokenizer) -> None:
+    LexicalIndex(tmp_path / "bm25").build(entries, generation=1)
+    reloaded = LexicalIndex(tmp_path / "bm25")
+    assert reloaded.load()
+
+    counts, total = reloaded.document_frequencies([one(tokenizer, "list")])
+
+    assert (counts, total) == ({one(tokenizer, "list"): 3}, 5)
+
+
+def test_document_frequencies_of_an_empty_index_are_zero(tmp_path) -> None:
+    index = LexicalIndex(tmp_path / "bm25")
+    assert index.document_frequencies(["list"]) == ({"list": 0}, 0)
+
+    index.build([], generation=1)
+
+    assert index.document_frequencies(["list"], where=SearchFilter()) == ({"list": 0}, 0)
+
+
+def test_languages_count_the_chunks_the_filter_accepts(entries, tmp_path) -> None:
+    index = LexicalIndex(tmp_path / "bm25")
+    assert index.languages() == {}
+
+    index.build(entries, generation=1)
+
+    assert index.languages() == {"en": 4, "ko": 1}
+    assert index.languages(where=SearchFilter(course="ds")) == {"en": 1}
+    assert index.languages(where=SearchFilter(lang="ko")) == {"ko": 1}
+
+
+@pytest.mark.parametrize(("token", "korean"), [("리스트", True), ("list", False), ("x1", False)])
+def test_is_hangul(token: str, korean: bool) -> None:
+    assert is_hangul(token) is korean
