@@ -13,7 +13,7 @@ from api import pages
 from api.auth import install_auth_handlers, optional_auth
 from api.deps import get_knowledge_base, get_settings
 from api.errors import install_error_handlers
-from api.routes import auth, chat, health, search
+from api.routes import auth, chat, health, learner, search
 from tutor.login_throttle import LoginThrottle
 
 log = logging.getLogger("kdt.api")
@@ -41,6 +41,7 @@ def create_app(*, warm_up: bool = True) -> FastAPI:
     app.include_router(health.router)
     app.include_router(search.router)
     app.include_router(chat.router)
+    app.include_router(learner.router)
     app.include_router(auth.router)
     app.include_router(auth.page_router)
     # Pages stay public; this only tells their top bar who is logged in (request.state.user).

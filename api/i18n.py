@@ -133,10 +133,134 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ko": "대화를 불러오지 못했습니다.",
     },
     "chat_too_long": {"en": "Too long", "ko": "너무 깁니다"},
+    # the learning dashboard (/learn); "{x}" placeholders are filled in by the page or script
+    "nav_learn": {"en": "Learn", "ko": "학습"},
+    "learn_title": {"en": "My learning", "ko": "나의 학습"},
+    "learn_intro": {
+        "en": "Your level, what you have mastered, and what to do next.",
+        "ko": "내 수준과 익힌 기술, 다음에 할 일을 한눈에 봅니다.",
+    },
+    "learn_level": {"en": "Level", "ko": "수준"},
+    "learn_source_default": {
+        "en": "Starting level until you take the placement quiz",
+        "ko": "배치 퀴즈를 보기 전까지의 기본 수준",
+    },
+    "learn_source_placement": {"en": "Set by your placement quiz", "ko": "배치 퀴즈로 정한 수준"},
+    "learn_source_mastery": {
+        "en": "Reached by mastering its skills",
+        "ko": "필요한 기술을 모두 익혀 달성한 수준",
+    },
+    "learn_source_answers": {
+        "en": "From your answers so far",
+        "ko": "지금까지의 답변으로 정한 수준",
+    },
+    "learn_progress_to": {"en": "On the way to Lv{level}", "ko": "Lv{level}까지"},
+    "learn_n_of_m": {
+        "en": "{done} of {total} skills mastered",
+        "ko": "기술 {total}개 중 {done}개 숙달",
+    },
+    "learn_mean_mastery": {"en": "average mastery {pct}%", "ko": "평균 숙달도 {pct}%"},
+    "learn_top_level": {
+        "en": "You have reached the course's top level.",
+        "ko": "이 과정의 최고 수준에 도달했습니다.",
+    },
+    "learn_blocking": {
+        "en": "Still to master from lower levels:",
+        "ko": "아래 수준에서 아직 익히지 못한 기술:",
+    },
+    "learn_mastery_title": {"en": "Mastery by skill", "ko": "기술별 숙달도"},
+    "learn_mastery_hint": {
+        "en": "The line marks mastery ({pct}%).",
+        "ko": "세로선은 숙달 기준({pct}%)입니다.",
+    },
+    "learn_mastered": {"en": "Mastered", "ko": "숙달"},
+    "learn_credited": {"en": "Known (placement)", "ko": "배치 퀴즈로 인정"},
+    "learn_in_progress": {"en": "In progress", "ko": "학습 중"},
+    "learn_not_started": {"en": "Not started", "ko": "시작 전"},
+    "learn_answers_count": {"en": "{correct} of {n} right", "ko": "{n}문제 중 {correct}문제 정답"},
+    "learn_next_lesson": {"en": "Recommended next", "ko": "다음 추천 학습"},
+    "learn_open_lesson": {"en": "Find this lesson", "ko": "이 레슨 찾아보기"},
+    "learn_not_ready": {
+        "en": "Its prerequisites are not mastered yet.",
+        "ko": "선수 기술을 아직 익히지 않았습니다.",
+    },
+    "learn_all_done": {
+        "en": "You have mastered everything in this course.",
+        "ko": "이 과정의 모든 기술을 익혔습니다.",
+    },
+    "learn_reviews": {"en": "Due reviews", "ko": "복습할 문제"},
+    "learn_reviews_none": {
+        "en": "Nothing to review right now.",
+        "ko": "지금 복습할 문제가 없습니다.",
+    },
+    "learn_review_now": {"en": "Review now", "ko": "지금 복습하기"},
+    "learn_achievements": {"en": "Achievements", "ko": "달성 기록"},
+    "learn_achievements_none": {
+        "en": "No level reached by mastery yet. Keep practising!",
+        "ko": "아직 숙달로 달성한 수준이 없습니다. 계속 연습해 보세요!",
+    },
+    "learn_achieved": {"en": "Reached Lv{level}", "ko": "Lv{level} 달성"},
+    "learn_placement_title": {"en": "Find your level", "ko": "내 수준 찾기"},
+    "learn_placement_intro": {
+        "en": "A short quiz of up to {max} questions finds where you should start. "
+        "It stops as soon as your level is clear.",
+        "ko": "최대 {max}문항의 짧은 퀴즈로 어디서 시작하면 좋을지 찾습니다. "
+        "수준이 분명해지면 바로 끝납니다.",
+    },
+    "learn_placement_start": {"en": "Start the placement quiz", "ko": "배치 퀴즈 시작"},
+    "learn_placement_resume": {"en": "Continue the placement quiz", "ko": "배치 퀴즈 이어서 풀기"},
+    "learn_placement_tag": {"en": "Placement quiz", "ko": "배치 퀴즈"},
+    "learn_placement_progress": {
+        "en": "Question {n} · at most {max}",
+        "ko": "{n}번째 문항 · 최대 {max}문항",
+    },
+    "learn_placement_done": {"en": "Placement finished", "ko": "배치 퀴즈 완료"},
+    "learn_placement_result": {"en": "You start at Lv{level}.", "ko": "Lv{level}에서 시작합니다."},
+    "learn_placement_after": {
+        "en": "The skills up to this level count as known; practice makes them solid.",
+        "ko": "이 수준까지의 기술은 아는 것으로 인정됩니다. 연습 문제로 확실히 다져 보세요.",
+    },
+    "learn_placement_retake": {"en": "Retake the placement quiz", "ko": "배치 퀴즈 다시 보기"},
+    "learn_placement_retake_confirm": {
+        "en": "Start the placement quiz again? Your answers so far stay recorded.",
+        "ko": "배치 퀴즈를 다시 시작할까요? 지금까지의 답변 기록은 그대로 남습니다.",
+    },
+    "learn_practice_tag": {"en": "Practice", "ko": "연습"},
+    "learn_review_tag": {"en": "Review", "ko": "복습"},
+    "learn_practice_start": {"en": "Start practising", "ko": "연습 시작"},
+    "learn_practice_none": {
+        "en": "Nothing to practise right now: every skill within reach is mastered.",
+        "ko": "지금 연습할 문제가 없습니다. 도달할 수 있는 기술을 모두 익혔습니다.",
+    },
+    "learn_back_to_practice": {"en": "Back to practice", "ko": "연습으로 돌아가기"},
+    "learn_choose": {"en": "Choose one answer.", "ko": "답을 하나 고르세요."},
+    "learn_check": {"en": "Check answer", "ko": "정답 확인"},
+    "learn_next": {"en": "Next question", "ko": "다음 문제"},
+    "learn_see_result": {"en": "See my level", "ko": "내 수준 보기"},
+    "learn_correct": {"en": "Correct!", "ko": "정답입니다!"},
+    "learn_wrong": {"en": "Not quite.", "ko": "아쉽지만 오답입니다."},
+    "learn_right_answer": {"en": "The right answer:", "ko": "정답:"},
+    "learn_explanation": {"en": "Explanation", "ko": "해설"},
+    "learn_mastery_change": {"en": "Mastery", "ko": "숙달도"},
+    "learn_new_achievement": {
+        "en": "New achievement: you reached Lv{level}!",
+        "ko": "새 달성 기록: Lv{level}에 도달했습니다!",
+    },
+    "learn_error": {"en": "Something went wrong", "ko": "문제가 발생했습니다"},
+    "learn_error_network": {
+        "en": "Could not reach the server. Check your connection and try again.",
+        "ko": "서버에 연결하지 못했습니다. 연결을 확인하고 다시 시도하세요.",
+    },
+    "learn_error_login": {
+        "en": "Your session has ended. Please log in again.",
+        "ko": "로그인이 만료되었습니다. 다시 로그인해 주세요.",
+    },
 }
 
 # The strings chat.js shows, sent to it as one JSON blob in chat.html.
 CHAT_UI_KEYS = tuple(key for key in MESSAGES if key.startswith("chat_"))
+# The same for learn.js and learn.html.
+LEARN_UI_KEYS = tuple(key for key in MESSAGES if key.startswith("learn_"))
 
 
 def pick_lang(request: Request) -> str:

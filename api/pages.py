@@ -10,8 +10,9 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from api.auth import require_page_roles
-from api.deps import KnowledgeBaseDep
-from api.i18n import CHAT_UI_KEYS, pick_lang, translator
+from api.deps import KnowledgeBaseDep, LearnerServiceDep, SettingsDep
+from api.i18n import CHAT_UI_KEYS, LEARN_UI_KEYS, pick_lang, translator
+from api.routes.learner import dashboard
 from api.routes.search import MAX_QUERY_CHARS
 from knowledge.types import SearchFilter
 from tutor.accounts import User
@@ -92,3 +93,32 @@ def chat_page(request: Request, user: ChatUserDep):
         chat_strings={key: t(key) for key in CHAT_UI_KEYS},
         max_chars=MAX_MESSAGE_CHARS,
     )
+
+
+@router.get("/learn", response_class=HTMLResponse)
+def learn_page(
+    request: Request, user: ChatUserDep, service: LearnerServiceDep, settings: SettingsDep
+):
+    """The learning dashboard: level, mastery chart, achievements, reviews, what next, and
+    the quiz (placement, then practice) that learn.js drives through /api/learner."""
+    lang = pick_lang(request)
+    t = translator(lang)
+    board = dashboard(service, user, lang=lang, default_level=settings.default_level)
+    return _render(
+        request,
+        "learn.html",
+        board=board,
+        course=user.course,
+        learn_strings={key: t(key) for key in LEARN_UI_KEYS},
+    )
+
+
+@router.get("/learn/panels", response_class=HTMLResponse)
+def learn_panels(
+    request: Request, user: ChatUserDep, service: LearnerServiceDep, settings: SettingsDep
+):
+    """The dashboard's panels alone (and its state as JSON), which learn.js swaps in after
+    every answer: one renderer, the server's, for the first paint and every update."""
+    lang = pick_lang(request)
+    board = dashboard(service, user, lang=lang, default_level=settings.default_level)
+    return _render(request, "learn_panels.html", board=board, course=user.course)

@@ -23,6 +23,7 @@ BENCHMARKS = {
     "reingest": "bench.reingest",
     "serve-memory": "bench.serve_memory",
     "chat-latency": "bench.chat_latency",
+    "learner-api": "bench.learner_api",
 }
 
 

@@ -19,13 +19,15 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from api.auth import CsrfAuthDep, CurrentUserDep
-from api.deps import ChatServiceDep, SettingsDep
+from api.deps import ChatServiceDep, LearnerServiceDep, SettingsDep
+from api.routes.learner import learner_context
 from knowledge.errors import KnowledgeError
 from tutor.accounts import User
 from tutor.answering import LearnerContext
 from tutor.chat import ChatEvent, ChatPlan, ChatService
 from tutor.conversations import citation_json
 from tutor.errors import InvalidInputError
+from tutor.learner import LearnerService
 
 log = logging.getLogger("kdt.api.chat")
 router = APIRouter(tags=["chat"])
@@ -54,9 +56,15 @@ def _course_for(user: User, requested: str | None) -> str | None:
     return requested or user.course
 
 
-def _learner(user: User, settings) -> LearnerContext:
-    # The learner model (per-skill mastery) replaces this default level when it lands.
-    return LearnerContext(level=settings.default_level)
+def _learner(
+    user: User, *, settings, learner: LearnerService, course: str | None
+) -> LearnerContext:
+    """The level and unmastered skills the answer adapts to, from the learner model when the
+    user asks within their own course and has evidence (else ``KDT_DEFAULT_LEVEL``)."""
+    context, _source = learner_context(
+        learner, user, course=course, default_level=settings.default_level
+    )
+    return context
 
 
 def _sse(event: ChatEvent) -> str:
@@ -78,17 +86,22 @@ def _event_stream(service: ChatService, plan: ChatPlan) -> Iterator[str]:
 
 @router.post("/api/chat", summary="Ask the tutor (server-sent events)")
 def chat(
-    body: ChatCreate, auth: CsrfAuthDep, service: ChatServiceDep, settings: SettingsDep
+    body: ChatCreate,
+    auth: CsrfAuthDep,
+    service: ChatServiceDep,
+    settings: SettingsDep,
+    learner: LearnerServiceDep,
 ) -> StreamingResponse:
     user = auth.user
+    course = _course_for(user, body.course)
     plan = service.plan(
         user_id=user.id,
-        course=_course_for(user, body.course),
+        course=course,
         message=body.message,
         conversation_id=body.conversation_id,
         lang=body.lang,
         exercise=body.exercise,
-        learner=_learner(user, settings),
+        learner=_learner(user, settings=settings, learner=learner, course=course),
     )
     return StreamingResponse(
         _event_stream(service, plan),
@@ -159,9 +172,7 @@ def give_feedback(
     return {"ok": True}
 
 
-@router.get("/api/learner/me", summary="The caller's level as the tutor uses it")
-def learner_me(user: CurrentUserDep, settings: SettingsDep) -> dict:
-    return {"level": _learner(user, settings).level, "course": user.course, "source": "default"}
+# GET /api/learner/me (the level badge reads its level and source) is in api/routes/learner.py.
 
 
 # --- OpenAI-compatible -------------------------------------------------------------------
@@ -178,7 +189,11 @@ class OpenAIChatRequest(BaseModel):
 
 @router.post("/v1/chat/completions", summary="OpenAI-compatible chat (model = course id)")
 def openai_chat(
-    body: OpenAIChatRequest, auth: CsrfAuthDep, service: ChatServiceDep, settings: SettingsDep
+    body: OpenAIChatRequest,
+    auth: CsrfAuthDep,
+    service: ChatServiceDep,
+    settings: SettingsDep,
+    learner: LearnerServiceDep,
 ):
     user = auth.user
     question = next(
@@ -186,11 +201,12 @@ def openai_chat(
     )
     if not question:
         raise InvalidInputError("messages must contain a user message with content")
+    course = _course_for(user, body.model)
     plan = service.plan(
         user_id=user.id,
-        course=_course_for(user, body.model),
+        course=course,
         message=question,
-        learner=_learner(user, settings),
+        learner=_learner(user, settings=settings, learner=learner, course=course),
     )
     completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     created = int(time.time())

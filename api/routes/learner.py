@@ -1,0 +1,410 @@
+"""The learner model over HTTP: dashboard, placement quiz, practice, answers and reviews.
+
+Who sees what:
+
+- Everyone reads and writes their own learner state in their own course (``/me``, the
+  placement and answer routes). Writes need the CSRF token when the session cookie
+  authenticates them; bearer tokens need none.
+- Instructors read the trainees of their course, admins every trainee, through
+  ``/api/learner/{user_id}`` (and its ``/reviews`` and ``/practice``). Any other id is a
+  404 (as for a user that does not exist), so ids cannot be probed.
+- A user without a course gets a 422 ``no_course`` error from the quiz routes; ``/me``
+  still answers (the chat page's level badge reads it), with the default level and a
+  message.
+
+Quiz items never carry their answer key or explanation here until they are answered.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Query, Request
+
+from api.auth import CsrfAuthDep, CurrentUserDep
+from api.deps import AccountServiceDep, LearnerServiceDep, SettingsDep
+from api.i18n import pick_lang
+from api.schemas import (
+    AchievementPublic,
+    AnswerCreate,
+    AnswerFeedbackPublic,
+    AnswerPublic,
+    LearnerPublic,
+    LessonRecommendationPublic,
+    LevelProgressPublic,
+    LevelSource,
+    PlacementAnswerCreate,
+    PlacementPublic,
+    PlacementStart,
+    PracticeItemPublic,
+    ReviewsPublic,
+    SkillMasteryPublic,
+)
+from knowledge.errors import KnowledgeError
+from tutor.accounts import AccountService, User
+from tutor.answering import LearnerContext
+from tutor.errors import InvalidInputError, NotFoundError
+from tutor.learner import LearnerService, LevelProgress
+
+log = logging.getLogger("kdt.api.learner")
+router = APIRouter(prefix="/api/learner", tags=["learner"])
+
+LangQuery = Annotated[
+    Literal["en", "ko"] | None,
+    Query(description="language of skill names and reasons (default: the UI language)"),
+]
+
+
+class NoCourseError(InvalidInputError):
+    """The user belongs to no course, so there is no skill map to learn against."""
+
+    code = "no_course"
+
+
+def _lang(request: Request, lang: str | None) -> str:
+    return lang or pick_lang(request)
+
+
+def _no_course(user: User) -> NoCourseError:
+    return NoCourseError(
+        f"{user.username} belongs to no course, so there is nothing to learn or be placed "
+        f"in; an admin can set one with `kdt-tutor user set-role {user.username} "
+        f"{user.role} --course <course>`"
+    )
+
+
+def _course(user: User) -> str:
+    if not user.course:
+        raise _no_course(user)
+    return user.course
+
+
+# --- the level the tutor uses ---------------------------------------------------------------
+def level_source(
+    service: LearnerService, user_id: int, *, course: str, progress: LevelProgress
+) -> LevelSource:
+    """Where the learner's level comes from: mastery, placement, answers (evidence without
+    a placement), or default (no evidence yet: ``KDT_DEFAULT_LEVEL`` applies)."""
+    if progress.mastery_level > 0 and progress.mastery_level > (progress.placed_level or 0):
+        return "mastery"  # mastery has gone past the placement (or there was none)
+    if progress.placed_level is not None:
+        return "placement"
+    counts = service.store.source_counts(user_id, course)
+    if any(c["rows"] for source, c in counts.items() if source != "placement"):
+        return "answers"
+    return "default"  # nothing yet, or only a placement quiz still being taken
+
+
+def learner_context(
+    service: LearnerService, user: User, *, course: str | None, default_level: int
+) -> tuple[LearnerContext, LevelSource]:
+    """What the chat answerer adapts to: the learner model's level and the skills still to
+    learn, for a user asking within their own course; else (or without evidence yet, or
+    when the course's skill map cannot be built) ``default_level``."""
+    if not user.course or course != user.course:
+        return LearnerContext(level=default_level), "default"
+    try:
+        if not service.skill_maps(course).skills:
+            return LearnerContext(level=default_level), "default"
+        context = service.context_for(user.id, course)
+        source = level_source(
+            service, user.id, course=course, progress=service.level(user.id, course)
+        )
+    except KnowledgeError as exc:  # not ingested, or an invalid skill map: chat goes on
+        log.info("no learner model for %s in %s: %s", user.username, course, exc)
+        return LearnerContext(level=default_level), "default"
+    if source == "default":
+        return LearnerContext(level=default_level, unmastered=context.unmastered), source
+    return context, source
+
+
+# --- dashboard ---------------------------------------------------------------------------------
+def _empty(user: User, *, lang: str, default_level: int, message: str) -> LearnerPublic:
+    return LearnerPublic(
+        user_id=user.id,
+        course=user.course,
+        lang=lang,
+        level=default_level,
+        source="default",
+        progress=None,
+        skills=[],
+        achievements=[],
+        reviews=ReviewsPublic(due=0, items=[]),
+        next_lesson=None,
+        practice=[],
+        placement=None,
+        message=message,
+    )
+
+
+def dashboard(
+    service: LearnerService, user: User, *, lang: str, default_level: int, practice: int = 5
+) -> LearnerPublic:
+    """The dashboard of ``user`` in their course (also rendered into the /learn page)."""
+    if not user.course:
+        return _empty(user, lang=lang, default_level=default_level, message=str(_no_course(user)))
+    course = user.course
+    try:
+        skill_map = service.skill_maps(course)
+    except KnowledgeError as exc:
+        return _empty(user, lang=lang, default_level=default_level, message=str(exc))
+    board = service.dashboard(user.id, course, lang=lang, practice=practice)
+    source = level_source(service, user.id, course=course, progress=board.level)
+    return LearnerPublic(
+        user_id=user.id,
+        course=course,
+        lang=lang,
+        level=default_level if source == "default" else board.level.level,
+        source=source,
+        progress=LevelProgressPublic.from_progress(board.level, skill_map=skill_map, lang=lang),
+        skills=[SkillMasteryPublic.from_skill(s, lang=lang) for s in board.skills],
+        achievements=[AchievementPublic.from_achievement(a) for a in board.achievements],
+        reviews=ReviewsPublic.from_reviews(board.due_reviews, skill_map=skill_map, lang=lang),
+        next_lesson=(
+            LessonRecommendationPublic.from_recommendation(
+                board.next_lesson, skill_map=skill_map, course=course, lang=lang
+            )
+            if board.next_lesson
+            else None
+        ),
+        practice=[
+            PracticeItemPublic.from_practice(p, skill_map=skill_map, lang=lang)
+            for p in board.practice
+        ],
+        placement=(
+            PlacementPublic.from_view(board.placement, skill_map=skill_map, lang=lang)
+            if board.placement
+            else None
+        ),
+        message=None if skill_map.skills else f"course {course!r} defines no skills yet",
+    )
+
+
+def _visible_trainee(accounts: AccountService, viewer: User, *, user_id: int) -> User:
+    """The user ``user_id`` if ``viewer`` may read their learner state, else NotFoundError."""
+    if user_id == viewer.id:
+        return viewer
+    missing = NotFoundError(f"no trainee with id {user_id} in your course")
+    if viewer.role == "trainee" or (viewer.role == "instructor" and not viewer.course):
+        raise missing
+    course = viewer.course if viewer.role == "instructor" else None
+    for trainee in accounts.list_users(role="trainee", course=course):
+        if trainee.id == user_id:
+            return trainee
+    raise missing
+
+
+@router.get("/me", response_model=LearnerPublic, summary="The caller's dashboard")
+def learner_me(
+    request: Request,
+    user: CurrentUserDep,
+    service: LearnerServiceDep,
+    settings: SettingsDep,
+    lang: LangQuery = None,
+    practice: Annotated[int, Query(ge=0, le=20)] = 5,
+) -> LearnerPublic:
+    return dashboard(
+        service,
+        user,
+        lang=_lang(request, lang),
+        default_level=settings.default_level,
+        practice=practice,
+    )
+
+
+# --- placement ---------------------------------------------------------------------------------
+def _item_index(service: LearnerService, course: str) -> dict[str, Any]:
+    return {item.id: item for item in service.items(course)}
+
+
+def _feedback(item: Any, *, correct: bool, chosen_index: int | None) -> AnswerFeedbackPublic:
+    options = list(getattr(item, "options", ()) or ())
+    right = getattr(item, "answer_index", None)
+    return AnswerFeedbackPublic(
+        item_id=item.id,
+        correct=correct,
+        chosen_index=chosen_index,
+        answer_index=right,
+        right_option=options[right] if right is not None and right < len(options) else None,
+        explanation=getattr(item, "explanation", "") or "",
+    )
+
+
+@router.post(
+    "/placement",
+    response_model=PlacementPublic,
+    summary="Start (or resume) the placement quiz; the current item comes without its answer",
+)
+def start_placement(
+    request: Request,
+    auth: CsrfAuthDep,
+    service: LearnerServiceDep,
+    body: Annotated[PlacementStart | None, Body()] = None,
+) -> PlacementPublic:
+    body = body or PlacementStart()
+    course = _course(auth.user)
+    lang = _lang(request, body.lang)
+    view = service.start_placement(auth.user.id, course, lang=lang, restart=body.restart)
+    return PlacementPublic.from_view(view, skill_map=service.skill_maps(course), lang=lang)
+
+
+@router.post(
+    "/placement/answer",
+    response_model=PlacementPublic,
+    summary="Answer the current placement item; returns its feedback and the next item",
+)
+def answer_placement(
+    request: Request,
+    body: PlacementAnswerCreate,
+    auth: CsrfAuthDep,
+    service: LearnerServiceDep,
+    lang: LangQuery = None,
+) -> PlacementPublic:
+    course = _course(auth.user)
+    item = _item_index(service, course).get(body.item_id)
+    if item is None:
+        raise NotFoundError(f"no quiz item {body.item_id!r} in course {course!r}")
+    view = service.answer_placement(
+        auth.user.id,
+        course,
+        session_id=body.session_id,
+        item_id=body.item_id,
+        chosen_index=body.chosen_index,
+    )
+    lang = _lang(request, lang)
+    correct = view.last_correct if view.last_correct is not None else False
+    return PlacementPublic.from_view(
+        view,
+        skill_map=service.skill_maps(course),
+        lang=lang,
+        feedback=_feedback(item, correct=correct, chosen_index=body.chosen_index),
+    )
+
+
+# --- practice, answers, reviews ---------------------------------------------------------------
+def _practice(
+    service: LearnerService, user: User, *, lang: str, n: int
+) -> list[PracticeItemPublic]:
+    course = _course(user)
+    skill_map = service.skill_maps(course)
+    return [
+        PracticeItemPublic.from_practice(p, skill_map=skill_map, lang=lang)
+        for p in service.next_items(user.id, course, n=n, lang=lang)
+    ]
+
+
+def _reviews(service: LearnerService, user: User, *, lang: str, limit: int) -> ReviewsPublic:
+    course = _course(user)
+    return ReviewsPublic.from_reviews(
+        service.due_reviews(user.id, course, limit=limit),
+        skill_map=service.skill_maps(course),
+        lang=lang,
+    )
+
+
+CountQuery = Annotated[int, Query(ge=1, le=50)]
+
+
+@router.get("/practice", response_model=list[PracticeItemPublic], summary="Next practice items")
+def practice(
+    request: Request,
+    user: CurrentUserDep,
+    service: LearnerServiceDep,
+    lang: LangQuery = None,
+    n: CountQuery = 5,
+) -> list[PracticeItemPublic]:
+    return _practice(service, user, lang=_lang(request, lang), n=n)
+
+
+@router.post(
+    "/answers",
+    response_model=AnswerPublic,
+    summary="Answer a quiz item: right or wrong, the right option, the explanation, mastery",
+)
+def answer(
+    request: Request,
+    body: AnswerCreate,
+    auth: CsrfAuthDep,
+    service: LearnerServiceDep,
+    lang: LangQuery = None,
+) -> AnswerPublic:
+    course = _course(auth.user)
+    item = _item_index(service, course).get(body.item_id)
+    if item is None:
+        raise NotFoundError(f"no quiz item {body.item_id!r} in course {course!r}")
+    result = service.record_answer(
+        auth.user.id,
+        course,
+        item_id=body.item_id,
+        chosen_index=body.chosen_index,
+        source=body.source,
+        submission_id=body.submission_id,
+    )
+    return AnswerPublic.from_result(
+        result,
+        item=item,
+        chosen_index=body.chosen_index,
+        skill_map=service.skill_maps(course),
+        lang=_lang(request, lang),
+    )
+
+
+@router.get("/reviews", response_model=ReviewsPublic, summary="Reviews due now (FSRS)")
+def reviews(
+    request: Request,
+    user: CurrentUserDep,
+    service: LearnerServiceDep,
+    lang: LangQuery = None,
+    limit: CountQuery = 20,
+) -> ReviewsPublic:
+    return _reviews(service, user, lang=_lang(request, lang), limit=limit)
+
+
+# --- instructors and admins: a trainee's state (read only) ------------------------------------
+@router.get(
+    "/{user_id}",
+    response_model=LearnerPublic,
+    summary="A trainee's dashboard (instructors: their course; admins: any trainee)",
+)
+def learner_of(
+    user_id: int,
+    request: Request,
+    viewer: CurrentUserDep,
+    accounts: AccountServiceDep,
+    service: LearnerServiceDep,
+    settings: SettingsDep,
+    lang: LangQuery = None,
+) -> LearnerPublic:
+    trainee = _visible_trainee(accounts, viewer, user_id=user_id)
+    return dashboard(
+        service, trainee, lang=_lang(request, lang), default_level=settings.default_level
+    )
+
+
+@router.get("/{user_id}/practice", response_model=list[PracticeItemPublic])
+def practice_of(
+    user_id: int,
+    request: Request,
+    viewer: CurrentUserDep,
+    accounts: AccountServiceDep,
+    service: LearnerServiceDep,
+    lang: LangQuery = None,
+    n: CountQuery = 5,
+) -> list[PracticeItemPublic]:
+    trainee = _visible_trainee(accounts, viewer, user_id=user_id)
+    return _practice(service, trainee, lang=_lang(request, lang), n=n)
+
+
+@router.get("/{user_id}/reviews", response_model=ReviewsPublic)
+def reviews_of(
+    user_id: int,
+    request: Request,
+    viewer: CurrentUserDep,
+    accounts: AccountServiceDep,
+    service: LearnerServiceDep,
+    lang: LangQuery = None,
+    limit: CountQuery = 20,
+) -> ReviewsPublic:
+    trainee = _visible_trainee(accounts, viewer, user_id=user_id)
+    return _reviews(service, trainee, lang=_lang(request, lang), limit=limit)
