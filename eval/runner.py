@@ -92,6 +92,7 @@ class EvalSetup:
     course: str | None
     kb_source: str
     baseline: Any = None  # (LangChainDefaultRetriever, NaiveOptionPicker) or None
+    timings: dict[str, float] = field(default_factory=dict)  # set-up stages, seconds
     judge: Any = None  # eval.judge.LLMJudge or None
     options: RunOptions = field(default_factory=RunOptions)
 
@@ -117,6 +118,8 @@ def prepared(
     """
     say = progress or (lambda _m: None)
     folder = course_dir or (dataset.path if dataset.path.is_dir() else None)
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="kdt-eval-") as tmp:
         lessons: list[Path] = []
         if folder is not None:
@@ -146,6 +149,7 @@ def prepared(
             kb = build_knowledge_base(config)
             kb_source = f"configured knowledge base ({config.database_url})"
             database_url = config.database_url
+        timings["ingest_s"] = round(time.perf_counter() - started, 1)
         scorer = CachedEmbedding(answer_embedding(kb.embeddings))
         answerer = build_answerer(
             "openai" if options.answerer == "llm" else "extractive",
@@ -184,7 +188,9 @@ def prepared(
         baseline = None
         if options.baselines and lessons:
             say("building the LangChain default baseline")
+            mark = time.perf_counter()
             baseline = _build_baseline(lessons)
+            timings["baseline_build_s"] = round(time.perf_counter() - mark, 1)
         kb.search("warm up 준비", k=1)
         yield EvalSetup(
             kb=kb,
@@ -196,6 +202,7 @@ def prepared(
             baseline=baseline,
             judge=judge,
             options=options,
+            timings=timings,
         )
 
 
@@ -418,6 +425,7 @@ def run_eval(
 
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     items: list[dict[str, Any]] = []
+    mark = time.perf_counter()
     for item in tqdm(
         dataset.items,
         desc="eval",
@@ -447,6 +455,7 @@ def run_eval(
             "judge": setup.judge.config.to_json() if setup.judge is not None else None,
         },
         "summary": summarize(items),
+        "timings": {**setup.timings, "items_s": round(time.perf_counter() - mark, 1)},
         "baselines": {},
         "items": items,
     }

@@ -86,7 +86,8 @@ def cmd_eval_run(args: argparse.Namespace) -> int:
         report = run_eval(setup, dataset, progress_bar=sys.stderr.isatty())
     json_path, html_path = write_report(Path(args.out), report)
     print(_format_summary(report))
-    print(f"\nwrote {json_path} and {html_path}")
+    stages = ", ".join(f"{k} {v}" for k, v in report.get("timings", {}).items())
+    print(f"\ntimings: {stages}\nwrote {json_path} and {html_path}")
     return 0
 
 
