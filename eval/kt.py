@@ -56,7 +56,7 @@ from tutor.mastery_fit import fit_learner, load_fit, save_params
 COLUMNS = ("user_id", "skill_name", "correct", "order_id")
 MODELS = ("ours", "pybkt", "per-skill-mean")
 # bump when a model's fitting changes, so cached fits are not reused
-MODEL_VERSION = {"ours": "ours-1", "pybkt": "pybkt-1"}
+MODEL_VERSION = {"ours": "ours-2", "pybkt": "pybkt-1"}
 MAX_PROBLEMS = 50
 
 
@@ -76,8 +76,6 @@ def read_kt_csv(path: Path) -> KTData:
     """Read and validate the CSV; missing columns raise InvalidInputError."""
     path = Path(path)
     data = KTData()
-    seen_rows: Counter[tuple[str, ...]] = Counter()
-    seen_keys: Counter[tuple[str, int]] = Counter()
     parsed: list[tuple[str, int, int, str, int]] = []
     try:
         fh = path.open(encoding="utf-8-sig", newline="")
@@ -85,60 +83,75 @@ def read_kt_csv(path: Path) -> KTData:
         raise InvalidInputError(f"{path}: cannot read ({exc.strerror or exc})") from exc
     with fh:
         reader = csv.reader(fh)
-        header = next(reader, None)
-        if header is None:
-            raise InvalidInputError(f"{path}: empty file; expected columns {', '.join(COLUMNS)}")
-        names = [h.strip() for h in header]
-        missing = [c for c in COLUMNS if c not in names]
-        if missing:
+        try:
+            _read_records(path, reader, data, parsed)
+        except (UnicodeDecodeError, csv.Error) as exc:
             raise InvalidInputError(
-                f"{path}: missing column(s) {', '.join(missing)}; "
-                f"expected {', '.join(COLUMNS)}, found {', '.join(names) or 'none'}"
-            )
-        index = [names.index(c) for c in COLUMNS]
-        width = max(index) + 1
-        for record in reader:
-            line = reader.line_num
-            if not record or all(not cell.strip() for cell in record):
-                continue
-            problem = None
-            if len(record) < width:
-                problem = f"{len(record)} field(s), expected at least {width}"
-            else:
-                user, skill, correct, order = (record[i].strip() for i in index)
-                if not user:
-                    problem = "empty user_id"
-                elif not skill:
-                    problem = "empty skill_name"
-                elif correct not in ("0", "1"):
-                    problem = f"correct must be 0 or 1, got {correct!r}"
-                else:
-                    try:
-                        order_id = int(order)
-                    except ValueError:
-                        problem = f"order_id must be an integer, got {order!r}"
-            if problem:
-                data.bad_rows += 1
-                if len(data.problems) < MAX_PROBLEMS:
-                    data.problems.append(f"line {line}: {problem}")
-                continue
-            if not user.startswith(("train_", "test_")):
-                data.other_users += 1
-                continue
-            seen_rows[(user, skill, correct, order)] += 1
-            seen_keys[(user, order_id)] += 1
-            parsed.append((user, order_id, line, skill, int(correct)))
+                f"{path}: line {reader.line_num + 1}: not readable as UTF-8 CSV ({exc})"
+            ) from exc
     if data.bad_rows > MAX_PROBLEMS:
         data.problems.append(f"... and {data.bad_rows - MAX_PROBLEMS} more bad rows")
     if data.other_users:
         data.problems.append(
             f"{data.other_users} row(s) of users named neither train_* nor test_* left out"
         )
-    data.exact_duplicates = sum(n - 1 for n in seen_rows.values() if n > 1)
-    data.repeated_user_order = sum(n - 1 for n in seen_keys.values() if n > 1)
+    same_row = Counter((user, order, skill, c) for user, order, _line, skill, c in parsed)
+    same_key = Counter((user, order) for user, order, _line, _skill, _c in parsed)
+    data.exact_duplicates = sum(n - 1 for n in same_row.values())
+    data.repeated_user_order = sum(n - 1 for n in same_key.values())
     parsed.sort(key=lambda r: (r[0], r[1], r[2]))
     data.rows = [(user, skill, c, order) for user, order, _line, skill, c in parsed]
     return data
+
+
+def _read_records(
+    path: Path,
+    reader: Any,
+    data: KTData,
+    parsed: list[tuple[str, int, int, str, int]],
+) -> None:
+    """Check the header, then parse each record into ``parsed`` or a problem into ``data``."""
+    header = next(reader, None)
+    if header is None:
+        raise InvalidInputError(f"{path}: empty file; expected columns {', '.join(COLUMNS)}")
+    names = [h.strip() for h in header]
+    missing = [c for c in COLUMNS if c not in names]
+    if missing:
+        raise InvalidInputError(
+            f"{path}: missing column(s) {', '.join(missing)}; "
+            f"expected {', '.join(COLUMNS)}, found {', '.join(names) or 'none'}"
+        )
+    index = [names.index(c) for c in COLUMNS]
+    width = max(index) + 1
+    for record in reader:
+        line = reader.line_num
+        if not record or all(not cell.strip() for cell in record):
+            continue
+        problem = None
+        if len(record) < width:
+            problem = f"{len(record)} field(s), expected at least {width}"
+        else:
+            user, skill, correct, order = (record[i].strip() for i in index)
+            if not user:
+                problem = "empty user_id"
+            elif not skill:
+                problem = "empty skill_name"
+            elif correct not in ("0", "1"):
+                problem = f"correct must be 0 or 1, got {correct!r}"
+            else:
+                try:
+                    order_id = int(order)
+                except ValueError:
+                    problem = f"order_id must be an integer, got {order!r}"
+        if problem:
+            data.bad_rows += 1
+            if len(data.problems) < MAX_PROBLEMS:
+                data.problems.append(f"line {line}: {problem}")
+            continue
+        if not user.startswith(("train_", "test_")):
+            data.other_users += 1
+            continue
+        parsed.append((user, order_id, line, skill, int(correct)))
 
 
 def file_hash(path: Path) -> str:

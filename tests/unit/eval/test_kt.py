@@ -223,3 +223,10 @@ def test_skill_sample_is_seeded() -> None:
 def test_adjacent_agreement() -> None:
     rows = [("u", "a", 1, 1), ("u", "a", 1, 2), ("u", "b", 0, 3), ("v", "b", 0, 4)]
     assert adjacent_agreement(rows) == {"same_skill": 1.0, "other_skill": 0.0}
+
+
+def test_undecodable_file_is_invalid_input(tmp_path) -> None:
+    path = tmp_path / "kt.csv"
+    path.write_bytes(b"user_id,skill_name,correct,order_id\ntrain_1,\xff\xfe,1,1\n")
+    with pytest.raises(InvalidInputError, match="UTF-8"):
+        read_kt_csv(path)

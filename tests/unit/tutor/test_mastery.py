@@ -21,6 +21,7 @@ from tutor.mastery import (
     update,
 )
 from tutor.mastery_fit import (
+    MAX_FORGET,
     LearnerFit,
     _shrink,
     fit_ability,
@@ -187,6 +188,17 @@ def test_shrinkage_weights_by_data_size() -> None:
     assert none.prior == pytest.approx(0.5) and none.guess == pytest.approx(0.2)
     half = _shrink(own, pooled, 0.5, forgets=False)
     assert 0.5 < half.prior < 0.9 and half.forget == 0.0 and half.source == "fitted"
+
+
+def test_forgetting_is_capped_so_mastery_stays_reachable() -> None:
+    pooled = SkillParams(prior=0.5, learn=0.1, guess=0.2, slip=0.1, forget=0.02)
+    own = {"prior": 0.3, "learn": 0.2, "guess": 0.2, "slip": 0.1, "forget": 0.3}
+    p = _shrink(own, pooled, 1.0, forgets=True)
+    assert p.forget == MAX_FORGET
+    model = LearnerModel({"loops": p})
+    for _ in range(30):
+        mastery = model.observe("kim", "loops", True)
+    assert mastery >= 0.95
 
 
 def test_bad_observations_raise() -> None:
