@@ -25,6 +25,7 @@ from tutor.chat import ChatService
 from tutor.conversations import ConversationStore
 from tutor.course_catalog import CourseCatalog
 from tutor.learner import LearnerService
+from tutor.learner_params import fitted_params_for
 from tutor.login_throttle import LoginThrottle
 from tutor.settings import Settings
 
@@ -123,6 +124,7 @@ def get_learner_service(
                 make_engine(settings.resolved_database_url),
                 skill_maps=catalog.skill_map,
                 items=catalog.items,
+                params_for=fitted_params_for(settings.data_dir),
             )
             entry = _Learner(settings, kb, catalog, service)
             _LEARNER_SERVICES[key] = entry

@@ -16,6 +16,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from kdt_tutor.eval_cli import add_eval_parser
+from kdt_tutor.learner_cli import add_learner_parser
 from knowledge.errors import KnowledgeError, NotFoundError
 from knowledge.types import KINDS, SearchFilter
 from tutor.accounts import ROLES
@@ -387,6 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_kb_check)
 
     add_eval_parser(sub)
+    add_learner_parser(sub)
 
     us = sub.add_parser("user", help="accounts: trainees, instructors, admins").add_subparsers(
         dest="user_command", required=True

@@ -231,6 +231,24 @@ def cmd_eval_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- knowledge tracing ---------------------------------------------------------------------
+def cmd_eval_kt(args: argparse.Namespace) -> int:
+    from eval.kt import format_kt, run_kt_benchmark
+
+    settings = Settings()
+    result = run_kt_benchmark(
+        Path(args.csv),
+        skills=args.skills,
+        seed=args.seed,
+        cache_dir=Path(settings.data_dir) / "cache" / "kt",
+        progress=_say,
+    )
+    print(format_kt(result))
+    if args.json:
+        _write_json_atomically(Path(args.json), result)
+    return 0
+
+
 # --- retrieval / quiz-check (focused benchmarks) ----------------------------------------
 def cmd_eval_retrieval(args: argparse.Namespace) -> int:
     from eval.retrieval import format_table, run_retrieval_benchmark
@@ -312,6 +330,13 @@ def add_eval_parser(sub) -> None:
     p.add_argument("--per-lesson", type=int, default=5)
     p.add_argument("--llm", action="store_true", help="draft with the configured LLM")
     p.set_defaults(func=cmd_eval_generate)
+
+    p = ev.add_parser("kt", help="knowledge-tracing benchmark: ours vs pyBKT vs per-skill mean")
+    p.add_argument("csv", help="user_id,skill_name,correct,order_id (train_* fit, test_* scored)")
+    p.add_argument("--skills", type=int, help="a seeded sample of N skills (quick runs)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", metavar="OUT")
+    p.set_defaults(func=cmd_eval_kt)
 
     p = ev.add_parser("retrieval", help="retrieval benchmark on a course benchmark folder")
     p.add_argument("course_dir")
