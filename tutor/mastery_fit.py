@@ -47,7 +47,7 @@ import re
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -98,7 +98,7 @@ def fit_params(
     forgets: bool = True,
     seed: int = 0,
     max_pooled_rows: int = 20_000,
-    progress: Any = None,
+    progress: Callable[[str], None] | None = None,
 ) -> dict[str, SkillParams]:
     """Per-skill BKT parameters, shrunk toward pooled ones; see the module docstring."""
     params, _pooled, _stats = _fit_bkt(
@@ -123,7 +123,7 @@ def fit_learner(
     seed: int = 0,
     max_pooled_rows: int = 20_000,
     max_ability_rows: int = 60_000,
-    progress: Any = None,
+    progress: Callable[[str], None] | None = None,
 ) -> LearnerFit:
     """Everything :class:`LearnerModel` needs: per-skill params, pooled params, ability."""
     started = time.perf_counter()
@@ -277,7 +277,7 @@ def _fit_bkt(
     forgets: bool,
     seed: int,
     max_pooled_rows: int,
-    progress: Any,
+    progress: Callable[[str], None] | None,
 ) -> tuple[dict[str, SkillParams], SkillParams, dict[str, Any]]:
     say = progress or (lambda _msg: None)
     if min_observations < 1:
