@@ -21,14 +21,14 @@ JSON_NAME = "report.json"
 HTML_NAME = "report.html"
 
 
-def _json_ready(value: Any) -> Any:
+def json_ready(value: Any) -> Any:
     """``value`` with NaN/inf floats as null: ``report.json`` stays valid JSON."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {k: _json_ready(v) for k, v in value.items()}
+        return {k: json_ready(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_json_ready(v) for v in value]
+        return [json_ready(v) for v in value]
     return value
 
 
@@ -53,7 +53,7 @@ def write_report(out_dir: Path, report: dict) -> tuple[Path, Path]:
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    clean = _json_ready(report)
+    clean = json_ready(report)
     json_text = json.dumps(clean, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
     html_text = render_report_html(clean)
     temps: list[Path] = []

@@ -34,7 +34,10 @@ def _say(message: str) -> None:
 def _write_json_atomically(path: Path, data: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+    from eval.report_files import json_ready  # NaN (e.g. AUC of one class) becomes null
+
+    text = json.dumps(json_ready(data), ensure_ascii=False, indent=2, allow_nan=False)
+    tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
 
 
