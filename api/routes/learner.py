@@ -218,6 +218,14 @@ def _item_index(service: LearnerService, course: str) -> dict[str, Any]:
     return {item.id: item for item in service.items(course)}
 
 
+def _item(service: LearnerService, course: str, item_id: str) -> Any:
+    """The course's quiz item, or 404."""
+    item = _item_index(service, course).get(item_id)
+    if item is None:
+        raise NotFoundError(f"no quiz item {item_id!r} in course {course!r}")
+    return item
+
+
 def _feedback(item: Any, *, correct: bool, chosen_index: int | None) -> AnswerFeedbackPublic:
     options = list(getattr(item, "options", ()) or ())
     right = getattr(item, "answer_index", None)
@@ -262,9 +270,7 @@ def answer_placement(
     lang: LangQuery = None,
 ) -> PlacementPublic:
     course = _course(auth.user)
-    item = _item_index(service, course).get(body.item_id)
-    if item is None:
-        raise NotFoundError(f"no quiz item {body.item_id!r} in course {course!r}")
+    item = _item(service, course, body.item_id)
     view = service.answer_placement(
         auth.user.id,
         course,
@@ -330,9 +336,7 @@ def answer(
     lang: LangQuery = None,
 ) -> AnswerPublic:
     course = _course(auth.user)
-    item = _item_index(service, course).get(body.item_id)
-    if item is None:
-        raise NotFoundError(f"no quiz item {body.item_id!r} in course {course!r}")
+    item = _item(service, course, body.item_id)
     result = service.record_answer(
         auth.user.id,
         course,
