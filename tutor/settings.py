@@ -79,6 +79,25 @@ class Settings(BaseSettings):
     judge_api_key: SecretStr | None = None
     judge_trials: int = Field(default=3, ge=1, le=10, description="judge calls per metric and item")
 
+    # --- code review: the sandbox that runs trainee code with the exercise's tests ---
+    sandbox: Literal["auto", "bubblewrap", "process"] = Field(
+        default="auto",
+        description="auto: bubblewrap when installed; process: no isolation (needs opt-in)",
+    )
+    sandbox_allow_unsafe: bool = Field(
+        default=False,
+        description="allow running trainee code without bubblewrap (resource limits only)",
+    )
+    review_cpu_s: float = Field(default=5.0, gt=0, le=300, description="CPU seconds per test run")
+    review_wall_s: float = Field(default=10.0, gt=0, le=600, description="wall seconds per test run")
+    review_memory_mb: int = Field(default=512, ge=64, le=16_384)
+    review_output_kb: int = Field(default=256, ge=1, le=65_536, description="stdout+stderr cap")
+    review_max_processes: int = Field(default=16, ge=1, le=1024)
+    review_file_mb: int = Field(default=8, ge=1, le=1024, description="largest file code may write")
+    review_concurrency: int = Field(default=2, ge=1, le=64, description="test runs at once")
+    review_max_kb: int = Field(default=512, ge=1, le=10_240, description="largest submission")
+    review_max_files: int = Field(default=20, ge=1, le=200)
+
     @model_validator(mode="after")
     def _reject_placeholders(self) -> Settings:
         key = self.llm_api_key.get_secret_value() if self.llm_api_key else ""
