@@ -12,6 +12,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -21,6 +22,9 @@ from knowledge.errors import KnowledgeError, NotFoundError
 from knowledge.types import KINDS, SearchFilter
 from tutor.accounts import ROLES
 from tutor.settings import Settings
+
+if TYPE_CHECKING:
+    from knowledge.knowledge_base import KnowledgeBase
 
 
 def _settings() -> Settings:
@@ -68,8 +72,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         max_bytes=settings.knowledge_config().max_file_bytes,
         progress=_progress_bar("ingest"),
     )
+    skill_map = _check_skill_map(kb, report.course)
     if args.json:
-        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+        body = {**report.as_dict(), "skill_map": skill_map}
+        print(json.dumps(body, ensure_ascii=False, indent=2))
     else:
         print(
             f"course {report.course}: {len(report.added)} added, {len(report.updated)} updated, "
@@ -81,7 +87,28 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             print(f"  failed  {path}: {reason}")
         for line in report.repaired:
             print(f"  repaired: {line}")
-    return 1 if report.failed else 0
+        if skill_map["error"]:
+            print(f"  skill map invalid: {skill_map['error']}")
+        elif skill_map["skills"]:
+            skills, items = skill_map["skills"], skill_map["quiz_items"]
+            print(f"  skill map: {skills} skills, {items} quiz items")
+    return 1 if report.failed or skill_map["error"] else 0
+
+
+def _check_skill_map(kb: KnowledgeBase, course: str) -> dict[str, object]:
+    """Validate the course's skill map (course.yaml + front matter + quiz.jsonl) right after
+    an ingest, so an unknown skill or a prerequisite cycle is reported to the instructor who
+    loaded the course, not to the first trainee who opens the learning page. The documents
+    stay ingested either way: the material is fine, its skill map is what needs fixing."""
+    from tutor.course_catalog import CourseCatalog
+
+    catalog = CourseCatalog(kb.registry)
+    try:
+        skill_map = catalog.skill_map(course)
+        items = catalog.items(course)
+    except KnowledgeError as exc:
+        return {"ok": False, "error": str(exc), "skills": 0, "quiz_items": 0}
+    return {"ok": True, "error": None, "skills": len(skill_map.skills), "quiz_items": len(items)}
 
 
 def _filter(args: argparse.Namespace) -> SearchFilter:

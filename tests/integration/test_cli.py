@@ -145,3 +145,65 @@ def test_search_on_an_empty_knowledge_base_prints_no_results(tmp_path, cli_env, 
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "no results"
+
+
+def _lesson(title: str, skills: str, prerequisites: str = "[]") -> str:
+    return (
+        f"---\ntitle: {title}\nkind: lesson\nlevel: 1\nskills: {skills}\n"
+        f"prerequisites: {prerequisites}\n---\n\n# {title}\n\nSome text about {title}.\n"
+    )
+
+
+def test_ingest_reports_a_prerequisite_cycle_and_exits_1(
+    tmp_path, write_course, cli_env, run_cli
+) -> None:
+    course = write_course(
+        tmp_path / "loopy",
+        {
+            "a.md": _lesson("Alpha", "[alpha]", "[beta]"),
+            "b.md": _lesson("Beta", "[beta]", "[alpha]"),
+        },
+    )
+
+    result = run_cli("ingest", str(course), env=cli_env(tmp_path / "data"), cwd=tmp_path)
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "2 added" in result.stdout  # the material itself is indexed
+    assert "skill map invalid: " in result.stdout
+    assert "prerequisite cycle" in result.stdout
+    assert "alpha" in result.stdout and "beta" in result.stdout
+
+
+def test_ingest_reports_an_unknown_skill_in_course_yaml_as_json(
+    tmp_path, write_course, cli_env, run_cli
+) -> None:
+    course = write_course(
+        tmp_path / "declared",
+        {
+            "course.yaml": "id: declared\nskills:\n  alpha: {name: Alpha, level: 1}\n",
+            "a.md": _lesson("Alpha", "[alpha, gamma]"),
+        },
+    )
+
+    result = run_cli(
+        "ingest", str(course), "--json", env=cli_env(tmp_path / "data"), cwd=tmp_path
+    )
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    body = json.loads(result.stdout)
+    assert body["skill_map"]["ok"] is False
+    assert "unknown skill 'gamma'" in body["skill_map"]["error"]
+
+
+def test_ingest_of_a_valid_course_reports_its_skill_map(
+    tmp_path, write_course, cli_env, run_cli
+) -> None:
+    course = write_course(
+        tmp_path / "fine",
+        {"a.md": _lesson("Alpha", "[alpha]"), "b.md": _lesson("Beta", "[beta]", "[alpha]")},
+    )
+
+    result = run_cli("ingest", str(course), env=cli_env(tmp_path / "data"), cwd=tmp_path)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "skill map: 2 skills, 0 quiz items" in result.stdout
