@@ -401,6 +401,46 @@ class LLMAnswerer:
             yield event
 
 
+def build_chat_model(
+    *,
+    base_url: str | None,
+    api_key: str | SecretStr | None,
+    model: str,
+    timeout_s: float = 30,
+    temperature: float = 0.2,
+    streaming: bool = True,
+) -> Any:
+    """A LangChain ``ChatOpenAI`` against ``base_url`` (any OpenAI-compatible API).
+
+    ``api_key`` is a ``str`` or ``SecretStr``; keyless local servers (vLLM, Ollama) accept
+    any value, so ``None`` sends ``"EMPTY"``; whether a missing key is an error is the
+    composition root's decision. The SDK's own retries are off: callers retry, because they
+    know whether tokens were already streamed.
+    """
+    try:
+        from langchain_openai import ChatOpenAI
+    except ImportError as exc:  # pragma: no cover - a core dependency today
+        raise ConfigError(
+            "the LLM answerer needs langchain-openai: pip install langchain-openai"
+        ) from exc
+    return ChatOpenAI(
+        base_url=base_url,
+        api_key=api_key if api_key is not None else "EMPTY",
+        model=model,
+        temperature=temperature,
+        timeout=timeout_s,
+        max_retries=0,
+        streaming=streaming,
+    )
+
+
+def classify_failure(exc: Exception) -> tuple[str, str]:
+    """``(kind, detail)`` of an LLM call's exception: kind ``transient`` (retry), ``rejected``
+    or ``error``; detail is safe to log (type and status, never the body or the key)."""
+    failure = _classify(exc)
+    return failure.kind, failure.detail
+
+
 def build_llm_answerer(
     *,
     base_url: str | None,
@@ -411,27 +451,9 @@ def build_llm_answerer(
     retries: int = 2,
     backoff_s: float = 0.5,
 ) -> LLMAnswerer:
-    """An ``LLMAnswerer`` on ``ChatOpenAI`` against ``base_url`` (any OpenAI-compatible API).
-
-    ``api_key`` is a ``str`` or ``SecretStr``; keyless local servers (vLLM, Ollama) accept
-    any value, so ``None`` sends ``"EMPTY"``; whether a missing key is an error is the
-    composition root's decision. The SDK's own retries are off: ``LLMAnswerer`` retries,
-    because it knows whether tokens were already streamed.
-    """
-    try:
-        from langchain_openai import ChatOpenAI
-    except ImportError as exc:  # pragma: no cover - a core dependency today
-        raise ConfigError(
-            "the LLM answerer needs langchain-openai: pip install langchain-openai"
-        ) from exc
-    chat_model = ChatOpenAI(
-        base_url=base_url,
-        api_key=api_key if api_key is not None else "EMPTY",
-        model=model,
-        temperature=0.2,
-        timeout=timeout_s,
-        max_retries=0,
-        streaming=True,
+    """An ``LLMAnswerer`` on ``ChatOpenAI`` against ``base_url`` (see ``build_chat_model``)."""
+    chat_model = build_chat_model(
+        base_url=base_url, api_key=api_key, model=model, timeout_s=timeout_s
     )
     return LLMAnswerer(
         chat_model=chat_model, fallback=fallback, retries=retries, backoff_s=backoff_s

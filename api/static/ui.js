@@ -1,0 +1,87 @@
+/* Small helpers shared by the page scripts (review.js; chat.js and learn.js predate it):
+ * building elements, formatting UI strings, and calling the JSON API with the CSRF token.
+ * Exposes window.KdtUi. */
+(function () {
+  "use strict";
+
+  /** An element: h("a", {href: "/x", class: "c", text: "hi", onclick: fn}, [children]). */
+  function h(tag, attrs, children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (key === "class") node.className = value;
+      else if (key === "text") node.textContent = value;
+      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+      else node.setAttribute(key, value === true ? "" : value);
+    }
+    for (const child of [].concat(children || [])) {
+      if (child !== null && child !== undefined) {
+        node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+      }
+    }
+    return node;
+  }
+
+  /** A formatter over a strings table: fmt("key", {n: 3}) fills {n}. */
+  function formatter(strings) {
+    return function fmt(key, values) {
+      return (strings[key] || key).replace(/\{(\w+)\}/g, (m, name) => (
+        values && name in values ? String(values[name]) : m
+      ));
+    };
+  }
+
+  class ApiError extends Error {
+    constructor(status, code, message) {
+      super(message);
+      this.status = status;
+      this.code = code;
+    }
+  }
+
+  function csrfToken() {
+    const meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.content : "";
+  }
+
+  /** fetch() for the JSON API: CSRF header on writes, {json} bodies, errors as ApiError
+   * with the server's message ({"error": {"code", "message"}}). */
+  async function api(path, options, messages) {
+    const texts = messages || {};
+    const opts = Object.assign({ credentials: "same-origin" }, options || {});
+    opts.headers = Object.assign({ Accept: "application/json" }, opts.headers || {});
+    if (opts.method && opts.method !== "GET") opts.headers["X-CSRF-Token"] = csrfToken();
+    if (opts.json !== undefined) {
+      opts.headers["Content-Type"] = "application/json";
+      opts.body = JSON.stringify(opts.json);
+      delete opts.json;
+    }
+    let response;
+    try {
+      response = await fetch(path, opts);
+    } catch (_) {
+      throw new ApiError(0, "network", texts.network || "network error");
+    }
+    if (response.redirected && /\/login/.test(response.url)) {
+      throw new ApiError(401, "unauthorized", texts.login || "please log in");
+    }
+    if (!response.ok) {
+      let code = "http_" + response.status;
+      let message = response.statusText || code;
+      try {
+        const body = await response.json();
+        if (body && body.error) {
+          code = body.error.code || code;
+          message = body.error.message || message;
+        } else if (body && Array.isArray(body.detail)) {
+          message = body.detail.map((d) => d.msg).join("; ");
+        }
+      } catch (_) { /* not JSON */ }
+      if (response.status === 401 && texts.login) message = texts.login;
+      throw new ApiError(response.status, code, message);
+    }
+    return response;
+  }
+
+  window.KdtUi = { h, formatter, api, ApiError };
+})();
