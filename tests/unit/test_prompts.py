@@ -31,6 +31,53 @@ SAMPLES: dict[str, object] = {
         {"role": "assistant", "content": "It sorts a list in place [1]."},
     ],
     "kind": "unavailable",
+    # code review
+    "files": [{"name": "solution.py", "lines": ["def f(xs):", "    return xs[0]"]}],
+    "tests": {
+        "verdict": "failed",
+        "passed": 1,
+        "total": 2,
+        "message": "",
+        "summary": "1 of 2 pass",
+        "first_failure": {
+            "name": "case 2",
+            "status": "failed",
+            "input": "f([])",
+            "expected": "None",
+            "actual": None,
+            "error": "IndexError: list index out of range (line 2)",
+        },
+        "cases": [
+            {
+                "name": "case 2",
+                "status": "failed",
+                "input": "f([])",
+                "expected": "None",
+                "actual": None,
+                "error": "IndexError (line 2)",
+            }
+        ],
+    },
+    "findings": [
+        {
+            "line": 2,
+            "severity": "warning",
+            "category": "bug",
+            "title": "Unused name",
+            "explanation": "x is never used.",
+            "folded": 0,
+        }
+    ],
+    "hidden_count": 2,
+    "suspicious": [
+        {
+            "file": "solution.py",
+            "line": 2,
+            "code": "return xs[0]",
+            "question": "What happens when the list is empty?",
+        }
+    ],
+    "links": [{"n": 1, "title": "Lists", "heading": "Indexing", "text": "xs[0] is the first."}],
 }
 
 
