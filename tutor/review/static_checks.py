@@ -113,11 +113,12 @@ _RULE_SETS: dict[int, tuple[str, ...]] = {
 # Never shown, at any level: opinions rather than lessons (zip strict=, contextlib.suppress,
 # ternaries, "else after return", try in a loop, magic numbers, "too many" counts that radon
 # covers), noise for Korean trainees (non-ASCII names, full-width characters in strings and
-# comments), and file-name rules (trainees do not choose the file name).
+# comments), `[x] + rest` written as `[x, *rest]`, and file-name rules (trainees do not choose
+# the file name).
 IGNORED: tuple[str, ...] = (
     "B905", "B911", "SIM105", "SIM108", "RET505", "RET506", "RET507", "RET508", "PERF203",
     "PLR09", "PLR2004", "PLC0415", "PLC2401", "PLC2403", "RUF001", "RUF002", "RUF003",
-    "RUF100", "N999", "A005",
+    "RUF005", "RUF100", "N999", "A005",
 )  # fmt: skip
 
 # Category and severity of a ruff rule: the longest matching prefix wins. "error": it will
