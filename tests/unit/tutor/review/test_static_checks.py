@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -197,6 +198,14 @@ def test_asserts_are_not_security_findings() -> None:
     assert "B101" not in codes(review(text, level=4))
 
 
+def test_suppression_comments_do_not_hide_the_lesson() -> None:
+    text = (
+        "# ruff: noqa\ndef add(item, items=[]):  # noqa: B006\n    return eval(input())  # nosec\n"
+    )
+    result = review(text, level=1)
+    assert {(f.code, f.line) for f in result.findings} == {("B006", 2), ("B307", 3)}
+
+
 def test_random_is_a_security_note_only_at_lv4() -> None:
     text = "import random\n\nroll = random.randint(1, 6)\nprint(roll)\n"
     assert "B311" not in codes(review(text, level=2))
@@ -364,3 +373,12 @@ def test_two_files_with_the_same_name_are_both_reviewed() -> None:
     files = [SourceFile("main.py", MUTABLE_DEFAULT), SourceFile("main.py", "print(missing)\n")]
     result = review_static(files, level=1)
     assert {f.code for f in result.findings} == {"B006", "F821"}
+
+
+def test_concurrent_reviews_give_the_same_findings_as_one_at_a_time() -> None:
+    texts = [CAP_FILE, "value = eval(input())\n", "try:\n    x = 1\nexcept:\n    pass\n"]
+    alone = [review(text, level=4) for text in texts]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        together = list(pool.map(lambda i: review(texts[i % 3], level=4), range(12)))
+    for i, result in enumerate(together):
+        assert (result.findings, result.hidden) == (alone[i % 3].findings, alone[i % 3].hidden)
