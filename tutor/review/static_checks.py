@@ -253,6 +253,9 @@ class StaticReview:
     compile. ``complexity`` maps ``"file:function"`` (methods ``"file:Class.method"``) to
     radon's cyclomatic complexity. ``notes`` say, in the review's language, what was not
     checked and why (a file with a syntax error, a tool that failed, a file over the size cap).
+    In every finding, ``column`` is 1-based (as editors show it; 0 when unknown) and
+    ``folded`` counts the duplicates merged into it (its other lines are named in its
+    explanation).
     """
 
     findings: tuple[Finding, ...]

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from tutor.errors import InvalidInputError
+from tutor.review import static_checks
 from tutor.review.static_checks import (
     CAPS,
     MAX_TOTAL_CHARS,
@@ -382,3 +383,16 @@ def test_concurrent_reviews_give_the_same_findings_as_one_at_a_time() -> None:
         together = list(pool.map(lambda i: review(texts[i % 3], level=4), range(12)))
     for i, result in enumerate(together):
         assert (result.findings, result.hidden) == (alone[i % 3].findings, alone[i % 3].hidden)
+
+
+def test_every_lv1_and_lv2_rule_and_syntax_case_has_korean_text() -> None:
+    notes = static_checks._notes()
+    explicit = [code for code in rule_set(2) if re.fullmatch(r"[A-Z]+\d{3,4}", code)]
+    assert len(explicit) > 40
+    missing = [code for code in explicit if not static_checks._note("ruff", code).get("ko")]
+    assert missing == []
+    cases = {case for case, _ in static_checks._SYNTAX_CASES} | {"generic", "else_if"}
+    for case in cases | {"keyword_as_name", "bad_text"}:
+        note = notes["syntax"][case]
+        assert HANGUL.search(note["ko"]) and note["en"] and note["title"]["ko"]
+        assert note["concept"]["en"]
