@@ -319,7 +319,13 @@ def review_static(files: Sequence[SourceFile], *, level: int, lang: str = "en") 
 
     complexity: dict[str, int] = {}
     if valid:
-        found.extend(_run_tools(valid, level=level, lang=language, notes=notes, cc=complexity))
+        try:
+            found.extend(_run_tools(valid, level=level, lang=language, notes=notes, cc=complexity))
+        except OSError as exc:  # the temporary folder could not be written (disk full...)
+            logger.warning("static review tools could not run: %r", exc)
+            every = ", ".join(source.name for _, source, _ in valid)
+            notes.append(_message("tool_failed", language, tool="ruff/bandit/radon", file=every,
+                                  error=repr(exc)))  # fmt: skip
 
     order = {source.name: position for position, source in enumerate(files)}
     ranked = sorted(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -396,3 +397,12 @@ def test_every_lv1_and_lv2_rule_and_syntax_case_has_korean_text() -> None:
         note = notes["syntax"][case]
         assert HANGUL.search(note["ko"]) and note["en"] and note["title"]["ko"]
         assert note["concept"]["en"]
+
+
+def test_tools_that_cannot_run_become_a_note(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", "/nonexistent/kdt-review")
+    result = review_static(
+        [SourceFile("a.py", MUTABLE_DEFAULT), SourceFile("b.py", "if x\n")], level=1
+    )
+    assert [(f.file, f.code) for f in result.findings] == [("b.py", "E999")]
+    assert any("could not check a.py" in note for note in result.notes)
