@@ -256,9 +256,24 @@ def _negate_header(node: ast.stmt) -> Iterator[_Edit]:
 
 def _expr_edit(operator: str, node: ast.AST, new: ast.AST) -> _Edit:
     text = ast.unparse(new)
-    if not isinstance(new, _ATOMS):
-        text = f"({text})"
+    if not isinstance(new, _ATOMS) and not _stands_alone(node):
+        text = f"\0({text})"  # parenthesized unless the original already is (see _splice)
     return _Edit(operator, node, text)
+
+
+def _stands_alone(node: ast.AST) -> bool:
+    """``node`` is a whole condition, value, argument or element, where any expression can
+    stand without parentheses (elsewhere, e.g. inside ``a * (b + c)``, they are kept)."""
+    parent = getattr(node, "_parent", None)
+    if isinstance(parent, ast.If | ast.While | ast.Assert | ast.IfExp):
+        return node is parent.test
+    if isinstance(parent, ast.Assign | ast.AugAssign | ast.AnnAssign | ast.Return | ast.Expr):
+        return node is parent.value and not isinstance(node, ast.Tuple)
+    if isinstance(parent, ast.Call):
+        return node in parent.args
+    if isinstance(parent, ast.keyword):
+        return True
+    return False
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -276,7 +291,11 @@ def _splice(original: str, edit: _Edit) -> str | None:
     end = getattr(edit.node, "end_col_offset", None)
     if start is None or end is None or end > len(raw.rstrip(b"\r\n")):
         return None
-    return (raw[:start] + edit.replacement.encode("utf-8") + raw[end:]).decode("utf-8")
+    replacement = edit.replacement
+    if replacement.startswith("\0"):
+        enclosed = raw[:start].rstrip().endswith(b"(") and raw[end:].lstrip().startswith(b")")
+        replacement = replacement[2:-1] if enclosed else replacement[1:]
+    return (raw[:start] + replacement.encode("utf-8") + raw[end:]).decode("utf-8")
 
 
 def _compiles(text: str) -> bool:
