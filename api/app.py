@@ -11,10 +11,11 @@ from fastapi.staticfiles import StaticFiles
 
 from api import pages
 from api.auth import install_auth_handlers, optional_auth
-from api.deps import get_knowledge_base, get_settings
+from api.deps import close_review_services, get_knowledge_base, get_settings
 from api.errors import install_error_handlers
-from api.routes import auth, chat, health, learner, search
+from api.routes import auth, chat, health, learner, reviews, search
 from tutor.login_throttle import LoginThrottle
+from tutor.review.static_checks import warm_up as warm_up_static_checks
 
 log = logging.getLogger("kdt.api")
 
@@ -25,7 +26,9 @@ async def _lifespan(app: FastAPI):
     kb = get_knowledge_base(get_settings())
     kb.search("warm up 준비")  # loads both embedding models and the Korean analyser
     log.info("knowledge base ready: %s documents, %s chunks", *kb.registry.counts())
+    warm_up_static_checks()  # the linters' first run costs ~0.4 s; pay it before requests
     yield
+    close_review_services()  # let running test jobs finish and store their reviews
 
 
 def create_app(*, warm_up: bool = True) -> FastAPI:
@@ -42,6 +45,7 @@ def create_app(*, warm_up: bool = True) -> FastAPI:
     app.include_router(search.router)
     app.include_router(chat.router)
     app.include_router(learner.router)
+    app.include_router(reviews.router)
     app.include_router(auth.router)
     app.include_router(auth.page_router)
     # Pages stay public; this only tells their top bar who is logged in (request.state.user).

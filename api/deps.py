@@ -27,6 +27,7 @@ from tutor.course_catalog import CourseCatalog
 from tutor.learner import LearnerService
 from tutor.learner_params import fitted_params_for
 from tutor.login_throttle import LoginThrottle
+from tutor.review.service import ReviewService, build_review_service
 from tutor.settings import Settings
 
 log = logging.getLogger("kdt.api")
@@ -132,11 +133,47 @@ def get_learner_service(
     return entry.service
 
 
+# --- code review ---------------------------------------------------------------------------
+_REVIEW_SERVICES: dict[tuple[int, int], tuple[Settings, KnowledgeBase, ReviewService]] = {}
+_REVIEW_LOCK = threading.Lock()
+
+
+def get_review_service(
+    settings: Annotated[Settings, Depends(get_settings)],
+    kb: Annotated[KnowledgeBase, Depends(get_knowledge_base)],
+    learner: Annotated[LearnerService, Depends(get_learner_service)],
+) -> ReviewService:
+    # One per process, settings object and knowledge base: it owns the pool of test jobs.
+    key = (id(settings), id(kb))
+    with _REVIEW_LOCK:
+        entry = _REVIEW_SERVICES.get(key)
+        if entry is None or entry[0] is not settings or entry[1] is not kb:
+            service = build_review_service(
+                settings,
+                kb=kb,
+                engine=make_engine(settings.resolved_database_url),
+                evidence=learner,
+            )
+            entry = (settings, kb, service)
+            _REVIEW_SERVICES[key] = entry
+    return entry[2]
+
+
+def close_review_services() -> None:
+    """Wait for running test jobs and stop their pools (application shutdown)."""
+    with _REVIEW_LOCK:
+        entries = list(_REVIEW_SERVICES.values())
+        _REVIEW_SERVICES.clear()
+    for _settings, _kb, service in entries:
+        service.close()
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 KnowledgeBaseDep = Annotated[KnowledgeBase, Depends(get_knowledge_base)]
 AccountServiceDep = Annotated[AccountService, Depends(get_account_service)]
 LoginThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]
 ChatServiceDep = Annotated[ChatService, Depends(get_chat_service)]
 LearnerServiceDep = Annotated[LearnerService, Depends(get_learner_service)]
+ReviewServiceDep = Annotated[ReviewService, Depends(get_review_service)]
 # The request's user (CurrentUserDep, OptionalUserDep, PageUserDep, require_roles) lives in
 # api/auth.py: those dependencies need the ones above, and this module imports no route code.

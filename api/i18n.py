@@ -262,6 +262,71 @@ CHAT_UI_KEYS = tuple(key for key in MESSAGES if key.startswith("chat_"))
 # The same for learn.js and learn.html.
 LEARN_UI_KEYS = tuple(key for key in MESSAGES if key.startswith("learn_"))
 
+MESSAGES.update(
+    {
+        "nav_review": {"en": "Code review", "ko": "코드 리뷰"},
+        "review_title": {"en": "Code review", "ko": "코드 리뷰"},
+        "review_intro": {
+            "en": "Submit your code: the tests run in a sandbox, and the review points at what "
+            "to look at, without giving away the answer.",
+            "ko": "코드를 제출하면 안전한 샌드박스에서 테스트를 실행하고, 정답을 알려 주는 대신 "
+            "살펴볼 곳을 짚어 드립니다.",
+        },
+        "review_exercise": {"en": "Exercise", "ko": "실습"},
+        "review_free_code": {"en": "Free code (no exercise)", "ko": "자유 코드 (실습 없음)"},
+        "review_file_name": {"en": "File name", "ko": "파일 이름"},
+        "review_load_starter": {"en": "Load starter code", "ko": "시작 코드 불러오기"},
+        "review_submit": {"en": "Review my code", "ko": "코드 리뷰 받기"},
+        "review_upload": {"en": "or upload .py files", "ko": "또는 .py 파일 올리기"},
+        "review_running": {"en": "Running the tests…", "ko": "테스트를 실행하는 중…"},
+        "review_failed": {"en": "The review failed", "ko": "리뷰를 완료하지 못했습니다"},
+        "review_summary": {"en": "Review", "ko": "리뷰"},
+        "review_tests": {"en": "Tests", "ko": "테스트"},
+        "review_findings": {"en": "Code checks", "ko": "코드 검사"},
+        "review_no_findings": {"en": "No findings.", "ko": "검사 결과가 없습니다."},
+        "review_show_more": {"en": "Show {n} more", "ko": "{n}개 더 보기"},
+        "review_suspicious": {"en": "Lines to look at", "ko": "살펴볼 줄"},
+        "review_history": {"en": "Attempts", "ko": "제출 기록"},
+        "review_no_history": {"en": "No attempts yet.", "ko": "아직 제출한 기록이 없습니다."},
+        "review_attempt": {"en": "Attempt {n}", "ko": "{n}번째 제출"},
+        "review_diff": {"en": "Changes since the previous attempt", "ko": "이전 제출과 달라진 점"},
+        "review_line": {"en": "line {n}", "ko": "{n}번 줄"},
+        "review_col_test": {"en": "Test", "ko": "테스트"},
+        "review_col_status": {"en": "Result", "ko": "결과"},
+        "review_col_input": {"en": "Input", "ko": "입력"},
+        "review_col_expected": {"en": "Expected", "ko": "기대한 값"},
+        "review_col_actual": {"en": "Got", "ko": "실제 값"},
+        "review_col_error": {"en": "Error", "ko": "오류"},
+        "review_passed_of": {"en": "{p} of {n} tests pass", "ko": "테스트 {n}개 중 {p}개 통과"},
+        "review_read": {"en": "Read", "ko": "자료"},
+        "review_verdict_passed": {"en": "All tests pass", "ko": "모든 테스트 통과"},
+        "review_verdict_failed": {"en": "Some tests fail", "ko": "실패한 테스트가 있음"},
+        "review_verdict_error": {"en": "Code could not load", "ko": "코드를 불러오지 못함"},
+        "review_verdict_timeout": {"en": "Too slow (time limit)", "ko": "시간 초과"},
+        "review_verdict_crashed": {"en": "Stopped by the sandbox", "ko": "샌드박스가 중단함"},
+        "review_verdict_test_error": {
+            "en": "The exercise's tests are broken (tell your instructor)",
+            "ko": "실습 테스트에 문제가 있습니다 (강사에게 알려 주세요)",
+        },
+        "review_verdict_refused": {"en": "Tests not run", "ko": "테스트를 실행하지 않음"},
+        "review_verdict_no_tests": {"en": "Static review only", "ko": "정적 검사만 함"},
+        "review_status_passed": {"en": "passed", "ko": "통과"},
+        "review_status_failed": {"en": "failed", "ko": "실패"},
+        "review_status_error": {"en": "error", "ko": "오류"},
+        "review_status_timeout": {"en": "timeout", "ko": "시간 초과"},
+        "review_status_crashed": {"en": "crashed", "ko": "중단됨"},
+        "review_empty_code": {
+            "en": "Write or paste some code first.",
+            "ko": "먼저 코드를 작성하거나 붙여 넣으세요.",
+        },
+        "review_login": {
+            "en": "Log in to get your code reviewed.",
+            "ko": "코드 리뷰를 받으려면 로그인하세요.",
+        },
+    }
+)
+REVIEW_UI_KEYS = tuple(key for key in MESSAGES if key.startswith("review_"))
+
 
 def pick_lang(request: Request) -> str:
     for candidate in (request.query_params.get("lang"), request.cookies.get("kdt_lang")):

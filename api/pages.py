@@ -11,7 +11,7 @@ from fastapi.templating import Jinja2Templates
 
 from api.auth import require_page_roles
 from api.deps import KnowledgeBaseDep, LearnerServiceDep, SettingsDep
-from api.i18n import CHAT_UI_KEYS, LEARN_UI_KEYS, pick_lang, translator
+from api.i18n import CHAT_UI_KEYS, LEARN_UI_KEYS, REVIEW_UI_KEYS, pick_lang, translator
 from api.routes.learner import dashboard
 from api.routes.search import MAX_QUERY_CHARS
 from knowledge.types import SearchFilter
@@ -122,3 +122,16 @@ def learn_panels(
     lang = pick_lang(request)
     board = dashboard(service, user, lang=lang, default_level=settings.default_level)
     return _render(request, "learn_panels.html", board=board, course=user.course)
+
+
+@router.get("/review", response_class=HTMLResponse)
+def review_page(request: Request, user: ChatUserDep):
+    """Code review: an editor, the exercise picker, the review (tests, findings, suspicious
+    lines, narrative) and the attempts; review.js drives it through /api/reviews."""
+    t = translator(pick_lang(request))
+    return _render(
+        request,
+        "review.html",
+        course=user.course,
+        review_strings={key: t(key) for key in REVIEW_UI_KEYS},
+    )

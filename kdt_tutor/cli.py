@@ -46,7 +46,11 @@ def _progress_bar(total_hint: str):
     def update(done: int, total: int, label: str) -> None:
         if "bar" not in state:
             state["bar"] = tqdm(
-                total=total, desc=total_hint, unit="file", file=sys.stderr, leave=False,
+                total=total,
+                desc=total_hint,
+                unit="file",
+                file=sys.stderr,
+                leave=False,
                 disable=not sys.stderr.isatty(),
             )
         bar = state["bar"]
@@ -175,12 +179,23 @@ def cmd_kb_list(args: argparse.Namespace) -> int:
 
 def _record_json(r) -> dict:
     return {
-        "doc_id": r.doc_id, "course": r.course, "title": r.title, "kind": r.kind,
-        "level": r.level, "lang": r.lang, "module": r.module, "skills": list(r.skills),
-        "prerequisites": list(r.prerequisites), "exercise": r.exercise,
-        "lesson_id": r.lesson_id, "format": r.format, "source_path": r.source_path,
-        "content_hash": r.content_hash, "size_bytes": r.size_bytes,
-        "chunk_count": r.chunk_count, "status": r.status,
+        "doc_id": r.doc_id,
+        "course": r.course,
+        "title": r.title,
+        "kind": r.kind,
+        "level": r.level,
+        "lang": r.lang,
+        "module": r.module,
+        "skills": list(r.skills),
+        "prerequisites": list(r.prerequisites),
+        "exercise": r.exercise,
+        "lesson_id": r.lesson_id,
+        "format": r.format,
+        "source_path": r.source_path,
+        "content_hash": r.content_hash,
+        "size_bytes": r.size_bytes,
+        "chunk_count": r.chunk_count,
+        "status": r.status,
         "updated_at": r.updated_at.isoformat(),
     }
 
@@ -192,8 +207,13 @@ def cmd_kb_show(args: argparse.Namespace) -> int:
     if args.json:
         body = _record_json(record) | {
             "chunks": [
-                {"id": c.id, "heading_path": list(c.heading_path), "line_start": c.line_start,
-                 "line_end": c.line_end, "text": c.text}
+                {
+                    "id": c.id,
+                    "heading_path": list(c.heading_path),
+                    "line_start": c.line_start,
+                    "line_end": c.line_end,
+                    "text": c.text,
+                }
                 for c in chunks
             ]
         }
@@ -252,8 +272,9 @@ def _password(args: argparse.Namespace) -> str | None:
     if args.password is not None:
         return args.password
     if not sys.stdin.isatty():
-        print("error: no password: pass --password or run in a terminal to be asked",
-              file=sys.stderr)
+        print(
+            "error: no password: pass --password or run in a terminal to be asked", file=sys.stderr
+        )
         return None
     import getpass
 
@@ -266,8 +287,13 @@ def _password(args: argparse.Namespace) -> str | None:
 
 def _user_json(u) -> dict:
     return {
-        "id": u.id, "username": u.username, "display_name": u.display_name, "role": u.role,
-        "course": u.course, "disabled": u.disabled, "created_at": u.created_at.isoformat(),
+        "id": u.id,
+        "username": u.username,
+        "display_name": u.display_name,
+        "role": u.role,
+        "course": u.course,
+        "disabled": u.disabled,
+        "created_at": u.created_at.isoformat(),
     }
 
 
@@ -335,8 +361,7 @@ def cmd_user_token(args: argparse.Namespace) -> int:
     accounts = _accounts(_settings())
     token = accounts.create_token(accounts.get_user(args.username), args.name)
     print(token)
-    print("this token is shown once; send it as 'Authorization: Bearer <token>'",
-          file=sys.stderr)
+    print("this token is shown once; send it as 'Authorization: Bearer <token>'", file=sys.stderr)
     return 0
 
 
@@ -371,6 +396,80 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- review ------------------------------------------------------------------------------
+def cmd_review(args: argparse.Namespace) -> int:
+    """Review files as the web page would, print the review; nothing is stored."""
+    from knowledge.registry import make_engine
+    from tutor.review.service import Reviewer, build_review_service
+
+    settings = _settings()
+    kb = _kb(settings)
+    service = build_review_service(
+        settings, kb=kb, engine=make_engine(settings.resolved_database_url), evidence=None
+    )
+    files = []
+    for name in args.files:
+        path = Path(name)
+        if not path.is_file():
+            raise NotFoundError(f"no such file: {name}")
+        files.append((path.name, path.read_bytes()))
+    course = args.course or settings.default_course
+    if args.exercise and not course:
+        courses = sorted({r.course for r in kb.registry.list()})
+        course = courses[0] if len(courses) == 1 else None
+        if course is None:
+            print("error: --exercise needs --course (several courses are loaded)", file=sys.stderr)
+            return 2
+    reviewer = Reviewer(user_id=0, course=course, level=args.level)
+    try:
+        record = service.preview(reviewer, files, exercise_id=args.exercise, lang=args.lang)
+    finally:
+        service.close()
+    if args.json:
+        body = {
+            "verdict": record.verdict,
+            "files": [f.name for f in record.files],
+            "findings": record.static.get("findings", []),
+            "hidden_findings": record.static.get("hidden", []),
+            "complexity": record.static.get("complexity", {}),
+            "tests": record.tests,
+            "suspicious": record.suspicious,
+            "narrative": record.narrative,
+            "notices": record.notices,
+            "timings": record.timings,
+        }
+        print(json.dumps(body, ensure_ascii=False, indent=2))
+    else:
+        _print_review(record)
+    return 0 if record.verdict in ("passed", "no_tests") else 1
+
+
+def _print_review(record) -> None:
+    print(f"verdict: {record.verdict}")
+    tests = record.tests or {}
+    for case in tests.get("cases", []):
+        line = f"  {case['status']:<8} {case['name']}"
+        if case["status"] != "passed":
+            shown = {"input": case.get("input"), "expected": case.get("expected")}
+            shown.update(actual=case.get("actual"), error=case.get("error"))
+            line += "  " + "; ".join(f"{k} {v}" for k, v in shown.items() if v not in (None, ""))
+        print(line)
+    if tests.get("message"):
+        print(f"  {tests['message']}")
+    for s in record.suspicious[:3]:
+        print(f"suspicious {s['file']}:{s['line']}  {s.get('code', '')}\n  {s['question']}")
+    findings = record.static.get("findings", [])
+    for f in findings:
+        print(f"{f['file']}:{f['line']}  {f['severity']:<7} {f['code']:<6} {f['title']}")
+    hidden = record.static.get("hidden", [])
+    if hidden:
+        print(f"... {len(hidden)} more findings (--json lists them)")
+    print()
+    print(record.narrative)
+    for notice in record.notices:
+        print(f"note: {notice}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kdt-tutor", description="Adaptive grounded tutor for K-Digital Training courses."
@@ -395,6 +494,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--include-solutions", action="store_true")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser(
+        "review",
+        help="review Python files (static checks; with --exercise, its tests in the sandbox)",
+    )
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--exercise", help="exercise id: run its tests and localize failures")
+    p.add_argument("--course", help="the exercise's course (default: KDT_DEFAULT_COURSE)")
+    p.add_argument("--level", type=int, choices=range(1, 5), default=2)
+    p.add_argument("--lang", choices=("en", "ko"), default="en")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_review)
 
     kb = sub.add_parser("kb", help="knowledge base administration").add_subparsers(
         dest="kb_command", required=True
@@ -426,8 +537,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--course", help="course id (cohort); required for trainees, none for admins")
     p.add_argument("--name", help="display name (default: the username)")
     p.add_argument("--password", help="at least 8 characters; asked for when omitted (tty)")
-    p.add_argument("--if-missing", action="store_true",
-                   help="do nothing (exit 0) when the user already exists")
+    p.add_argument(
+        "--if-missing", action="store_true", help="do nothing (exit 0) when the user already exists"
+    )
     p.set_defaults(func=cmd_user_add)
     p = us.add_parser("list", help="list accounts")
     p.add_argument("--role", choices=ROLES)

@@ -1,0 +1,184 @@
+"""Code review over HTTP.
+
+- ``POST /api/reviews`` (JSON: files as text) and ``POST /api/reviews/upload`` (multipart
+  file uploads): the static review is done before the response; tests run as a job, so
+  the answer is ``202`` with ``status: running`` while they do (``201`` when the review is
+  already complete: no tests, or ``wait: true``). Poll ``GET /api/reviews/{id}``.
+- ``GET /api/reviews``: the caller's history (newest first), optionally for one exercise;
+  staff may pass ``user_id`` for a trainee of their course.
+- ``GET /api/reviews/{id}``: the full review, with the diff against the previous attempt.
+- ``GET /api/reviews/exercises`` and ``/exercises/{id}``: the course's exercises (the page's
+  picker) with their starter code.
+
+Trainees see only their own reviews (another's id is a 404, like an unknown one).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import JSONResponse
+
+from api.auth import CsrfAuthDep, CurrentUserDep
+from api.deps import LearnerServiceDep, ReviewServiceDep, SettingsDep
+from api.i18n import LANGS, pick_lang
+from api.routes.learner import learner_context
+from api.schemas import (
+    CodeReviewCreate,
+    CodeReviewPublic,
+    CodeReviewSummaryPublic,
+    ExercisePublic,
+)
+from tutor.accounts import User
+from tutor.errors import InvalidInputError
+from tutor.review.review_store import ReviewRecord
+from tutor.review.service import Reviewer, ReviewService
+
+router = APIRouter(prefix="/api/reviews", tags=["reviews"])
+
+STAFF = ("instructor", "admin")
+
+
+def _reviewer(user: User, *, learner, settings) -> Reviewer:
+    context, _source = learner_context(
+        learner, user, course=user.course, default_level=settings.default_level
+    )
+    return Reviewer(
+        user_id=user.id,
+        course=user.course,
+        level=context.level,
+        unmastered=tuple(context.unmastered),
+        staff=user.role in STAFF,
+    )
+
+
+def _public(service: ReviewService, record: ReviewRecord) -> CodeReviewPublic:
+    previous = service.previous(record)
+    return CodeReviewPublic.from_review(
+        record,
+        previous_id=previous.id if previous else None,
+        diff=service.diff(record) if previous else None,
+    )
+
+
+def _created(service: ReviewService, record: ReviewRecord) -> JSONResponse:
+    body = _public(service, record).model_dump(mode="json")
+    status = 202 if record.status == "running" else 201
+    return JSONResponse(body, status_code=status, headers={"Location": f"/api/reviews/{record.id}"})
+
+
+@router.post("", summary="Submit code for review (files as text)", status_code=201)
+def create_review(
+    body: CodeReviewCreate,
+    auth: CsrfAuthDep,
+    service: ReviewServiceDep,
+    learner: LearnerServiceDep,
+    settings: SettingsDep,
+    request: Request,
+) -> JSONResponse:
+    user = auth.user
+    lang = body.lang or pick_lang(request)
+    record = service.submit(
+        _reviewer(user, learner=learner, settings=settings),
+        [(f.name, f.content) for f in body.files],
+        exercise_id=body.exercise_id or None,
+        lang=lang,
+        wait=body.wait,
+    )
+    return _created(service, record)
+
+
+@router.post("/upload", summary="Submit code for review (file uploads)", status_code=201)
+def upload_review(
+    request: Request,
+    auth: CsrfAuthDep,
+    service: ReviewServiceDep,
+    learner: LearnerServiceDep,
+    settings: SettingsDep,
+    files: Annotated[list[UploadFile], File(description="one or more .py files")],
+    exercise_id: Annotated[str | None, Form(max_length=128)] = None,
+    lang: Annotated[str | None, Form(max_length=8)] = None,
+    wait: Annotated[bool, Form()] = False,
+) -> JSONResponse:
+    limit = service.max_bytes
+    parts: list[tuple[object, bytes]] = []
+    total = 0
+    for upload in files:
+        data = upload.file.read(limit + 1 - total)
+        total += len(data)
+        if total > limit:
+            raise InvalidInputError(
+                f"the submission is larger than {limit // 1024} KB of code; the limit is "
+                f"{limit // 1024} KB"
+            )
+        parts.append((upload.filename, data))
+    record = service.submit(
+        _reviewer(auth.user, learner=learner, settings=settings),
+        parts,
+        exercise_id=exercise_id or None,
+        lang=lang if lang in LANGS else pick_lang(request),
+        wait=wait,
+    )
+    return _created(service, record)
+
+
+@router.get("", summary="Review history, newest first")
+def list_reviews(
+    user: CurrentUserDep,
+    service: ReviewServiceDep,
+    learner: LearnerServiceDep,
+    settings: SettingsDep,
+    exercise_id: Annotated[str | None, Query(max_length=128)] = None,
+    user_id: Annotated[int | None, Query(description="staff: a trainee of your course")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[CodeReviewSummaryPublic]:
+    reviewer = _reviewer(user, learner=learner, settings=settings)
+    if user_id is not None and user_id != user.id and not reviewer.staff:
+        return []
+    records = service.history(reviewer, user_id=user_id, exercise_id=exercise_id, limit=limit)
+    return [CodeReviewSummaryPublic.from_record(r) for r in records]
+
+
+@router.get("/exercises", summary="The exercises of your course")
+def list_exercises(user: CurrentUserDep, service: ReviewServiceDep) -> list[ExercisePublic]:
+    if not user.course:
+        return []
+    return [
+        ExercisePublic(
+            id=e.id, course=e.course, title=e.title, level=e.level, skills=list(e.skills)
+        )
+        for e in service.list_exercises(user.course)
+    ]
+
+
+@router.get("/exercises/{exercise_id}", summary="One exercise, with its starter code")
+def get_exercise(
+    exercise_id: str,
+    user: CurrentUserDep,
+    service: ReviewServiceDep,
+    request: Request,
+) -> ExercisePublic:
+    if not user.course:
+        raise InvalidInputError("exercises belong to a course; this account has none")
+    exercise = service.exercises.get(user.course, exercise_id)
+    return ExercisePublic(
+        id=exercise.id,
+        course=exercise.course,
+        title=exercise.title_for(pick_lang(request)),
+        level=exercise.level,
+        skills=list(exercise.skills),
+        starter=service.exercises.starter(exercise),
+    )
+
+
+@router.get("/{review_id}", summary="One review (poll while status is running)")
+def get_review(
+    review_id: str,
+    user: CurrentUserDep,
+    service: ReviewServiceDep,
+    learner: LearnerServiceDep,
+    settings: SettingsDep,
+) -> CodeReviewPublic:
+    record = service.get(_reviewer(user, learner=learner, settings=settings), review_id)
+    return _public(service, record)
