@@ -154,7 +154,7 @@
       });
       editor.setGutterMarker(f.line - 1, "review-marks", marker);
     }
-    for (const s of review.suspicious || []) {
+    for (const s of (review.suspicious || []).slice(0, 3)) {  // the lines listed on the page
       if (s.file !== file || s.line < 1 || s.line > editor.lineCount()) continue;
       const handle = editor.addLineClass(s.line - 1, "background", "cm-suspicious");
       state.marked.push(handle);
