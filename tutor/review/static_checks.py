@@ -615,6 +615,9 @@ def _plain_markdown(text: str) -> str:
 def _bandit_findings(
     paths: dict[str, str], *, level: int, lang: Lang, notes: list[str]
 ) -> list[Finding]:
+    # bandit's plugin loader logs an ERROR for each optional formatter whose extra is not
+    # installed (e.g. "Could not load 'sarif'"): we use none of its formatters.
+    logging.getLogger("stevedore.extension").setLevel(logging.CRITICAL)
     try:
         from bandit.core import config as b_config
         from bandit.core import manager as b_manager
