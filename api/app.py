@@ -15,6 +15,7 @@ from api.deps import close_review_services, get_knowledge_base, get_settings
 from api.errors import install_error_handlers
 from api.routes import auth, chat, health, learner, reviews, search
 from tutor.login_throttle import LoginThrottle
+from tutor.review.sandbox import build_sandbox
 from tutor.review.static_checks import warm_up as warm_up_static_checks
 
 log = logging.getLogger("kdt.api")
@@ -27,6 +28,10 @@ async def _lifespan(app: FastAPI):
     kb.search("warm up 준비")  # loads both embedding models and the Korean analyser
     log.info("knowledge base ready: %s documents, %s chunks", *kb.registry.counts())
     warm_up_static_checks()  # the linters' first run costs ~0.4 s; pay it before requests
+    settings = get_settings()
+    # KDT_SANDBOX=bubblewrap where bubblewrap does not work stops startup here (ConfigError).
+    sandbox = build_sandbox(settings.sandbox, allow_unsafe=settings.sandbox_allow_unsafe)
+    log.info("code review sandbox: %s", sandbox.name)
     yield
     close_review_services()  # let running test jobs finish and store their reviews
 
