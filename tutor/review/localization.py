@@ -90,7 +90,7 @@ class MutationOptions:
     """How much mutation analysis to do: the top ``lines`` lines of the spectrum, up to
     ``per_line`` mutants each, within ``budget_s`` seconds of sandbox time in all."""
 
-    lines: int = 8
+    lines: int = 16
     per_line: int = 12
     budget_s: float = 2.0
 
@@ -499,10 +499,26 @@ def _short(text: str, limit: int = 60) -> str:
 
 
 def _is_empty_input(text: str) -> bool:
-    stripped = text.replace(" ", "")
-    return (
-        any(token in stripped for token in ("[]", "''", '""', "()", "{}")) and len(stripped) <= 24
+    """The input (a call like ``f([], 3)``, or a bare value) passes an empty list, string,
+    tuple, dict or set as one of its arguments."""
+    try:
+        tree = ast.parse(text.strip(), mode="eval").body
+    except (SyntaxError, ValueError, RecursionError):
+        return False
+    values = (
+        [*tree.args, *(k.value for k in tree.keywords)] if isinstance(tree, ast.Call) else [tree]
     )
+    for value in values:
+        if isinstance(value, ast.List | ast.Tuple | ast.Set) and not value.elts:
+            return True
+        if isinstance(value, ast.Dict) and not value.keys:
+            return True
+        if isinstance(value, ast.Constant) and value.value in ("", b""):
+            return True
+        if isinstance(value, ast.Call) and not value.args and not value.keywords:
+            if isinstance(value.func, ast.Name) and value.func.id in ("set", "dict", "list"):
+                return True
+    return False
 
 
 def _is_compound(node: ast.stmt) -> bool:

@@ -7,6 +7,7 @@ import math
 import re
 import textwrap
 from collections.abc import Sequence
+from dataclasses import replace
 
 import pytest
 
@@ -173,6 +174,9 @@ def test_questions_follow_what_the_failing_test_did() -> None:
     hung = CaseResult("t2", "timeout", input="[5]")
     raised = CaseResult("t3", "error", input="[2]", error="IndexError: list index out of range")
     assert "empty" in guiding_question("arith", line=3, case=empty)
+    nested = CaseResult("t4", "failed", input="flatten([[1, []], 2])", expected="[1, 2]")
+    assert "empty" not in guiding_question("arith", line=3, case=nested)
+    assert "empty" in guiding_question("arith", line=3, case=replace(nested, input="f([], 2)"))
     assert "비어" in guiding_question("arith", line=3, case=empty, lang="ko")
     assert "never finished" in guiding_question("while", line=4, case=hung)
     assert "IndexError" in guiding_question("index", line=5, case=raised)
