@@ -42,13 +42,14 @@ from tutor.errors import InvalidInputError, NotFoundError
 from tutor.review.types import CaseStatus, SourceFile
 
 MAX_JSON_BYTES = 2 * 1024 * 1024
+DEFAULT_TOLERANCE = 1e-9
 MAX_CASES = 500
 MAX_TEST_FILE_BYTES = 1024 * 1024
 MAX_TEST_FILES = 20
 _DISPLAY_CHARS = 300
 
-_TOP_KEYS = {"function", "call", "cases", "error_cases", "description", "name"}
-_CALL_KEYS = {"input", "expected", "name", "description"}
+_TOP_KEYS = {"function", "call", "cases", "error_cases", "description", "name", "tolerance"}
+_CALL_KEYS = {"input", "expected", "name", "description", "tolerance"}
 _EXPR_KEYS = {"input", "expected_output", "name", "description"}
 _ERROR_KEYS = {"input", "raises", "name", "description"}
 _SUPPORTED_CALL = {"f(*input) == expected"}
@@ -67,6 +68,8 @@ class JsonCase:
     expected: Any = None  # call: the expected value; expr: the expected printed text
     raises: str = ""  # raises: the exception class name
     function: str = ""
+    rel_tol: float = DEFAULT_TOLERANCE  # for floats in the expected value
+    abs_tol: float = DEFAULT_TOLERANCE
 
     def sandbox_spec(self) -> dict[str, Any]:
         """What the sandbox gets: the inputs only, never the expected result."""
@@ -117,7 +120,9 @@ class JsonCase:
         actual = _clip(str(outcome.get("repr", "")))
         if "value" not in outcome:
             return "failed", actual, "the result could not be compared (not plain data)"
-        ok = values_match(outcome["value"], self.expected)
+        ok = values_match(
+            outcome["value"], self.expected, rel_tol=self.rel_tol, abs_tol=self.abs_tol
+        )
         return ("passed" if ok else "failed"), actual, None
 
 
@@ -264,23 +269,51 @@ def validate_tests_spec(data: Any) -> dict[str, Any]:
         )
     for i, case in enumerate(error_cases, start=1):
         _check_error_case(case, i)
-    return {"function": function, "cases": cases, "error_cases": error_cases}
+    spec: dict[str, Any] = {"function": function, "cases": cases, "error_cases": error_cases}
+    if "tolerance" in data:
+        spec["tolerance"] = _check_tolerance(data["tolerance"], "tests.json")
+    return spec
 
 
-def values_match(actual: Any, expected: Any) -> bool:
+def _check_tolerance(value: Any, where: str) -> dict[str, float]:
+    """``{"rel": 1e-6, "abs": 0.01}``: how close a float must be to the expected one."""
+    if not isinstance(value, dict) or not value or set(value) - {"rel", "abs"}:
+        raise InvalidInputError(
+            f"{where}: 'tolerance' must be an object with 'rel' and/or 'abs', e.g. "
+            '{"abs": 0.01}'
+        )
+    for key, number in value.items():
+        if (
+            not isinstance(number, int | float)
+            or isinstance(number, bool)
+            or not 0 <= number <= 1e6
+        ):
+            raise InvalidInputError(f"{where}: tolerance '{key}' must be a number from 0 to 1e6")
+    return {k: float(v) for k, v in value.items()}
+
+
+def values_match(
+    actual: Any,
+    expected: Any,
+    *,
+    rel_tol: float = DEFAULT_TOLERANCE,
+    abs_tol: float = DEFAULT_TOLERANCE,
+) -> bool:
     """JSON-normalised equality: lists for tuples, dict key order irrelevant, floats close.
 
-    Numbers follow Python's ``==`` between ints and bools (``True == 1``); floats compare with
-    ``math.isclose(rel_tol=1e-9, abs_tol=1e-9)``; NaN equals NaN.
+    Numbers follow Python's ``==`` between ints and bools (``True == 1``); when either side
+    is a float they compare with ``math.isclose(rel_tol=..., abs_tol=...)`` (1e-9 each unless
+    ``tests.json`` sets a ``tolerance``); NaN equals NaN.
     """
+    tol = {"rel_tol": rel_tol, "abs_tol": abs_tol}
     if isinstance(expected, dict):
         if not isinstance(actual, dict) or set(actual) != set(expected):
             return False
-        return all(values_match(actual[k], expected[k]) for k in expected)
+        return all(values_match(actual[k], expected[k], **tol) for k in expected)
     if isinstance(expected, list):
         if not isinstance(actual, list) or len(actual) != len(expected):
             return False
-        return all(values_match(a, e) for a, e in zip(actual, expected, strict=True))
+        return all(values_match(a, e, **tol) for a, e in zip(actual, expected, strict=True))
     if isinstance(expected, str) or expected is None:
         return type(actual) is type(expected) and actual == expected
     if isinstance(expected, int | float):
@@ -290,7 +323,9 @@ def values_match(actual: Any, expected: Any) -> bool:
             a, e = float(actual), float(expected)
             if math.isnan(a) or math.isnan(e):
                 return math.isnan(a) and math.isnan(e)
-            return math.isclose(a, e, rel_tol=1e-9, abs_tol=1e-9)
+            if math.isinf(a) or math.isinf(e):
+                return a == e
+            return math.isclose(a, e, rel_tol=rel_tol, abs_tol=abs_tol)
         return actual == expected
     return False
 
@@ -335,10 +370,16 @@ def _jsonish(value: Any) -> Any:
         except TypeError:
             return [_jsonish(v) for v in value]
     if isinstance(value, dict):
-        return {
-            json.dumps(k) if not isinstance(k, str) else k: _jsonish(v) for k, v in value.items()
-        }
+        return {_json_key(k): _jsonish(v) for k, v in value.items()}
     return value
+
+
+def _json_key(key: Any) -> str:
+    if isinstance(key, str):
+        return key
+    if key is None or isinstance(key, bool | int | float):
+        return json.dumps(key)
+    return repr(key)
 
 
 def _raises_matches(wanted: str, mro: Sequence[str]) -> bool:
@@ -350,11 +391,23 @@ def _raises_matches(wanted: str, mro: Sequence[str]) -> bool:
 
 def _cases_of(spec: dict[str, Any]) -> tuple[JsonCase, ...]:
     function = spec.get("function") or ""
+    default = spec.get("tolerance") or {}
     out: list[JsonCase] = []
     for i, case in enumerate(spec.get("cases", []), start=1):
         name = case.get("name") or f"case {i}"
         if function:
-            out.append(JsonCase(name, "call", case["input"], case["expected"], function=function))
+            tol = {**default, **(case.get("tolerance") or {})}
+            out.append(
+                JsonCase(
+                    name,
+                    "call",
+                    case["input"],
+                    case["expected"],
+                    function=function,
+                    rel_tol=float(tol.get("rel", DEFAULT_TOLERANCE)),
+                    abs_tol=float(tol.get("abs", DEFAULT_TOLERANCE)),
+                )
+            )
         else:
             out.append(JsonCase(name, "expr", case["input"], case["expected_output"]))
     for i, case in enumerate(spec.get("error_cases", []), start=1):
@@ -401,6 +454,8 @@ def _check_case(case: Any, i: int, function: str | None) -> None:
             f"{where}: 'input' must be the list of arguments (e.g. [17, 0]), "
             f"not {_json_type(case['input'])}"
         )
+    if "tolerance" in case:
+        _check_tolerance(case["tolerance"], where)
 
 
 def _check_error_case(case: Any, i: int) -> None:

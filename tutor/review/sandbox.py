@@ -704,6 +704,8 @@ class _RunDriver:
             self.forged.append("a line on the results channel that is not a report")
             return False
         kind = record.get("t")
+        if isinstance(record.get("tampered"), list):
+            self.tampered.update(str(t) for t in record["tampered"][:20])
         if kind == "begin":
             index = record.get("i")
             self.current = index if isinstance(index, int) else None
@@ -769,8 +771,6 @@ class _RunDriver:
         self.phase = "between"
         self.proc_cpu = _number(record.get("cpu"), self.proc_cpu)
         lines = self._lines(record.get("lines")) if self.job["trace"] else frozenset()
-        if record.get("tampered"):
-            self.tampered.update(str(t) for t in record["tampered"])
         status = record.get("status")
         ms = _number(record.get("ms"))
         if index < len(self.json_cases):
