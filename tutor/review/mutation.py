@@ -114,6 +114,8 @@ def line_mutants(source: str, line: int, *, limit: int = 12) -> tuple[Mutant, ..
             if isinstance(node, ast.stmt) and getattr(node, "lineno", None) == line:
                 edits["negate"].extend(_negate_header(node))
             continue
+        if any(isinstance(sub, ast.JoinedStr) for sub in ast.walk(node)):
+            continue  # positions inside f-strings are not reliable before Python 3.12
         for edit in _edits_for(node, scopes):
             edits[edit.operator].append(edit)
     original = lines[line - 1]
@@ -121,7 +123,7 @@ def line_mutants(source: str, line: int, *, limit: int = 12) -> tuple[Mutant, ..
     out: list[Mutant] = []
     for edit in _round_robin(edits):
         text = _splice(original, edit)
-        if text is None or text in seen:
+        if text is None or text in seen or "\n" in text.rstrip("\r\n"):
             continue
         seen.add(text)
         candidate = "".join(lines[: line - 1]) + text + "".join(lines[line:])
@@ -230,7 +232,12 @@ def _name_edits(node: ast.AST, scopes: dict[ast.AST, tuple[str, ...]]) -> Iterat
     local = _visible_names(node, scopes)
     if node.id not in local:
         return  # a builtin or a global: not a trainee's variable
-    if not (isinstance(parent, ast.Subscript) and parent.value is node):
+    shifted_already = (
+        isinstance(parent, ast.BinOp)
+        and isinstance(parent.op, ast.Add | ast.Sub)
+        and any(isinstance(side, ast.Constant) for side in (parent.left, parent.right))
+    )  # ``n - 1`` -> ``(n + 1) - 1`` would only repeat the constant's own mutants
+    if not (isinstance(parent, ast.Subscript) and parent.value is node) and not shifted_already:
         for sign in (ast.Add(), ast.Sub()):
             yield _expr_edit("name_shift", node, ast.BinOp(node, sign, ast.Constant(1)))
     for other in local:
