@@ -623,8 +623,10 @@ def _attempt(index, spec, sub, *, function, time_s, tracer, out):
             func = getattr(sub.module, function)
             result = func(*spec["args"])
             try:
+                if _is_iterator(result):
+                    result = _take(result)  # a generator's items, shown as a list
                 value = normalize(result)
-                shown = short_repr(value if _is_iterator(result) else result)
+                shown = short_repr(result)
                 STATE.active = False
                 record.update(status="returned", value=value, repr=shown)
             except _Unserializable as why:
