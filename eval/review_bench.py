@@ -272,6 +272,7 @@ def _review_case(
         "verdict": run.verdict,
         "statuses": "".join(c.status[0] for c in run.cases),
         "review_ms": round(tally.review_ms[-1], 1),
+        "steps_ms": {step: round(ms, 1) for step, ms in outcome.timings.items()},
     }
     if case.label == "correct":
         _count_correct(
