@@ -15,7 +15,8 @@ Three kinds of evidence, strongest first:
    (a condition, a return value or index arithmetic is more often wrong than a plain
    initialisation; a ``def`` line never is).
 
-The combined score is ``mutation + 0.5 * ochiai`` plus the small tie-breakers. Ranks count
+The combined score is ``mutation + 0.5 * ochiai`` plus the small tie-breakers, shown
+divided by its maximum (so in 0..1). Ranks count
 ties against us: lines tied in score all take the tied group's *last* position. ``def``
 lines and lines no failing test runs come after every other line (unless nothing else
 remains). Each returned line carries a guiding question (English or Korean) built from its
@@ -72,6 +73,8 @@ SPECTRUM_WEIGHT = 0.5
 _FINDING_BONUS = 0.01
 _KIND_BONUS = 0.001
 _BUG_CATEGORIES = ("bug", "syntax", "security")
+# the highest combined score a line can get: shown scores are divided by it (0..1)
+_MAX_SCORE = 1.0 + SPECTRUM_WEIGHT + _FINDING_BONUS + _KIND_BONUS
 
 
 class VariantRunner(Protocol):
@@ -255,7 +258,7 @@ def rank_lines(
             SuspiciousLine(
                 file=ln[0],
                 line=ln[1],
-                score=round(min(1.0, final[ln]), 4),
+                score=round(final[ln] / _MAX_SCORE, 4),
                 rank=rank,
                 question=guiding_question(kind_of(ln), line=ln[1], case=case, lang=lang),
                 reason=_reason(
