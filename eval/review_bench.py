@@ -42,7 +42,7 @@ from eval.metrics.retrieval import percentile
 from knowledge.errors import InvalidInputError, KnowledgeError
 from tutor.review.exercise_tests import ExerciseTests, load_exercise_tests
 from tutor.review.localization import ochiai_ranking
-from tutor.review.pipeline import review_files
+from tutor.review.pipeline import DEFAULT_LOCALIZE_S, review_files
 from tutor.review.sandbox import Sandbox, SandboxLimits
 from tutor.review.static_checks import review_static
 from tutor.review.types import SourceFile, SuspiciousLine, TestRun
@@ -174,6 +174,7 @@ def run_review_benchmark(
     limits: SandboxLimits,
     level: int = 2,
     limit: int | None = None,
+    localize_s: float = DEFAULT_LOCALIZE_S,
     progress_bar: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
@@ -195,7 +196,14 @@ def run_review_benchmark(
         usable, desc="review", unit="case", disable=not progress_bar, dynamic_ncols=True
     ):
         tally.details.append(
-            _review_case(case, sandbox=sandbox, limits=limits, level=level, tally=tally)
+            _review_case(
+                case,
+                sandbox=sandbox,
+                limits=limits,
+                level=level,
+                localize_s=localize_s,
+                tally=tally,
+            )
         )
     wrong = tally.wrong
     report: dict[str, Any] = {
@@ -239,6 +247,7 @@ def run_review_benchmark(
         "config": {
             "bench": str(bench_dir),
             "level": level,
+            "localize_s": localize_s,
             "sandbox": getattr(sandbox, "name", ""),
             "limits": {
                 "case_s": limits.case_s,
@@ -254,12 +263,24 @@ def run_review_benchmark(
 
 
 def _review_case(
-    case: ReviewCase, *, sandbox: Sandbox, limits: SandboxLimits, level: int, tally: _Tally
+    case: ReviewCase,
+    *,
+    sandbox: Sandbox,
+    limits: SandboxLimits,
+    level: int,
+    localize_s: float,
+    tally: _Tally,
 ) -> dict[str, Any]:
     assert case.tests is not None
     started = time.perf_counter()
     outcome = review_files(
-        [case.buggy], tests=case.tests, level=level, lang="en", sandbox=sandbox, limits=limits
+        [case.buggy],
+        tests=case.tests,
+        level=level,
+        lang="en",
+        sandbox=sandbox,
+        limits=limits,
+        localize_s=localize_s,
     )
     tally.review_ms.append((time.perf_counter() - started) * 1000)
     for step, ms in outcome.timings.items():

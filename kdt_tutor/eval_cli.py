@@ -158,8 +158,10 @@ def cmd_eval_gate(args: argparse.Namespace) -> int:
         mark = "ok    " if r.ok else "BREACH"
         print(f"{mark} {r.metric:<{width}}  {r.detail}")
     breaches = [r for r in results if not r.ok]
-    print(f"gate: {'FAILED' if breaches else 'passed'} ({len(breaches)} breach(es), "
-          f"{len(results)} checks, thresholds {args.thresholds})")
+    print(
+        f"gate: {'FAILED' if breaches else 'passed'} ({len(breaches)} breach(es), "
+        f"{len(results)} checks, thresholds {args.thresholds})"
+    )
     return 1 if breaches else 0
 
 
@@ -311,6 +313,7 @@ def cmd_eval_review(args: argparse.Namespace) -> int:
         limits=limits,
         level=args.level,
         limit=args.limit,
+        localize_s=(args.localize_s if args.localize_s is not None else settings.review_localize_s),
         progress_bar=sys.stderr.isatty(),
         progress=_say,
     )
@@ -326,23 +329,37 @@ def add_eval_parser(sub) -> None:
         dest="eval_command", required=True
     )
     p = ev.add_parser("run", help="evaluate the tutor on a dataset; write report.json + .html")
-    p.add_argument("--dataset", required=True,
-                   help="eval JSONL, RAGAS JSONL, or a course folder (its quiz.jsonl)")
+    p.add_argument(
+        "--dataset",
+        required=True,
+        help="eval JSONL, RAGAS JSONL, or a course folder (its quiz.jsonl)",
+    )
     p.add_argument("--out", required=True, help="folder for report.json and report.html")
     p.add_argument("--answerer", choices=("extractive", "llm"), default="extractive")
-    p.add_argument("--level", type=int, choices=(1, 2, 3, 4),
-                   help="answer every item at this level (default: the item's, else 2)")
-    p.add_argument("--course-dir", help="course folder to answer from (ingested into a "
-                   "temporary knowledge base); default: the dataset's folder, else the "
-                   "configured knowledge base")
+    p.add_argument(
+        "--level",
+        type=int,
+        choices=(1, 2, 3, 4),
+        help="answer every item at this level (default: the item's, else 2)",
+    )
+    p.add_argument(
+        "--course-dir",
+        help="course folder to answer from (ingested into a "
+        "temporary knowledge base); default: the dataset's folder, else the "
+        "configured knowledge base",
+    )
     p.add_argument("--course", help="course id (filter on the configured knowledge base)")
-    p.add_argument("--kb-lang", choices=("en", "ko"),
-                   help="answer from lessons/ (en) or lessons-ko/ (ko) only")
+    p.add_argument(
+        "--kb-lang", choices=("en", "ko"), help="answer from lessons/ (en) or lessons-ko/ (ko) only"
+    )
     p.add_argument("--k", type=int, default=5, help="passages per answer (default 5)")
     p.add_argument("--limit", type=int, help="evaluate only the first N items")
     p.add_argument("--no-baseline", action="store_true", help="skip the LangChain baseline")
-    p.add_argument("--no-judge", action="store_true",
-                   help="skip the LLM judge even when KDT_JUDGE_BASE_URL is set")
+    p.add_argument(
+        "--no-judge",
+        action="store_true",
+        help="skip the LLM judge even when KDT_JUDGE_BASE_URL is set",
+    )
     p.set_defaults(func=cmd_eval_run)
 
     p = ev.add_parser("compare", help="per-metric deltas of two reports, with 95%% intervals")
@@ -411,6 +428,12 @@ def add_eval_parser(sub) -> None:
         default=5.0,
         help="seconds one test may run (default 5; the run's wall and CPU limits "
         "come from KDT_REVIEW_WALL_S / KDT_REVIEW_CPU_S)",
+    )
+    p.add_argument(
+        "--localize-s",
+        type=float,
+        help="sandbox seconds for mutation-based localization per review "
+        "(default KDT_REVIEW_LOCALIZE_S)",
     )
     p.add_argument("--json", metavar="OUT")
     p.set_defaults(func=cmd_eval_review)

@@ -89,12 +89,17 @@ class Settings(BaseSettings):
         description="allow running trainee code without bubblewrap (resource limits only)",
     )
     review_cpu_s: float = Field(default=5.0, gt=0, le=300, description="CPU seconds per test run")
-    review_wall_s: float = Field(default=10.0, gt=0, le=600, description="wall seconds per test run")
+    review_wall_s: float = Field(
+        default=10.0, gt=0, le=600, description="wall seconds per test run"
+    )
     review_memory_mb: int = Field(default=512, ge=64, le=16_384)
     review_output_kb: int = Field(default=256, ge=1, le=65_536, description="stdout+stderr cap")
     review_max_processes: int = Field(default=16, ge=1, le=1024)
     review_file_mb: int = Field(default=8, ge=1, le=1024, description="largest file code may write")
     review_concurrency: int = Field(default=2, ge=1, le=64, description="test runs at once")
+    review_localize_s: float = Field(
+        default=1.0, ge=0, le=30, description="sandbox time for mutation-based localization"
+    )
     review_max_kb: int = Field(default=512, ge=1, le=10_240, description="largest submission")
     review_max_files: int = Field(default=20, ge=1, le=200)
 

@@ -118,6 +118,7 @@ class ReviewService:
         max_bytes: int,
         max_files: int,
         concurrency: int = 2,
+        localize_s: float = pipeline.DEFAULT_LOCALIZE_S,
     ) -> None:
         self.store = store
         self.exercises = exercises
@@ -129,6 +130,7 @@ class ReviewService:
         self.evidence = evidence
         self.max_bytes = max_bytes
         self.max_files = max_files
+        self.localize_s = localize_s
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="review")
         self._jobs: dict[str, Future] = {}
         self._jobs_lock = threading.Lock()
@@ -357,6 +359,7 @@ class ReviewService:
                     Finding.from_dict(f)
                     for f in (*static.get("findings", []), *static.get("hidden", []))
                 ],
+                budget_s=self.localize_s,
             )
             timings["localize_ms"] = round((time.perf_counter() - started) * 1000, 1)
             quoted = numbered_lines(files)
@@ -558,4 +561,5 @@ def build_review_service(
         max_bytes=settings.review_max_kb * 1024,
         max_files=settings.review_max_files,
         concurrency=settings.review_concurrency,
+        localize_s=settings.review_localize_s,
     )
