@@ -267,7 +267,7 @@ class _HarnessSandbox:
         if not tests.json_cases or not variants:
             return [None] * len(variants)
         job = _base_job(files, tests, limits)
-        variant_s = max(0.2, min(limits.case_s, budget_s / 4))
+        variant_s = max(0.25, min(limits.case_s, budget_s / 10))
         job.update(
             mode="variants",
             trace=False,
@@ -831,7 +831,10 @@ class _RunDriver:
             if index is not None and index >= 0:
                 self._mark(index, "timeout", f"killed after {self.limits.wall_s:g} s wall time")
             return None
-        if self.phase in ("start", "load") or index == -1:
+        if self.phase == "start":
+            self.load_failure = {"status": "start", "end": end}
+            return None
+        if self.phase == "load" or index == -1:
             self.load_failure = {"status": "died", "end": end}
             return None
         if index is None:
@@ -1036,6 +1039,9 @@ class _RunDriver:
             verdict, case_status = "crashed", "crashed"
             self._hit(status)
             message = "while loading, " + _LIMIT_WORDS[status].format(**words)
+        elif status == "start":
+            verdict, case_status = "timeout", "timeout"
+            message = "the tests could not start in time (the server is busy); try again"
         else:
             end = failure.get("end")
             if isinstance(end, _Exit) and end.kill_reason == "silence":

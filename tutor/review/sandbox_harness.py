@@ -275,6 +275,8 @@ def _on_xcpu(signum, frame):
 def arm(seconds):
     STATE.timed_out = False
     STATE.partial_sent = False
+    signal.signal(signal.SIGALRM, _on_alarm)  # again: an earlier test may have replaced it
+    signal.signal(signal.SIGXCPU, _on_xcpu)
     # fires once after ``seconds``, then every 50 ms in case the code swallows the exception
     signal.setitimer(signal.ITIMER_REAL, max(0.001, seconds), 0.05)
 
@@ -890,7 +892,13 @@ def run_job(job):
     _KILL_ALL[0] = bool(job.get("kill_all"))
 
     sub = Submission(job, workdir)
-    sys.path.insert(0, sub.src)
+    # Everything the harness imports is imported now, before the submission's folder is on
+    # sys.path: a submitted ``pytest.py`` or ``reprlib.py`` must not stand in for them.
+    import importlib  # noqa: F401
+    import reprlib  # noqa: F401
+
+    if any(case.get("kind") == "expr" for case in job["cases"]):
+        import ast  # noqa: F401
     if job.get("site"):
         sys.path.append(job["site"])
     tracer = Tracer(sub.file_ids) if job.get("trace") else None
@@ -909,6 +917,7 @@ def run_job(job):
             has_pytest = False
         snapshot = take_snapshot()
 
+    sys.path.insert(0, sub.src)
     apply_limits(job)
     if job["mode"] == "variants":
         run_variants(job, sub, out)
