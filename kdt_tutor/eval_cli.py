@@ -162,6 +162,18 @@ def cmd_eval_gate(args: argparse.Namespace) -> int:
         f"gate: {'FAILED' if breaches else 'passed'} ({len(breaches)} breach(es), "
         f"{len(results)} checks, thresholds {args.thresholds})"
     )
+    # Beside the report, for the instructor console's list of reports and gate status.
+    from datetime import UTC, datetime
+
+    _write_json_atomically(
+        Path(args.report).with_name("gate.json"),
+        {
+            "passed": not breaches,
+            "checked_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "thresholds": str(args.thresholds),
+            "results": [{"metric": r.metric, "ok": r.ok, "detail": r.detail} for r in results],
+        },
+    )
     return 1 if breaches else 0
 
 

@@ -133,13 +133,22 @@ def test_gate_passes_and_fails_on_thresholds(eval_run, run_cli) -> None:
                       encoding="utf-8")
 
     passed = run_cli("eval", "gate", report, "--thresholds", str(ok), env=env, cwd=root)
+    gate_after_pass = json.loads((eval_run["out"] / "gate.json").read_text(encoding="utf-8"))
     failed = run_cli("eval", "gate", report, "--thresholds", str(strict), env=env, cwd=root)
+    gate_after_fail = json.loads((eval_run["out"] / "gate.json").read_text(encoding="utf-8"))
 
     assert passed.returncode == 0, passed.stdout + passed.stderr
     assert "gate: passed" in passed.stdout
     assert failed.returncode == 1
     assert "BREACH citation_accuracy" in failed.stdout
     assert "not in the report" in failed.stdout
+    # The latest gate result is kept beside the report (the instructor console shows it).
+    assert gate_after_pass["passed"] is True
+    assert {r["metric"] for r in gate_after_pass["results"]} == {"groundedness", "solution_leaks"}
+    assert gate_after_fail["passed"] is False
+    assert gate_after_fail["thresholds"] == str(strict)
+    breached = {r["metric"] for r in gate_after_fail["results"] if not r["ok"]}
+    assert "citation_accuracy" in breached
 
 
 def test_compare_a_report_with_itself_shows_no_regression(eval_run, run_cli) -> None:
