@@ -211,6 +211,10 @@ def run_review_benchmark(
         "with_tests": len(usable),
         "detected": _rate(tally.detected, wrong),
         "false_alarms": _rate(sum(tally.false_alarm_verdicts.values()), tally.correct_versions),
+        # the "false 'tests failed' verdicts": wrong answers, not resource limits
+        "false_alarms_failed": _rate(
+            tally.false_alarm_verdicts.get("failed", 0), tally.correct_versions
+        ),
         "top1": _rate(tally.hits["ours1"], tally.localizable),
         "top3": _rate(tally.hits["ours3"], tally.localizable),
         "p95_ms": round(percentile(tally.review_ms, 95), 1) if tally.review_ms else math.nan,

@@ -317,7 +317,10 @@ def cmd_eval_review(args: argparse.Namespace) -> int:
         output_kb=settings.review_output_kb,
         max_processes=settings.review_max_processes,
         file_mb=settings.review_file_mb,
-        case_s=min(args.case_s, settings.review_wall_s),
+        case_s=min(
+            args.case_s if args.case_s is not None else settings.review_case_s,
+            settings.review_wall_s,
+        ),
     )
     result = run_review_benchmark(
         Path(args.bench_dir),
@@ -437,9 +440,8 @@ def add_eval_parser(sub) -> None:
     p.add_argument(
         "--case-s",
         type=float,
-        default=5.0,
-        help="seconds one test may run (default 5; the run's wall and CPU limits "
-        "come from KDT_REVIEW_WALL_S / KDT_REVIEW_CPU_S)",
+        help="seconds one test may run (default KDT_REVIEW_CASE_S; the run's wall and CPU "
+        "limits come from KDT_REVIEW_WALL_S / KDT_REVIEW_CPU_S)",
     )
     p.add_argument(
         "--localize-s",

@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     review_wall_s: float = Field(
         default=10.0, gt=0, le=600, description="wall seconds per test run"
     )
+    review_case_s: float = Field(
+        default=2.0, gt=0, le=300, description="seconds one test may run (soft, per test)"
+    )
     review_memory_mb: int = Field(default=512, ge=64, le=16_384)
     review_output_kb: int = Field(default=256, ge=1, le=65_536, description="stdout+stderr cap")
     review_max_processes: int = Field(default=16, ge=1, le=1024)

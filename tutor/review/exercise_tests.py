@@ -42,7 +42,11 @@ from tutor.errors import InvalidInputError, NotFoundError
 from tutor.review.types import CaseStatus, SourceFile
 
 MAX_JSON_BYTES = 2 * 1024 * 1024
-DEFAULT_TOLERANCE = 1e-9
+# Floats compare like numpy.isclose's defaults (the convention of the numpy/pandas stack
+# these courses teach): |actual - expected| <= 1e-8 + 1e-5 * |expected|. A correct answer
+# reached by another order of float operations passes; a tests.json "tolerance" overrides.
+DEFAULT_REL_TOL = 1e-5
+DEFAULT_ABS_TOL = 1e-8
 MAX_CASES = 500
 MAX_TEST_FILE_BYTES = 1024 * 1024
 MAX_TEST_FILES = 20
@@ -68,8 +72,8 @@ class JsonCase:
     expected: Any = None  # call: the expected value; expr: the expected printed text
     raises: str = ""  # raises: the exception class name
     function: str = ""
-    rel_tol: float = DEFAULT_TOLERANCE  # for floats in the expected value
-    abs_tol: float = DEFAULT_TOLERANCE
+    rel_tol: float = DEFAULT_REL_TOL  # for floats in the expected value
+    abs_tol: float = DEFAULT_ABS_TOL
 
     def sandbox_spec(self) -> dict[str, Any]:
         """What the sandbox gets: the inputs only, never the expected result."""
@@ -296,14 +300,15 @@ def values_match(
     actual: Any,
     expected: Any,
     *,
-    rel_tol: float = DEFAULT_TOLERANCE,
-    abs_tol: float = DEFAULT_TOLERANCE,
+    rel_tol: float = DEFAULT_REL_TOL,
+    abs_tol: float = DEFAULT_ABS_TOL,
 ) -> bool:
     """JSON-normalised equality: lists for tuples, dict key order irrelevant, floats close.
 
     Numbers follow Python's ``==`` between ints and bools (``True == 1``); when either side
-    is a float they compare with ``math.isclose(rel_tol=..., abs_tol=...)`` (1e-9 each unless
-    ``tests.json`` sets a ``tolerance``); NaN equals NaN.
+    is a float they compare with ``math.isclose(rel_tol=..., abs_tol=...)`` (numpy.isclose's
+    defaults, rel 1e-5 and abs 1e-8, unless ``tests.json`` sets a ``tolerance``); NaN
+    equals NaN.
     """
     tol = {"rel_tol": rel_tol, "abs_tol": abs_tol}
     if isinstance(expected, dict):
@@ -404,8 +409,8 @@ def _cases_of(spec: dict[str, Any]) -> tuple[JsonCase, ...]:
                     case["input"],
                     case["expected"],
                     function=function,
-                    rel_tol=float(tol.get("rel", DEFAULT_TOLERANCE)),
-                    abs_tol=float(tol.get("abs", DEFAULT_TOLERANCE)),
+                    rel_tol=float(tol.get("rel", DEFAULT_REL_TOL)),
+                    abs_tol=float(tol.get("abs", DEFAULT_ABS_TOL)),
                 )
             )
         else:

@@ -555,6 +555,7 @@ def build_review_service(
             output_kb=settings.review_output_kb,
             max_processes=settings.review_max_processes,
             file_mb=settings.review_file_mb,
+            case_s=settings.review_case_s,
         ),
         narrator=narrator,
         evidence=evidence,
