@@ -27,6 +27,7 @@ from tutor.course_catalog import CourseCatalog
 from tutor.learner import LearnerService
 from tutor.learner_params import fitted_params_for
 from tutor.login_throttle import LoginThrottle
+from tutor.privacy import TraineeData
 from tutor.review.service import ReviewService, build_review_service
 from tutor.settings import Settings
 
@@ -168,6 +169,15 @@ def close_review_services() -> None:
         service.close()
 
 
+@lru_cache
+def _trainee_data(database_url: str) -> TraineeData:
+    return TraineeData(make_engine(database_url))
+
+
+def get_trainee_data(settings: Annotated[Settings, Depends(get_settings)]) -> TraineeData:
+    return _trainee_data(settings.resolved_database_url)
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 KnowledgeBaseDep = Annotated[KnowledgeBase, Depends(get_knowledge_base)]
 AccountServiceDep = Annotated[AccountService, Depends(get_account_service)]
@@ -175,5 +185,6 @@ LoginThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]
 ChatServiceDep = Annotated[ChatService, Depends(get_chat_service)]
 LearnerServiceDep = Annotated[LearnerService, Depends(get_learner_service)]
 ReviewServiceDep = Annotated[ReviewService, Depends(get_review_service)]
+TraineeDataDep = Annotated[TraineeData, Depends(get_trainee_data)]
 # The request's user (CurrentUserDep, OptionalUserDep, PageUserDep, require_roles) lives in
 # api/auth.py: those dependencies need the ones above, and this module imports no route code.

@@ -371,6 +371,49 @@ def cmd_user_disable(args: argparse.Namespace) -> int:
     return 0
 
 
+def _trainee_data(settings: Settings):
+    from knowledge.registry import make_engine
+    from tutor.privacy import TraineeData
+
+    return TraineeData(make_engine(settings.resolved_database_url))
+
+
+def cmd_user_export(args: argparse.Namespace) -> int:
+    settings = _settings()
+    user = _accounts(settings).get_user(args.username)
+    data = _trainee_data(settings).export(user.id)
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(out)
+        print(f"wrote everything stored about {user.username} to {out}")
+    else:
+        print(text)
+    return 0
+
+
+def cmd_user_delete(args: argparse.Namespace) -> int:
+    settings = _settings()
+    user = _accounts(settings).get_user(args.username)
+    data = _trainee_data(settings)
+    counts = data.counts(user.id)
+    listed = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
+    if not args.yes:
+        print(
+            f"would delete {user.username} ({user.role}) and: {listed or 'no other data'}; "
+            "run again with --yes to delete (export first: kdt-tutor user export)",
+            file=sys.stderr,
+        )
+        return 1
+    result = data.delete(user.id)
+    print(f"deleted {user.username}: {listed or 'no other data'}")
+    print(result["effect"])
+    return 0
+
+
 # --- serve ------------------------------------------------------------------------------
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
@@ -562,6 +605,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = us.add_parser("disable", help="block an account (logins, sessions, tokens)")
     p.add_argument("username")
     p.set_defaults(func=cmd_user_disable)
+    p = us.add_parser("export", help="everything stored about a user, as JSON (privacy)")
+    p.add_argument("username")
+    p.add_argument("--out", help="write to this file (default: print)")
+    p.set_defaults(func=cmd_user_export)
+    p = us.add_parser("delete", help="delete a user and their data (privacy)")
+    p.add_argument("username")
+    p.add_argument("--yes", action="store_true", help="really delete (else: say what would go)")
+    p.set_defaults(func=cmd_user_delete)
 
     p = sub.add_parser("serve", help="run the web app and API")
     p.add_argument("--host")

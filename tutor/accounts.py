@@ -105,9 +105,7 @@ def _check_username(username: str) -> str:
 
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_CHARS:
-        raise InvalidInputError(
-            f"password too short: use at least {MIN_PASSWORD_CHARS} characters"
-        )
+        raise InvalidInputError(f"password too short: use at least {MIN_PASSWORD_CHARS} characters")
     if len(password) > MAX_PASSWORD_CHARS:
         raise InvalidInputError(f"password too long: at most {MAX_PASSWORD_CHARS} characters")
 
@@ -206,6 +204,19 @@ class AccountService:
         if row is None:
             raise NotFoundError(f"no user {normalize_username(username)!r}")
         return _user(row)
+
+    def user_by_id(self, user_id: int) -> User:
+        with self._ready().connect() as conn:
+            row = conn.execute(select(users).where(users.c.id == user_id)).first()
+        if row is None:
+            raise NotFoundError(f"no user {user_id}")
+        return _user(row)
+
+    def enable(self, username: str) -> User:
+        """Undo ``disable``: logins and API tokens work again (ended sessions stay ended)."""
+        user = self.get_user(username)
+        self._update(user.id, disabled=False)
+        return self.get_user(user.username)
 
     def list_users(self, *, role: str | None = None, course: str | None = None) -> list[User]:
         query = select(users).order_by(users.c.username)

@@ -31,8 +31,16 @@ def _accounts(tmp_path) -> AccountService:
 
 def test_add_list_set_role_and_disable(user, tmp_path) -> None:
     added = user(
-        "add", "trainee1", "--role", "trainee", "--course", "python-basics",
-        "--name", "김민지", "--password", "demo-trainee",
+        "add",
+        "trainee1",
+        "--role",
+        "trainee",
+        "--course",
+        "python-basics",
+        "--name",
+        "김민지",
+        "--password",
+        "demo-trainee",
     )
     assert added.returncode == 0, added.stderr
     assert added.stdout.strip() == "added trainee trainee1 in python-basics"
@@ -128,3 +136,35 @@ def test_missing_password_without_a_terminal_is_an_error(user) -> None:
 
     assert result.returncode == 2
     assert "pass --password" in result.stderr
+
+
+def test_export_then_delete_a_trainee(user, tmp_path) -> None:
+    from tutor.conversations import ConversationStore
+
+    assert (
+        user(
+            "add", "mina", "--role", "trainee", "--course", "py", "--password", "trainee-pass"
+        ).returncode
+        == 0
+    )
+    engine = make_engine(f"sqlite:///{tmp_path / 'data' / 'kdt.db'}")
+    mina = _accounts(tmp_path).get_user("mina")
+    store = ConversationStore(engine)
+    conversation = store.create(user_id=mina.id, course="py", title="loops")
+    store.add_message(conversation.id, role="user", content="How do loops work?")
+
+    exported = user("export", "mina", "--out", str(tmp_path / "mina.json"))
+    dry_run = user("delete", "mina")
+    still_there = _accounts(tmp_path).get_user("mina")
+    deleted = user("delete", "mina", "--yes")
+
+    assert exported.returncode == 0, exported.stderr
+    data = json.loads((tmp_path / "mina.json").read_text(encoding="utf-8"))
+    assert data["account"]["username"] == "mina"
+    assert [m["content"] for m in data["messages"]] == ["How do loops work?"]
+    assert dry_run.returncode == 1 and "--yes" in dry_run.stderr
+    assert "1 conversations, 1 messages" in dry_run.stderr
+    assert still_there.id == mina.id
+    assert deleted.returncode == 0, deleted.stderr
+    assert "deleted mina" in deleted.stdout and "no longer include this trainee" in deleted.stdout
+    assert user("export", "mina").returncode == 2

@@ -1,0 +1,117 @@
+"""Administration: accounts (admins manage instructors, trainees and their courses) and
+privacy (a user's data exported or deleted). Admins only, except ``GET /api/me/export``:
+everyone may download what is stored about them.
+
+- ``GET /api/admin/users?role=&course=``, ``POST /api/admin/users``,
+  ``PATCH /api/admin/users/{id}`` (role, course, disabled);
+- ``GET /api/admin/users/{id}/export``: everything stored about the user (JSON download);
+- ``DELETE /api/admin/users/{id}``: delete the user and their data; the answer lists what
+  was removed and its effect on the cohort's figures (``tutor/privacy.py``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+from pydantic import BaseModel, Field, StrictBool, StrictStr
+
+from api.auth import CsrfAuthDep, CurrentUserDep, require_roles
+from api.deps import AccountServiceDep, TraineeDataDep
+from api.schemas import UserPublic
+from tutor.accounts import User
+from tutor.errors import PermissionDeniedError
+
+router = APIRouter(tags=["admin"])
+AdminDep = Annotated[User, Depends(require_roles("admin"))]
+
+
+class UserCreate(BaseModel):
+    username: StrictStr = Field(max_length=40)
+    role: Literal["trainee", "instructor", "admin"]
+    course: StrictStr | None = Field(default=None, max_length=128)
+    display_name: StrictStr | None = Field(default=None, max_length=100)
+    password: StrictStr = Field(min_length=1, max_length=256)
+
+
+class UserUpdate(BaseModel):
+    role: Literal["trainee", "instructor", "admin"] | None = None
+    course: StrictStr | None = Field(default=None, max_length=128)
+    disabled: StrictBool | None = None
+
+
+class AdminUserPublic(UserPublic):
+    disabled: bool
+
+    @classmethod
+    def from_admin(cls, user: User) -> AdminUserPublic:
+        return cls(**UserPublic.from_user(user).model_dump(), disabled=user.disabled)
+
+
+def _download(data: dict, name: str) -> Response:
+    return Response(
+        json.dumps(data, ensure_ascii=False, indent=2),
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.get("/api/admin/users", summary="List accounts")
+def list_users(
+    _admin: AdminDep,
+    accounts: AccountServiceDep,
+    role: Annotated[Literal["trainee", "instructor", "admin"] | None, Query()] = None,
+    course: Annotated[str | None, Query(max_length=128)] = None,
+) -> list[AdminUserPublic]:
+    return [AdminUserPublic.from_admin(u) for u in accounts.list_users(role=role, course=course)]
+
+
+@router.post("/api/admin/users", summary="Create an account", status_code=201)
+def create_user(
+    body: UserCreate, auth: CsrfAuthDep, accounts: AccountServiceDep
+) -> AdminUserPublic:
+    if auth.user.role != "admin":
+        raise PermissionDeniedError("this needs the role admin")
+    user = accounts.create_user(
+        body.username,
+        body.password,
+        role=body.role,
+        course=body.course,
+        display_name=body.display_name,
+    )
+    return AdminUserPublic.from_admin(user)
+
+
+@router.patch("/api/admin/users/{user_id}", summary="Change role, course or access")
+def update_user(
+    user_id: int, body: UserUpdate, auth: CsrfAuthDep, accounts: AccountServiceDep
+) -> AdminUserPublic:
+    if auth.user.role != "admin":
+        raise PermissionDeniedError("this needs the role admin")
+    user = accounts.user_by_id(user_id)
+    if body.role is not None or body.course is not None:
+        user = accounts.set_role(user.username, body.role or user.role, course=body.course)
+    if body.disabled is True:
+        user = accounts.disable(user.username)
+    elif body.disabled is False:
+        user = accounts.enable(user.username)
+    return AdminUserPublic.from_admin(user)
+
+
+@router.get("/api/admin/users/{user_id}/export", summary="Everything stored about a user")
+def export_user(user_id: int, _admin: AdminDep, data: TraineeDataDep) -> Response:
+    return _download(data.export(user_id), f"kdt-user-{user_id}.json")
+
+
+@router.delete("/api/admin/users/{user_id}", summary="Delete a user and their data")
+def delete_user(user_id: int, auth: CsrfAuthDep, data: TraineeDataDep) -> dict:
+    if auth.user.role != "admin":
+        raise PermissionDeniedError("this needs the role admin")
+    return data.delete(user_id, acting_user_id=auth.user.id)
+
+
+@router.get("/api/me/export", summary="Everything stored about you")
+def export_me(user: CurrentUserDep, data: TraineeDataDep) -> Response:
+    return _download(data.export(user.id), f"kdt-{user.username}.json")
