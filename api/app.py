@@ -9,7 +9,7 @@ from pathlib import Path
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api import pages
+from api import console_pages, pages
 from api.auth import install_auth_handlers, optional_auth
 from api.deps import close_review_services, get_knowledge_base, get_settings
 from api.errors import install_error_handlers
@@ -56,5 +56,6 @@ def create_app(*, warm_up: bool = True) -> FastAPI:
     app.include_router(auth.page_router)
     # Pages stay public; this only tells their top bar who is logged in (request.state.user).
     app.include_router(pages.router, dependencies=[Depends(optional_auth)])
+    app.include_router(console_pages.router, dependencies=[Depends(optional_auth)])
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     return app

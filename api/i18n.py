@@ -327,6 +327,41 @@ MESSAGES.update(
 )
 REVIEW_UI_KEYS = tuple(key for key in MESSAGES if key.startswith("review_"))
 
+MESSAGES.update(
+    {
+        "nav_console": {"en": "Console", "ko": "강사 콘솔"},
+        "console_title": {"en": "Instructor console", "ko": "강사 콘솔"},
+        "console_tab_overview": {"en": "Overview", "ko": "개요"},
+        "console_tab_kb": {"en": "Knowledge base", "ko": "지식 베이스"},
+        "console_tab_gaps": {"en": "Content gaps", "ko": "콘텐츠 공백"},
+        "console_tab_cohort": {"en": "Cohort", "ko": "수강생 현황"},
+        "console_tab_evals": {"en": "Eval reports", "ko": "평가 보고서"},
+        "console_trainees": {"en": "Trainees", "ko": "수강생"},
+        "console_open_gaps": {"en": "Unanswered questions", "ko": "답하지 못한 질문"},
+        "console_gate": {"en": "Quality gate", "ko": "품질 게이트"},
+        "console_gate_never": {
+            "en": "No report has been checked against the gate yet (make eval-gate).",
+            "ko": "아직 품질 게이트로 확인한 보고서가 없습니다 (make eval-gate).",
+        },
+        "console_gate_passed": {"en": "Latest gate: passed", "ko": "최근 게이트: 통과"},
+        "console_gate_failed": {"en": "Latest gate: FAILED", "ko": "최근 게이트: 실패"},
+        "console_report": {"en": "Report", "ko": "보고서"},
+        "console_dataset": {"en": "Dataset", "ko": "데이터셋"},
+        "console_items": {"en": "Items", "ko": "문항"},
+        "console_open_report": {"en": "Open", "ko": "열기"},
+        "console_no_reports": {
+            "en": "No evaluation reports yet.",
+            "ko": "아직 평가 보고서가 없습니다.",
+        },
+        "console_evals_help": {
+            "en": "Reports are written by `kdt-tutor eval run --out var/eval/NAME` and checked "
+            "with `kdt-tutor eval gate var/eval/NAME/report.json`.",
+            "ko": "보고서는 `kdt-tutor eval run --out var/eval/NAME`으로 만들고 "
+            "`kdt-tutor eval gate var/eval/NAME/report.json`으로 확인합니다.",
+        },
+    }
+)
+
 
 def pick_lang(request: Request) -> str:
     for candidate in (request.query_params.get("lang"), request.cookies.get("kdt_lang")):

@@ -1,0 +1,121 @@
+"""The instructor console: server-rendered pages under ``/console`` (instructors and admins).
+
+Every page extends ``console_base.html`` (the course picker and the tabs). Instructors work
+in their own course; admins pick any course that has material (``?course=``). Trainees get
+the 403 page. The pages read the JSON APIs' services directly; the scripts they load call
+those APIs for changes.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse
+
+from api.auth import require_page_roles
+from api.deps import AccountServiceDep, ChatServiceDep, KnowledgeBaseDep, SettingsDep
+from api.pages import _render
+from knowledge.knowledge_base import KnowledgeBase
+from tutor.accounts import User
+from tutor.errors import PermissionDeniedError
+from tutor.eval_reports import EvalReports
+
+router = APIRouter(tags=["console"], include_in_schema=False)
+StaffDep = Annotated[User, Depends(require_page_roles("instructor", "admin"))]
+CourseQuery = Annotated[str | None, Query(max_length=128)]
+
+# (tab key, path); labels are the i18n keys console_tab_<key>
+TABS = (
+    ("overview", "/console"),
+    ("kb", "/console/kb"),
+    ("gaps", "/console/gaps"),
+    ("cohort", "/console/cohort"),
+    ("evals", "/console/evals"),
+)
+
+
+def console_course(
+    user: User, requested: str | None, kb: KnowledgeBase
+) -> tuple[str | None, list[str]]:
+    """The course the page shows, and the courses the user may pick from."""
+    if user.role == "admin":
+        courses = sorted({r.course for r in kb.registry.list()})
+        if requested and requested not in courses:
+            courses = [*courses, requested]
+        return (requested or (courses[0] if courses else None)), courses
+    if requested and requested != user.course:
+        raise PermissionDeniedError("instructors see their own course only")
+    return user.course, [user.course] if user.course else []
+
+
+def render_console(
+    request: Request, name: str, *, tab: str, course: str | None, courses: list[str], **context
+) -> HTMLResponse:
+    return _render(
+        request,
+        name,
+        course=course,
+        courses=courses,
+        console_tabs=TABS,
+        console_tab=tab,
+        **context,
+    )
+
+
+def eval_reports(settings) -> EvalReports:
+    return EvalReports(settings.data_dir / "eval")
+
+
+@router.get("/console", response_class=HTMLResponse)
+def console_overview(
+    request: Request,
+    user: StaffDep,
+    kb: KnowledgeBaseDep,
+    accounts: AccountServiceDep,
+    chat: ChatServiceDep,
+    settings: SettingsDep,
+    course: CourseQuery = None,
+):
+    course, courses = console_course(user, course, kb)
+    gate = eval_reports(settings).latest_gate()
+    overview = {
+        "documents": len(kb.registry.list(course=course)) if course else 0,
+        "trainees": len(accounts.list_users(role="trainee", course=course)) if course else 0,
+        "gaps": len(chat.store.gaps(course=course)) if course else 0,
+        "gate": gate.gate_passed if gate else None,
+    }
+    return render_console(
+        request,
+        "console_overview.html",
+        tab="overview",
+        course=course,
+        courses=courses,
+        overview=overview,
+    )
+
+
+@router.get("/console/evals", response_class=HTMLResponse)
+def console_evals(
+    request: Request,
+    user: StaffDep,
+    kb: KnowledgeBaseDep,
+    settings: SettingsDep,
+    course: CourseQuery = None,
+):
+    course, courses = console_course(user, course, kb)
+    reports = eval_reports(settings)
+    return render_console(
+        request,
+        "console_evals.html",
+        tab="evals",
+        course=course,
+        courses=courses,
+        reports=reports.list(),
+        latest_gate=reports.latest_gate(),
+    )
+
+
+@router.get("/console/evals/{name}/report.html")
+def console_eval_html(name: str, _user: StaffDep, settings: SettingsDep) -> FileResponse:
+    return FileResponse(eval_reports(settings).html_path(name), media_type="text/html")
