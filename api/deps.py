@@ -20,6 +20,7 @@ from knowledge.embeddings import CachedEmbedding, answer_embedding
 from knowledge.knowledge_base import KnowledgeBase, build_knowledge_base
 from knowledge.registry import make_engine
 from tutor.accounts import AccountService
+from tutor.analytics import AnalyticsService
 from tutor.answering import build_answerer
 from tutor.chat import ChatService
 from tutor.conversations import ConversationStore
@@ -178,6 +179,24 @@ def get_trainee_data(settings: Annotated[Settings, Depends(get_settings)]) -> Tr
     return _trainee_data(settings.resolved_database_url)
 
 
+# --- cohort analytics ------------------------------------------------------------------------
+_ANALYTICS_SERVICES: dict[int, tuple[LearnerService, AnalyticsService]] = {}
+_ANALYTICS_LOCK = threading.Lock()
+
+
+def get_analytics_service(
+    learner: Annotated[LearnerService, Depends(get_learner_service)],
+) -> AnalyticsService:
+    # One per learner service (its in-memory replay cache is checked against the database
+    # on every request); the entry keeps the learner service alive so its id is not reused.
+    with _ANALYTICS_LOCK:
+        entry = _ANALYTICS_SERVICES.get(id(learner))
+        if entry is None or entry[0] is not learner:
+            entry = (learner, AnalyticsService(learner.store.engine, learner=learner))
+            _ANALYTICS_SERVICES[id(learner)] = entry
+    return entry[1]
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 KnowledgeBaseDep = Annotated[KnowledgeBase, Depends(get_knowledge_base)]
 AccountServiceDep = Annotated[AccountService, Depends(get_account_service)]
@@ -186,5 +205,6 @@ ChatServiceDep = Annotated[ChatService, Depends(get_chat_service)]
 LearnerServiceDep = Annotated[LearnerService, Depends(get_learner_service)]
 ReviewServiceDep = Annotated[ReviewService, Depends(get_review_service)]
 TraineeDataDep = Annotated[TraineeData, Depends(get_trainee_data)]
+AnalyticsServiceDep = Annotated[AnalyticsService, Depends(get_analytics_service)]
 # The request's user (CurrentUserDep, OptionalUserDep, PageUserDep, require_roles) lives in
 # api/auth.py: those dependencies need the ones above, and this module imports no route code.

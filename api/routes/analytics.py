@@ -1,0 +1,368 @@
+"""Cohort analytics over HTTP, for instructors and admins (``tutor/analytics.py``).
+
+Who sees what: instructors see the trainees of their own course (``user.course``; asking
+for another course with ``?course=`` is a 403); admins pass ``?course=`` (required, except
+for a trainee's drill-down, which uses the trainee's course). Trainees get 403. A trainee
+outside the caller's course is a 404, as for an id that does not exist.
+
+Every table also comes as CSV (``?format=csv``: UTF-8 with a byte order mark so Excel
+reads Korean, a header row, formulas defused) and the charts as SVG drawn on the server
+(``*.svg``; no script, no CDN). Names follow ``?lang=`` (else the UI language).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from api.auth import require_roles
+from api.deps import AnalyticsServiceDep
+from api.i18n import pick_lang
+from api.schemas import (
+    ExerciseStatsPublic,
+    HeatmapPublic,
+    LevelsPublic,
+    ReviewStatsPublic,
+    StuckPublic,
+    TopicsPublic,
+    TraineeAnalyticsPublic,
+    TraineeConversationPublic,
+)
+from tutor.accounts import User
+from tutor.analytics import (
+    Table,
+    csv_text,
+    heatmap_table,
+    levels_table,
+    reviews_table,
+    skills_table,
+    stuck_table,
+    topics_table,
+)
+from tutor.errors import InvalidInputError, PermissionDeniedError
+from tutor.svg_charts import bar_chart_svg, heatmap_svg, line_chart_svg
+
+router = APIRouter(prefix="/api/analytics", tags=["analytics"])
+
+StaffDep = Annotated[User, Depends(require_roles("instructor", "admin"))]
+CourseQuery = Annotated[
+    str | None,
+    Query(max_length=128, description="admins: the course (instructors: their own, implied)"),
+]
+LangQuery = Annotated[Literal["en", "ko"] | None, Query(description="language of names")]
+FormatQuery = Annotated[Literal["json", "csv"], Query(description="csv: a spreadsheet file")]
+WeeksQuery = Annotated[int, Query(ge=1, le=104)]
+
+_PRIVATE = {"Cache-Control": "private, no-store"}
+_SVG_HEADERS = {
+    **_PRIVATE,
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+    "X-Content-Type-Options": "nosniff",
+}
+
+_TEXT = {
+    "heatmap": {"en": "Mastery by trainee and skill", "ko": "교육생·기술별 숙련도"},
+    "legend": {"en": ("no evidence", "mastery", "mastered"), "ko": ("기록 없음", "숙련도", "숙달")},
+    "levels": {"en": "Trainees per level", "ko": "레벨별 교육생 수"},
+    "achievements": {"en": "Trainees who reached each level", "ko": "레벨 도달 교육생 수(누적)"},
+    "topics": {"en": "Most cited lessons", "ko": "가장 많이 인용된 레슨"},
+    "level": {"en": "Lv{n}", "ko": "Lv{n}"},
+}
+
+
+def course_for(user: User, requested: str | None) -> str:
+    """The course the caller may analyse: an instructor's own, or an admin's ``?course=``."""
+    if user.role == "admin":
+        if not requested:
+            raise InvalidInputError("choose the course with ?course=<course id>")
+        return requested
+    if not user.course:
+        raise InvalidInputError(
+            f"{user.username} has no course; an admin can set one with "
+            f"`kdt-tutor user set-role {user.username} instructor --course <course>`"
+        )
+    if requested and requested != user.course:
+        raise PermissionDeniedError("instructors see the trainees of their own course only")
+    return user.course
+
+
+def _lang(request: Request, lang: str | None) -> str:
+    return lang or pick_lang(request)
+
+
+def _csv(table: Table, *, name: str, course: str) -> Response:
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", course)
+    return Response(
+        content=csv_text(table).encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers={**_PRIVATE, "Content-Disposition": f'attachment; filename="{safe}-{name}.csv"'},
+    )
+
+
+def _svg(text: str) -> Response:
+    return Response(content=text, media_type="image/svg+xml", headers=_SVG_HEADERS)
+
+
+# --- heatmap -------------------------------------------------------------------------------------
+@router.get(
+    "/heatmap",
+    response_model=HeatmapPublic,
+    summary="Mastery of every trainee on every skill (?format=csv for a spreadsheet)",
+)
+def heatmap(
+    request: Request,
+    user: StaffDep,
+    service: AnalyticsServiceDep,
+    course: CourseQuery = None,
+    lang: LangQuery = None,
+    format: FormatQuery = "json",
+):
+    course = course_for(user, course)
+    lang = _lang(request, lang)
+    data = service.heatmap(course)
+    if format == "csv":
+        return _csv(heatmap_table(data, lang=lang), name="mastery", course=course)
+    return HeatmapPublic.from_heatmap(data, lang=lang)
+
+
+@router.get("/heatmap.svg", summary="The mastery heatmap as an SVG image")
+def heatmap_chart(
+    request: Request,
+    user: StaffDep,
+    service: AnalyticsServiceDep,
+    course: CourseQuery = None,
+    lang: LangQuery = None,
+) -> Response:
+    course = course_for(user, course)
+    lang = _lang(request, lang)
+    data = service.heatmap(course)
+    level = _TEXT["level"][lang]
+    return _svg(
+        heatmap_svg(
+            rows=[f"{t.display_name} ({t.username})" for t in data.trainees],
+            columns=[s.display(lang) for s in data.skills],
+            values=[
+                [m if n else None for m, n in zip(ms, ns, strict=True)]
+                for ms, ns in zip(data.mastery, data.observations, strict=True)
+            ],
+            title=f"{_TEXT['heatmap'][lang]}: {course}",
+            threshold=data.threshold,
+            column_groups=[level.format(n=s.level) if s.level else "-" for s in data.skills],
+            legend=_TEXT["legend"][lang],
+        )
+    )
+
+
+# --- levels --------------------------------------------------------------------------------------
+@router.get(
+    "/levels",
+    response_model=LevelsPublic,
+    summary="Trainees per level now, and levels reached per week (?format=csv: per trainee)",
+)
+def levels(
+    user: StaffDep,
+    service: AnalyticsServiceDep,
+    course: CourseQuery = None,
+    weeks: WeeksQuery = 12,
+    format: FormatQuery = "json",
+):
+    course = course_for(user, course)
+    report = service.levels(course, weeks=weeks)
+    if format == "csv":
+        return _csv(levels_table(report), name="levels", course=course)
+    return LevelsPublic.from_report(report)
+
+
+@router.get("/levels.svg", summary="Trainees per level now, as SVG bars")
+def levels_chart(
+    request: Request,
+    user: StaffDep,
+    service: AnalyticsServiceDep,
+    course: CourseQuery = None,
+    lang: LangQuery = None,
+) -> Response:
+    course = course_for(user, course)
+    lang = _lang(request, lang)
+    report = service.levels(course, weeks=1)
+    counts = sorted(report.distribution.items())
+    return _svg(
+        bar_chart_svg(
+            labels=[_TEXT["level"][lang].format(n=lv) for lv, _ in counts],
+            values=[n for _, n in counts],
+            title=f"{_TEXT['levels'][lang]}: {course}",
+        )
+    )
+
+
+@router.get("/achievements.svg", summary="Trainees who had reached each level, week by week")
+def achievements_chart(
+    request: Request,
+    user: StaffDep,
+    service: AnalyticsServiceDep,
+    course: CourseQuery = None,
+    lang: LangQuery = None,
+    weeks: WeeksQuery = 12,
+) -> Response:
+    course = course_for(user, course)
+    lang = _lang(request, lang)
+    public = LevelsPublic.from_report(service.levels(course, weeks=weeks))
+    return _svg(
+        line_chart_svg(
+            x_labels=[w[5:] for w in public.weeks],  # MM-DD
+            series=[(_TEXT["level"][lang].format(n=s.level), s.cumulative) for s in public.series],
+            title=f"{_TEXT['achievements'][lang]}: {course}",
+        )
+    )
+
+
+# --- topics --------------------------------------------------------------------------------------
+@router.get(
+    "/topics",
+    response_model=TopicsPublic,
+    summary="Lessons and sections most cited in answers to trainees, and content gaps",
+)
+def topics(
+    user: StaffDep,
+    service: AnalyticsServiceDep,
+    course: CourseQuery = None,
+    weeks: WeeksQuery = 4,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    format: FormatQuery = "json",
+):
+    course = course_for(user, course)
+    report = service.topics(course, weeks=weeks, limit=limit)
+    if format == "csv":
+        return _csv(topics_table(report), name="topics", course=course)
+    return TopicsPublic.from_report(report)
+
+
+@router.get("/topics.svg", summary="The most cited lessons as SVG bars")
+def topics_chart(
+    request: Request,
+    user: StaffDep,
+    service: AnalyticsServiceDep,
+    course: CourseQuery = None,
+    lang: LangQuery = None,
+    weeks: WeeksQuery = 4,
+    limit: Annotated[int, Query(ge=1, le=40)] = 10,
+) -> Response:
+    course = course_for(user, course)
+    lang = _lang(request, lang)
+    report = service.topics(course, weeks=weeks, limit=limit)
+    return _svg(
+        bar_chart_svg(
+            labels=[x.title for x in report.lessons],
+            values=[x.answers for x in report.lessons],
+            title=f"{_TEXT['topics'][lang]}: {course}",
+            horizontal=True,
+        )
+    )
+
+
+# --- reviews -------------------------------------------------------------------------------------
+@router.get(
+    "/reviews",
+    response_model=ReviewStatsPublic,
+    summary="Per exercise: attempts, pass rate, most common findings and failing tests",
+)
+def reviews(
+    request: Request,
+    user: StaffDep,
+    service: AnalyticsServiceDep,
+    course: CourseQuery = None,
+    lang: LangQuery = None,
+    top: Annotated[int, Query(ge=1, le=50)] = 5,
+    format: FormatQuery = "json",
+):
+    course = course_for(user, course)
+    lang = _lang(request, lang)
+    stats = service.reviews(course, top=top)
+    if format == "csv":
+        return _csv(reviews_table(stats, lang=lang), name="reviews", course=course)
+    return ReviewStatsPublic(
+        course=course, exercises=[ExerciseStatsPublic.from_stats(s, lang=lang) for s in stats]
+    )
+
+
+# --- stuck ---------------------------------------------------------------------------------------
+@router.get(
+    "/stuck",
+    response_model=StuckPublic,
+    summary="Trainees without progress over the last N days, or with repeated failures",
+)
+def stuck(
+    request: Request,
+    user: StaffDep,
+    service: AnalyticsServiceDep,
+    course: CourseQuery = None,
+    lang: LangQuery = None,
+    days: Annotated[int, Query(ge=1, le=365)] = 7,
+    min_gain: Annotated[float, Query(ge=0, le=1)] = 0.05,
+    failed_reviews: Annotated[int, Query(ge=2, le=50)] = 3,
+    wrong_answers: Annotated[int, Query(ge=2, le=50)] = 4,
+    format: FormatQuery = "json",
+):
+    course = course_for(user, course)
+    lang = _lang(request, lang)
+    found = service.stuck(
+        course,
+        days=days,
+        min_gain=min_gain,
+        failed_reviews=failed_reviews,
+        wrong_answers=wrong_answers,
+    )
+    if format == "csv":
+        return _csv(stuck_table(found, lang=lang), name="stuck", course=course)
+    return StuckPublic.from_stuck(found, course=course, days=days, lang=lang)
+
+
+# --- one trainee ---------------------------------------------------------------------------------
+def _trainee_course(service, user: User, user_id: int, course: str | None) -> str:
+    if user.role == "admin" and not course:
+        return service.find_trainee(user_id, course=None)[1]
+    return course_for(user, course)
+
+
+@router.get(
+    "/trainees/{user_id}",
+    response_model=TraineeAnalyticsPublic,
+    summary="One trainee: mastery, recent conversations and reviews, stuck reasons "
+    "(?format=csv: their mastery per skill)",
+)
+def trainee(
+    user_id: int,
+    request: Request,
+    user: StaffDep,
+    service: AnalyticsServiceDep,
+    course: CourseQuery = None,
+    lang: LangQuery = None,
+    format: FormatQuery = "json",
+):
+    course = _trainee_course(service, user, user_id, course)
+    lang = _lang(request, lang)
+    detail = service.trainee(course, user_id)
+    if format == "csv":
+        return _csv(skills_table(detail, lang=lang), name=f"trainee-{user_id}", course=course)
+    return TraineeAnalyticsPublic.from_detail(
+        detail, skill_map=service.learner.skill_maps(course), lang=lang
+    )
+
+
+@router.get(
+    "/trainees/{user_id}/conversations/{conversation_id}",
+    response_model=TraineeConversationPublic,
+    summary="One of the trainee's conversations, with its messages",
+)
+def trainee_conversation(
+    user_id: int,
+    conversation_id: str,
+    user: StaffDep,
+    service: AnalyticsServiceDep,
+    course: CourseQuery = None,
+) -> TraineeConversationPublic:
+    course = _trainee_course(service, user, user_id, course)
+    conv, found = service.conversation(course, user_id, conversation_id)
+    return TraineeConversationPublic.from_conversation(conv, found)
