@@ -25,6 +25,7 @@ _STATUS: list[tuple[type[Exception], int]] = [
     (AuthenticationError, 401),
     (PermissionDeniedError, 403),
     (kerr.NotFoundError, 404),
+    (kerr.ConflictError, 409),
     (kerr.InvalidInputError, 422),
     (kerr.ProviderUnavailableError, 503),
     (kerr.ConfigError, 500),

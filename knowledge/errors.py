@@ -24,6 +24,13 @@ class InvalidInputError(KnowledgeError):
     code = "invalid_input"
 
 
+class ConflictError(KnowledgeError):
+    """A change based on a stale version (another edit landed first), or a duplicate of
+    something that exists; nothing was changed."""
+
+    code = "conflict"
+
+
 class ProviderUnavailableError(KnowledgeError):
     """A backend (Chroma server, embedding model) could not be reached or loaded."""
 

@@ -1,14 +1,15 @@
 """Errors raised by the tutor layer.
 
 They subclass the knowledge layer's tree, so the API maps one hierarchy once
-(``api/errors.py``): NotFound -> 404, InvalidInput -> 422, ProviderUnavailable -> 503,
-Config -> 500, plus the auth errors below.
+(``api/errors.py``): NotFound -> 404, InvalidInput -> 422, Conflict -> 409,
+ProviderUnavailable -> 503, Config -> 500, plus the auth errors below.
 """
 
 from __future__ import annotations
 
 from knowledge.errors import (
     ConfigError,
+    ConflictError,
     InvalidInputError,
     KnowledgeError,
     NotFoundError,
@@ -17,6 +18,7 @@ from knowledge.errors import (
 
 __all__ = [
     "ConfigError",
+    "ConflictError",
     "InvalidInputError",
     "NotFoundError",
     "ProviderUnavailableError",

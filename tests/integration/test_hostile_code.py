@@ -35,6 +35,8 @@ TESTS = ExerciseTests.from_parts(
     )
 )
 CORRECT = "def f(x):\n    return x + 1\n"
+# children this test process already had (servers other tests' fixtures started) are not ours
+CHILDREN_BEFORE: set[str] = set()
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +45,7 @@ def sandbox():
         "bubblewrap is required for the sandbox tests: apt-get install bubblewrap "
         "(.ci/run installs it); these tests are never skipped"
     )
+    CHILDREN_BEFORE.update(my_children())
     return build_sandbox("bubblewrap", allow_unsafe=False)
 
 
@@ -66,6 +69,7 @@ def sandbox_processes() -> list[int]:
 
 
 def my_children() -> list[str]:
+    """Child processes of this test process started since the sandbox fixture was built."""
     pid = os.getpid()
     out: list[str] = []
     for tid in os.listdir(f"/proc/{pid}/task"):
@@ -73,7 +77,7 @@ def my_children() -> list[str]:
             out += Path(f"/proc/{pid}/task/{tid}/children").read_text().split()
         except OSError:
             continue
-    return out
+    return [child for child in out if child not in CHILDREN_BEFORE]
 
 
 def assert_server_fine(sandbox) -> None:
