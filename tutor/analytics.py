@@ -753,7 +753,7 @@ class AnalyticsService:
         recent = [o for o in obs if o[4] >= cutoff]
         reasons: list[StuckReason] = []
         if not recent:
-            if t.created_at < cutoff:
+            if obs or t.created_at < cutoff:  # a new account is not idle yet
                 reasons.append(_inactive(obs[-1][4] if obs else None, days=days, now=now))
         else:
             before, _, _ = cohort.replay(t.id, until=cutoff)

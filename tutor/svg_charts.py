@@ -174,7 +174,8 @@ def heatmap_svg(
                 label = fit_text(column_groups[start], 10, max(cell * (j - start) - 2, 10))
                 out.append(
                     f'<text x="{_num(x0 + 1)}" y="{_num((28 if title else 8) + 10)}" '
-                    f'font-size="10" font-weight="600">{esc(label)}</text>'
+                    f'font-size="10" font-weight="600">{esc(label)}'
+                    f"<title>{esc(column_groups[start])}</title></text>"
                 )
                 if start:
                     out.append(
