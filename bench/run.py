@@ -24,6 +24,7 @@ BENCHMARKS = {
     "serve-memory": "bench.serve_memory",
     "chat-latency": "bench.chat_latency",
     "learner-api": "bench.learner_api",
+    "review-api": "bench.review_api",
 }
 
 
