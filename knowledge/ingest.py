@@ -19,8 +19,14 @@ import yaml
 from knowledge.errors import InvalidInputError, LoadError
 from knowledge.knowledge_base import KnowledgeBase
 from knowledge.loaders import document_id, iter_course_files, load_document
+from knowledge.types import LoadedDocument
 
 Progress = Callable[[int, int, str], None]
+
+# Documents are embedded in batches of about this much text: one long batch lets the model
+# sort chunks by length (less padding) and run fewer, fuller steps than a batch per file,
+# while a bounded batch keeps memory flat and an interruption costs at most one batch.
+EMBED_BATCH_CHARS = 1_000_000
 
 
 @dataclass
@@ -103,13 +109,24 @@ def ingest_path(
     known = kb.registry.hashes(prefix=f"{course_id}/")
     seen: set[str] = set()
     changed = False
+    batch: list[tuple[LoadedDocument, str, bool]] = []  # (document, doc id, known before)
+
+    def write_batch() -> None:
+        for prepared, (_doc, doc_id, was_known) in zip(
+            kb.prepare_many([doc for doc, _, _ in batch]), batch, strict=True
+        ):
+            kb.write(prepared)
+            (report.updated if was_known else report.added).append(doc_id)
+        batch.clear()
+
     for n, file in enumerate(files, start=1):
         if progress:
             progress(n, len(files), str(file))
         doc_id = document_id(file, course_root=root, course=course_id)
         seen.add(doc_id)
         previous = known.get(doc_id)
-        if previous and previous[1] == "ready" and previous[0] == _hash_file(file):
+        unchanged = previous and previous[1] in ("ready", "hidden")
+        if unchanged and previous[0] == _hash_file(file):
             report.unchanged.append(doc_id)
             continue
         try:
@@ -117,10 +134,12 @@ def ingest_path(
         except LoadError as exc:
             report.failed.append((str(file), exc.reason))
             continue
-        prepared = kb.prepare(doc)
-        kb.write(prepared)
+        batch.append((doc, doc_id, bool(previous)))
         changed = True
-        (report.updated if previous else report.added).append(doc_id)
+        if sum(len(d.text) for d, _, _ in batch) >= EMBED_BATCH_CHARS:
+            write_batch()
+    if batch:
+        write_batch()
     if sync and path.is_dir():
         for doc_id in sorted(set(known) - seen):
             kb.remove(doc_id)

@@ -9,22 +9,27 @@ Write protocol for one document (what makes an interrupted ingest recoverable):
 
 Readers only ever get chunks that the registry holds, so a half-finished write shows
 fewer results for a moment, never broken ones.
+
+Console overrides (``registry.overrides``) are applied over a document's own metadata on
+every write. A *hidden* document stays in the registry (status ``hidden``, its chunks kept
+for instructors) but has no vectors and no BM25 entries, so no search finds it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from knowledge.chunking import chunk_document
 from knowledge.config import KnowledgeConfig
-from knowledge.embeddings import build_embeddings
+from knowledge.embeddings import CachedEmbedding, build_embeddings
 from knowledge.lexical import LexicalIndex, Tokenizer, is_hangul
-from knowledge.registry import DocumentRegistry, make_engine
+from knowledge.registry import HIDDEN, OVERRIDE_FIELDS, DocumentRegistry, make_engine
 from knowledge.retrieval import FusionParams, HybridRetriever
 from knowledge.types import Chunk, LoadedDocument, ScoredChunk, SearchFilter
 from knowledge.vectorstore import VectorIndex, build_vector_index
@@ -38,6 +43,7 @@ class PreparedDocument:
     chunks: list[Chunk]
     tokens: list[list[str]]
     vectors: np.ndarray
+    hidden: bool = False
 
 
 @dataclass
@@ -60,6 +66,7 @@ class KnowledgeBase:
         tokenizer: Tokenizer,
         chunk_size: int,
         fusion: FusionParams | None = None,
+        query_cache: int = 0,
     ) -> None:
         self.registry = registry
         self.vectors = vectors
@@ -67,6 +74,12 @@ class KnowledgeBase:
         self.embeddings = embeddings
         self.tokenizer = tokenizer
         self.chunk_size = chunk_size
+        # ``query_cache`` > 0 remembers that many recent query vectors (embedding is most of a
+        # search): for a caller that searches one text several times, like the eval runner.
+        # Off by default, so the server and the latency benchmarks embed every query.
+        self._queries = (
+            CachedEmbedding(embeddings, max_entries=query_cache) if query_cache > 0 else None
+        )
         self._refresh_lock = threading.Lock()
         self.retriever = HybridRetriever(
             embed_query=self.embed_query,
@@ -79,7 +92,14 @@ class KnowledgeBase:
 
     # --- embedding ----------------------------------------------------------------------
     def embed_query(self, text: str) -> np.ndarray:
-        return self.embeddings.embed_array([text])[0]
+        if self._queries is None:
+            return self.embeddings.embed_array([text])[0]
+        return self._queries.embed_array([text])[0]
+
+    def forget_queries(self) -> None:
+        """Empty the query cache (``query_cache``), e.g. before timing a search cold."""
+        if self._queries is not None:
+            self._queries.clear()
 
     def embed_chunks(self, chunks: Sequence[Chunk]) -> np.ndarray:
         if not chunks:
@@ -88,13 +108,67 @@ class KnowledgeBase:
 
     # --- writing ------------------------------------------------------------------------
     def prepare(self, doc: LoadedDocument) -> PreparedDocument:
-        chunks = chunk_document(doc, chunk_size=self.chunk_size)
-        tokens = self.tokenizer.tokenize_many([c.index_text for c in chunks])
-        return PreparedDocument(doc, chunks, tokens, self.embed_chunks(chunks))
+        return self.prepare_many([doc])[0]
+
+    def prepare_many(
+        self,
+        docs: Sequence[LoadedDocument],
+        *,
+        progress: Callable[[int, int], None] | None = None,
+        progress_batch: int = 64,
+    ) -> list[PreparedDocument]:
+        """``prepare`` for several documents, their chunks embedded in one batch: the model
+        sorts one long list by length (less padding) instead of many short ones.
+
+        Console overrides are applied to each document's metadata first. With ``progress``,
+        chunks are embedded ``progress_batch`` at a time and ``progress(done, total)`` is
+        called after each slice (for an upload page that shows a long PDF advancing).
+        """
+        applied = [self._with_overrides(doc) for doc in docs]
+        docs, hidden = [d for d, _ in applied], [h for _, h in applied]
+        chunked = [chunk_document(doc, chunk_size=self.chunk_size) for doc in docs]
+        every = [c for chunks in chunked for c in chunks]
+        if progress is None or not every:
+            vectors = self.embed_chunks(every)
+        else:
+            parts = []
+            progress(0, len(every))
+            for i in range(0, len(every), progress_batch):
+                parts.append(self.embed_chunks(every[i : i + progress_batch]))
+                progress(min(i + progress_batch, len(every)), len(every))
+            vectors = np.concatenate(parts)
+        prepared, start = [], 0
+        for doc, chunks, is_hidden in zip(docs, chunked, hidden, strict=True):
+            tokens = self.tokenizer.tokenize_many([c.index_text for c in chunks])
+            end = start + len(chunks)
+            prepared.append(
+                PreparedDocument(doc, chunks, tokens, vectors[start:end], hidden=is_hidden)
+            )
+            start = end
+        return prepared
+
+    def _with_overrides(self, doc: LoadedDocument) -> tuple[LoadedDocument, bool]:
+        fields, _ = self.registry.overrides(doc.doc_id)
+        if not fields:
+            return doc, False
+        meta = {k: fields[k] for k in OVERRIDE_FIELDS if k in fields}
+        for key in ("skills", "prerequisites"):
+            if key in meta:
+                meta[key] = tuple(meta[key])
+        return (
+            dataclasses.replace(doc, meta=dataclasses.replace(doc.meta, **meta)),
+            bool(fields.get(HIDDEN)),
+        )
 
     def write(self, prepared: PreparedDocument) -> None:
         """Replace one document (see the write protocol above). Lexical is refreshed later."""
         old = self.registry.stage(prepared.doc, prepared.chunks, prepared.tokens)
+        if prepared.hidden:
+            self.vectors.delete(
+                chunk_ids=[*old, *(c.id for c in prepared.chunks)], doc_ids=[prepared.doc.doc_id]
+            )
+            self.registry.mark([prepared.doc.doc_id], HIDDEN)
+            return
         if prepared.chunks:
             self.vectors.add(prepared.chunks, prepared.vectors)
         new_ids = {c.id for c in prepared.chunks}
@@ -102,6 +176,32 @@ class KnowledgeBase:
         if stale:
             self.vectors.delete(chunk_ids=stale)
         self.registry.mark([prepared.doc.doc_id], "ready")
+
+    def reindex(self, doc_id: str, *, progress: Callable[[int, int], None] | None = None) -> None:
+        """Apply the document's overrides (metadata, hidden) from the registry alone, no
+        file needed: the row is updated, the chunks re-embedded with their new metadata
+        (or taken out of the vector index when hidden), the BM25 index rebuilt."""
+        fields = self.registry.apply_overrides(doc_id)
+        self._index_from_registry(doc_id, hidden=bool(fields.get(HIDDEN)), progress=progress)
+        self.refresh_lexical()
+
+    def _index_from_registry(
+        self, doc_id: str, *, hidden: bool, progress: Callable[[int, int], None] | None = None
+    ) -> int:
+        chunks = self.registry.document_chunks(doc_id)
+        if hidden:
+            self.vectors.delete(chunk_ids=[c.id for c in chunks], doc_ids=[doc_id])
+            self.registry.mark([doc_id], HIDDEN)
+            return len(chunks)
+        if chunks:
+            total, parts = len(chunks), []
+            for i in range(0, total, 64):
+                parts.append(self.embed_chunks(chunks[i : i + 64]))
+                if progress:
+                    progress(min(i + 64, total), total)
+            self.vectors.add(chunks, np.concatenate(parts))
+        self.registry.mark([doc_id], "ready")
+        return len(chunks)
 
     def remove(self, doc_id: str) -> None:
         chunk_ids = self.registry.remove(doc_id)
@@ -163,7 +263,7 @@ class KnowledgeBase:
         """Compare registry, vector index and lexical index; list every disagreement."""
         problems: list[Problem] = []
         records = self.registry.list()
-        pending = [r.doc_id for r in records if r.status != "ready"]
+        pending = [r.doc_id for r in records if r.status not in ("ready", HIDDEN)]
         if pending:
             problems.append(
                 Problem("pending", f"{len(pending)} document(s) left mid-write", pending)
@@ -181,13 +281,14 @@ class KnowledgeBase:
                 Problem("chunk_count", f"{len(miscounted)} document(s) miss chunks", miscounted)
             )
         vector_ids = self.vectors.ids()
-        missing = {cid for cid in registry_chunks if cid not in vector_ids}
+        indexed = self._indexed_chunk_ids()  # hidden documents' chunks have no vectors
+        missing = {cid for cid in indexed if cid not in vector_ids}
         if missing:
-            docs = sorted({registry_chunks[c] for c in missing})
+            docs = sorted({indexed[c] for c in missing})
             problems.append(
                 Problem("missing_vectors", f"{len(missing)} chunk(s) have no vector", docs)
             )
-        orphans = [cid for cid in vector_ids if cid not in registry_chunks]
+        orphans = [cid for cid in vector_ids if cid not in indexed]
         if orphans:
             problems.append(Problem("orphan_vectors", f"{len(orphans)} vector(s) of no chunk"))
         version = self.registry.state().get("tokenizer_version")
@@ -210,6 +311,11 @@ class KnowledgeBase:
                 problems.append(Problem("lexical_mismatch", "the BM25 index holds other chunks"))
         return problems
 
+    def _indexed_chunk_ids(self) -> dict[str, str]:
+        """chunk_id -> doc_id of the chunks that belong in the indexes (not hidden)."""
+        hidden = self.registry.hidden_ids()
+        return {c: d for c, d in self.registry.chunk_ids().items() if d not in hidden}
+
     def repair(self, problems: list[Problem]) -> list[str]:
         """Fix what ``check`` found, from the registry alone. Returns what was done."""
         done: list[str] = []
@@ -226,13 +332,11 @@ class KnowledgeBase:
                     redo.discard(doc_id)
                     done.append(f"removed {doc_id} (incomplete; ingest it again)")
         for doc_id in sorted(redo):
-            chunks = self.registry.document_chunks(doc_id)
-            if chunks:
-                self.vectors.add(chunks, self.embed_chunks(chunks))
-            self.registry.mark([doc_id], "ready")
-            done.append(f"re-indexed {doc_id} ({len(chunks)} chunks)")
+            hidden = bool(self.registry.overrides(doc_id)[0].get(HIDDEN))
+            n = self._index_from_registry(doc_id, hidden=hidden)
+            done.append(f"{'hid' if hidden else 're-indexed'} {doc_id} ({n} chunks)")
         if "orphan_vectors" in kinds:
-            known = self.registry.chunk_ids()
+            known = self._indexed_chunk_ids()
             orphans = [cid for cid in self.vectors.ids() if cid not in known]
             self.vectors.delete(chunk_ids=orphans)
             done.append(f"deleted {len(orphans)} orphan vector(s)")
@@ -248,11 +352,13 @@ def build_knowledge_base(
     fusion: FusionParams | None = None,
     embeddings=None,
     tokenizer: Tokenizer | None = None,
+    query_cache: int = 0,
 ) -> KnowledgeBase:
     """The composition of the default backends from plain configuration values.
 
     ``embeddings`` lets a caller share one loaded model between knowledge bases (tests,
-    benchmarks); by default it is built from ``config.embedding``.
+    benchmarks); by default it is built from ``config.embedding``. ``query_cache``: see
+    ``KnowledgeBase``.
     """
     config.kb_dir.mkdir(parents=True, exist_ok=True)
     registry = DocumentRegistry(make_engine(config.database_url))
@@ -269,6 +375,7 @@ def build_knowledge_base(
         tokenizer=tokenizer or Tokenizer(),
         chunk_size=config.chunk_size,
         fusion=fusion,
+        query_cache=query_cache,
     )
 
 
