@@ -15,10 +15,12 @@ from fastapi.responses import FileResponse, HTMLResponse
 
 from api.auth import require_page_roles
 from api.deps import AccountServiceDep, ChatServiceDep, KnowledgeBaseDep, SettingsDep
+from api.i18n import pick_lang
 from api.pages import _render
+from api.routes.analytics import AnalyticsServiceDep, cohort_page, trainee_page
 from knowledge.knowledge_base import KnowledgeBase
 from tutor.accounts import User
-from tutor.errors import PermissionDeniedError
+from tutor.errors import NotFoundError, PermissionDeniedError
 from tutor.eval_reports import EvalReports
 
 router = APIRouter(tags=["console"], include_in_schema=False)
@@ -119,3 +121,59 @@ def console_evals(
 @router.get("/console/evals/{name}/report.html")
 def console_eval_html(name: str, _user: StaffDep, settings: SettingsDep) -> FileResponse:
     return FileResponse(eval_reports(settings).html_path(name), media_type="text/html")
+
+
+# --- cohort analytics (api/routes/analytics.py builds the figures and the charts) --------------
+@router.get("/console/cohort", response_class=HTMLResponse)
+def console_cohort(
+    request: Request,
+    user: StaffDep,
+    kb: KnowledgeBaseDep,
+    analytics: AnalyticsServiceDep,
+    course: CourseQuery = None,
+    days: Annotated[int, Query(ge=1, le=365)] = 7,
+    weeks: Annotated[int, Query(ge=1, le=104)] = 12,
+):
+    course, courses = console_course(user, course, kb)
+    cohort, problem = None, None
+    if course:
+        try:
+            cohort = cohort_page(analytics, course, lang=pick_lang(request), days=days, weeks=weeks)
+        except NotFoundError as exc:  # no material yet: no skill map to chart
+            problem = str(exc)
+    return render_console(
+        request,
+        "console_cohort.html",
+        tab="cohort",
+        course=course,
+        courses=courses,
+        cohort=cohort,
+        problem=problem,
+        days=days,
+        weeks=weeks,
+    )
+
+
+@router.get("/console/cohort/trainee/{user_id}", response_class=HTMLResponse)
+def console_cohort_trainee(
+    user_id: int,
+    request: Request,
+    user: StaffDep,
+    kb: KnowledgeBaseDep,
+    analytics: AnalyticsServiceDep,
+    course: CourseQuery = None,
+):
+    if user.role == "admin" and not course:  # the trainee's own course
+        course = analytics.find_trainee(user_id, course=None)[1]
+    course, courses = console_course(user, course, kb)
+    if not course:
+        raise NotFoundError(f"no trainee with id {user_id}")
+    page = trainee_page(analytics, course, user_id, lang=pick_lang(request))
+    return render_console(
+        request,
+        "console_cohort_trainee.html",
+        tab="cohort",
+        course=course,
+        courses=courses,
+        page=page,
+    )

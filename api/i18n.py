@@ -363,6 +363,142 @@ MESSAGES.update(
 )
 
 
+# The console's cohort analytics pages (api/templates/console_cohort*.html).
+MESSAGES.update(
+    {
+        "cohort_intro": {
+            "en": "What the course's active trainees know, ask, get wrong and where they are "
+            "stuck. Every table downloads as CSV (UTF-8, opens in Excel).",
+            "ko": "활성 수강생이 무엇을 알고, 묻고, 틀리며 어디서 막혀 있는지 보여 줍니다. "
+            "모든 표는 CSV(UTF-8, 엑셀에서 열림)로 내려받을 수 있습니다.",
+        },
+        "cohort_no_course": {
+            "en": "Your account has no course yet; an admin can assign one.",
+            "ko": "계정에 과정이 지정되지 않았습니다. 관리자에게 과정 지정을 요청하세요.",
+        },
+        "cohort_no_material": {
+            "en": "This course has no material in the knowledge base yet, so there are no "
+            "skills to chart.",
+            "ko": "이 과정의 자료가 아직 지식 베이스에 없어 표시할 기술이 없습니다.",
+        },
+        "cohort_no_trainees": {
+            "en": "No active trainees in this course yet.",
+            "ko": "이 과정에 아직 활성 수강생이 없습니다.",
+        },
+        "cohort_csv": {"en": "Download CSV", "ko": "CSV 내려받기"},
+        "cohort_skills": {"en": "Skills", "ko": "기술"},
+        "cohort_skill": {"en": "Skill", "ko": "기술"},
+        "cohort_observations": {"en": "Answers", "ko": "답변 수"},
+        "cohort_heatmap": {"en": "Mastery heatmap", "ko": "숙달도 히트맵"},
+        "cohort_heatmap_help": {
+            "en": "One row per trainee, one column per skill (grouped by level). Darker cells "
+            "mean higher mastery; the darkest ones are mastered (at least {threshold}); grey "
+            "means no answer on that skill yet. Click a name for the trainee's details.",
+            "ko": "행은 수강생, 열은 기술(레벨별로 묶음)입니다. 색이 진할수록 숙달도가 높고, "
+            "가장 진한 칸은 숙달({threshold} 이상)입니다. 회색은 아직 그 기술의 답변이 "
+            "없다는 뜻입니다. 이름을 누르면 수강생 상세 화면으로 갑니다.",
+        },
+        "cohort_levels": {"en": "Levels and achievements", "ko": "레벨과 도달 현황"},
+        "cohort_levels_help": {
+            "en": "Left: trainees per current level. Right: trainees who had reached each "
+            "level by the end of each week (last {weeks} weeks, weeks start on Monday, UTC).",
+            "ko": "왼쪽: 현재 레벨별 수강생 수. 오른쪽: 주마다 그 주 말까지 각 레벨에 도달한 "
+            "수강생 수(최근 {weeks}주, 주는 월요일 시작, UTC).",
+        },
+        "cohort_topics": {"en": "Most-asked topics", "ko": "가장 많이 물어본 주제"},
+        "cohort_topics_help": {
+            "en": "The lessons and sections the tutor cited in its answers to trainees since "
+            "{since}: {questions} questions, {answers} answers, {cited} of them citing the "
+            "course.",
+            "ko": "{since} 이후 튜터가 수강생 질문에 답하며 인용한 레슨과 절입니다. "
+            "질문 {questions}개, 답변 {answers}개 중 {cited}개가 과정 자료를 인용했습니다.",
+        },
+        "cohort_topics_none": {
+            "en": "No answer cited the course material in this period.",
+            "ko": "이 기간에 과정 자료를 인용한 답변이 없습니다.",
+        },
+        "cohort_lesson": {"en": "Lesson", "ko": "레슨"},
+        "cohort_lesson_intro": {"en": "(introduction)", "ko": "(도입부)"},
+        "cohort_answers": {"en": "Answers", "ko": "답변"},
+        "cohort_sections": {"en": "Most cited sections", "ko": "많이 인용된 절"},
+        "cohort_gaps": {
+            "en": "Questions the course could not answer: {n}",
+            "ko": "과정 자료로 답하지 못한 질문: {n}개",
+        },
+        "cohort_gaps_link": {
+            "en": "Close them in Content gaps →",
+            "ko": "콘텐츠 공백에서 해결하기 →",
+        },
+        "cohort_reviews": {"en": "Code reviews per exercise", "ko": "연습 문제별 코드 리뷰"},
+        "cohort_reviews_help": {
+            "en": "Complete reviews of active trainees: the pass rate counts the reviews whose "
+            "tests ran to a verdict; findings are the static checks' (shown and hidden).",
+            "ko": "활성 수강생의 완료된 리뷰입니다. 통과율은 테스트가 판정까지 실행된 리뷰 "
+            "기준이며, 지적 사항은 정적 검사 결과(표시·숨김 모두)입니다.",
+        },
+        "cohort_reviews_none": {"en": "No code reviews yet.", "ko": "아직 코드 리뷰가 없습니다."},
+        "cohort_exercise": {"en": "Exercise", "ko": "연습 문제"},
+        "cohort_free_code": {"en": "Free code (no exercise)", "ko": "자유 코드(연습 문제 없음)"},
+        "cohort_attempts": {"en": "Reviews", "ko": "리뷰 수"},
+        "cohort_trainees_passed": {"en": "{n} passed", "ko": "{n}명 통과"},
+        "cohort_pass_rate": {"en": "Pass rate", "ko": "통과율"},
+        "cohort_findings": {"en": "Most common findings", "ko": "자주 나온 지적 사항"},
+        "cohort_failing_tests": {"en": "Most failing tests", "ko": "자주 실패한 테스트"},
+        "cohort_stuck": {"en": "Stuck trainees", "ko": "막힌 수강생"},
+        "cohort_stuck_help": {
+            "en": "Over the last {days} days: no answer at all (inactive); answers, but no "
+            "skill's mastery rose by {gain} or more (no progress); {reviews} code reviews of one "
+            "exercise in a row that did not pass; or {wrong} wrong quiz answers in a row on one "
+            "skill. Accounts younger than {days} days without answers are not counted.",
+            "ko": "최근 {days}일 동안 답변이 전혀 없거나(비활동), 답변은 있지만 숙달도가 "
+            "{gain} 이상 오른 기술이 없거나(진전 없음), 한 연습 문제의 코드 리뷰를 {reviews}번 "
+            "연속 통과하지 못했거나, 한 기술의 퀴즈를 {wrong}번 연속 틀린 수강생입니다. "
+            "가입한 지 {days}일이 안 되고 답변이 없는 계정은 제외합니다.",
+        },
+        "cohort_stuck_none": {
+            "en": "Nobody is stuck over this period.",
+            "ko": "이 기간에 막힌 수강생이 없습니다.",
+        },
+        "cohort_days": {"en": "Days", "ko": "기간(일)"},
+        "cohort_apply": {"en": "Apply", "ko": "적용"},
+        "cohort_trainee": {"en": "Trainee", "ko": "수강생"},
+        "cohort_level": {"en": "Level", "ko": "레벨"},
+        "cohort_last_activity": {"en": "Last answer", "ko": "마지막 답변"},
+        "cohort_never": {"en": "never", "ko": "없음"},
+        "cohort_reasons": {"en": "Why", "ko": "이유"},
+        "cohort_kind_inactive": {"en": "inactive", "ko": "비활동"},
+        "cohort_kind_no_progress": {"en": "no progress", "ko": "진전 없음"},
+        "cohort_kind_failed_reviews": {"en": "failing reviews", "ko": "리뷰 연속 실패"},
+        "cohort_kind_wrong_answers": {"en": "wrong answers", "ko": "연속 오답"},
+        "cohort_back": {"en": "← Cohort", "ko": "← 수강생 현황"},
+        "cohort_trainee_summary": {
+            "en": "{observations} answers ({correct} right)",
+            "ko": "답변 {observations}개 (정답 {correct}개)",
+        },
+        "cohort_placed": {"en": "placed at Lv{level}", "ko": "배치 결과 Lv{level}"},
+        "cohort_not_stuck": {"en": "Not stuck.", "ko": "막힌 곳이 없습니다."},
+        "cohort_reached": {"en": "Lv{level} on {day}", "ko": "{day} Lv{level} 도달"},
+        "cohort_no_achievements": {
+            "en": "No level reached by mastery yet.",
+            "ko": "아직 숙달로 도달한 레벨이 없습니다.",
+        },
+        "cohort_mastery": {"en": "Mastery", "ko": "숙달도"},
+        "cohort_conversations": {"en": "Conversations", "ko": "대화"},
+        "cohort_n_messages": {"en": "{n} messages", "ko": "메시지 {n}개"},
+        "cohort_no_conversations": {"en": "No conversations yet.", "ko": "아직 대화가 없습니다."},
+        "cohort_no_messages": {"en": "No messages.", "ko": "메시지가 없습니다."},
+        "cohort_msg_user": {"en": "Trainee", "ko": "수강생"},
+        "cohort_msg_assistant": {"en": "Tutor", "ko": "튜터"},
+        "cohort_trainee_reviews": {"en": "Code reviews", "ko": "코드 리뷰"},
+        "cohort_no_reviews": {"en": "No code reviews yet.", "ko": "아직 코드 리뷰가 없습니다."},
+        "cohort_when": {"en": "When (UTC)", "ko": "시각(UTC)"},
+        "cohort_verdict": {"en": "Verdict", "ko": "결과"},
+        "cohort_tests": {"en": "Tests passed", "ko": "통과한 테스트"},
+        "cohort_review_json": {"en": "Full review (JSON)", "ko": "리뷰 전체(JSON)"},
+    }
+)
+
+
 def pick_lang(request: Request) -> str:
     for candidate in (request.query_params.get("lang"), request.cookies.get("kdt_lang")):
         if candidate in LANGS:

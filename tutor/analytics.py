@@ -217,6 +217,8 @@ class ReviewSummary:
     tests_passed: int | None
     tests_total: int | None
     created_at: datetime
+    finding_titles: tuple[str, ...] = ()  # "code title (line N)", shown then hidden
+    failing_tests: tuple[str, ...] = ()  # names of the tests that did not pass
 
 
 @dataclass(frozen=True)
@@ -865,6 +867,7 @@ class AnalyticsService:
         with self.engine.connect() as conn:
             for r in conn.execute(query):
                 static = json.loads(r.static or "{}")
+                found = [*static.get("findings", []), *static.get("hidden", [])]
                 run = json.loads(r.tests) if r.tests else None
                 cases = run.get("cases", []) if run else []
                 out.append(
@@ -874,12 +877,16 @@ class AnalyticsService:
                         attempt=r.attempt,
                         status=r.status,
                         verdict=r.verdict,
-                        findings=len(static.get("findings", [])) + len(static.get("hidden", [])),
+                        findings=len(found),
                         tests_passed=(
                             sum(1 for c in cases if c.get("status") == "passed") if run else None
                         ),
                         tests_total=len(cases) if run else None,
                         created_at=as_utc(r.created_at),
+                        finding_titles=tuple(_finding_text(f) for f in found),
+                        failing_tests=tuple(
+                            str(c.get("name", "")) for c in cases if c.get("status") != "passed"
+                        ),
                     )
                 )
         return out
@@ -891,7 +898,16 @@ class AnalyticsService:
         trainee is outside the course or the conversation is not theirs)."""
         self.find_trainee(user_id, course=course)
         conv = self.conversations.get(conversation_id, user_id=user_id)
+        if conv.course not in (course, None):  # held apart like in ``trainee``
+            raise NotFoundError(f"no conversation {conversation_id!r} in course {course!r}")
         return conv, self.conversations.messages(conversation_id, user_id=user_id)
+
+
+def _finding_text(finding: dict) -> str:
+    code, title = str(finding.get("code", "")), str(finding.get("title", ""))
+    line = finding.get("line")
+    where = f" (line {line})" if isinstance(line, int) else ""
+    return f"{code} {title}".strip() + where
 
 
 # ------------------------------------------------------------------------------ reason texts
@@ -919,7 +935,7 @@ def _no_progress(answers: int, right: int, *, days: int, min_gain: float) -> Stu
         "no_progress",
         f"{answers} answers in the last {days} days ({right} right), but no skill's mastery "
         f"rose by {min_gain:.2f} or more.",
-        f"최근 {days}일 동안 {answers}문제를 풀었지만(정답 {right}개) 숙련도가 "
+        f"최근 {days}일 동안 {answers}문제를 풀었지만(정답 {right}개) 숙달도가 "
         f"{min_gain:.2f} 이상 오른 기술이 없습니다.",
         count=answers,
     )

@@ -22,7 +22,9 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-FONT = "system-ui, 'Noto Sans KR', 'Malgun Gothic', 'Apple SD Gothic Neo', sans-serif"
+FONT = (
+    "system-ui, 'Noto Sans KR', 'NanumGothic', 'Malgun Gothic', 'Apple SD Gothic Neo', sans-serif"
+)
 NO_DATA_COLOR = "#eeeeee"
 # (upper bound, fill) for mastery below the threshold; mastered cells get MASTERED_COLOR.
 MASTERY_BINS: tuple[tuple[float, str], ...] = (

@@ -13,10 +13,14 @@ reads Korean, a header row, formulas defused) and the charts as SVG drawn on the
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Annotated, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from markupsafe import Markup
 
 from api.auth import require_roles
 from api.deps import AnalyticsServiceDep
@@ -33,7 +37,14 @@ from api.schemas import (
 )
 from tutor.accounts import User
 from tutor.analytics import (
+    AnalyticsService,
+    ExerciseStats,
+    Heatmap,
+    LevelReport,
+    StuckTrainee,
     Table,
+    TopicReport,
+    TraineeDetail,
     csv_text,
     heatmap_table,
     levels_table,
@@ -42,6 +53,7 @@ from tutor.analytics import (
     stuck_table,
     topics_table,
 )
+from tutor.conversations import Message
 from tutor.errors import InvalidInputError, PermissionDeniedError
 from tutor.svg_charts import bar_chart_svg, heatmap_svg, line_chart_svg
 
@@ -64,10 +76,10 @@ _SVG_HEADERS = {
 }
 
 _TEXT = {
-    "heatmap": {"en": "Mastery by trainee and skill", "ko": "교육생·기술별 숙련도"},
-    "legend": {"en": ("no evidence", "mastery", "mastered"), "ko": ("기록 없음", "숙련도", "숙달")},
-    "levels": {"en": "Trainees per level", "ko": "레벨별 교육생 수"},
-    "achievements": {"en": "Trainees who reached each level", "ko": "레벨 도달 교육생 수(누적)"},
+    "heatmap": {"en": "Mastery by trainee and skill", "ko": "수강생·기술별 숙달도"},
+    "legend": {"en": ("no evidence", "mastery", "mastered"), "ko": ("기록 없음", "숙달도", "숙달")},
+    "levels": {"en": "Trainees per level", "ko": "레벨별 수강생 수"},
+    "achievements": {"en": "Trainees who reached each level", "ko": "레벨 도달 수강생 수(누적)"},
     "topics": {"en": "Most cited lessons", "ko": "가장 많이 인용된 레슨"},
     "level": {"en": "Lv{n}", "ko": "Lv{n}"},
 }
@@ -106,6 +118,57 @@ def _svg(text: str) -> Response:
     return Response(content=text, media_type="image/svg+xml", headers=_SVG_HEADERS)
 
 
+# --- the charts (also inlined by the console's cohort page) ---------------------------------------
+def heatmap_chart_svg(
+    data: Heatmap, *, lang: str, row_links: Sequence[str | None] | None = None
+) -> str:
+    """The mastery heatmap: a cell per trainee and skill, grey where there is no evidence."""
+    level = _TEXT["level"][lang]
+    return heatmap_svg(
+        rows=[f"{t.display_name} ({t.username})" for t in data.trainees],
+        columns=[s.display(lang) for s in data.skills],
+        values=[
+            [m if n else None for m, n in zip(ms, ns, strict=True)]
+            for ms, ns in zip(data.mastery, data.observations, strict=True)
+        ],
+        title=f"{_TEXT['heatmap'][lang]}: {data.course}",
+        threshold=data.threshold,
+        column_groups=[level.format(n=s.level) if s.level else "-" for s in data.skills],
+        row_links=row_links,
+        legend=_TEXT["legend"][lang],
+    )
+
+
+def levels_chart_svg(report: LevelReport, *, lang: str) -> str:
+    """Trainees per shown level now, as bars."""
+    counts = sorted(report.distribution.items())
+    return bar_chart_svg(
+        labels=[_TEXT["level"][lang].format(n=lv) for lv, _ in counts],
+        values=[n for _, n in counts],
+        title=f"{_TEXT['levels'][lang]}: {report.course}",
+    )
+
+
+def achievements_chart_svg(report: LevelReport, *, lang: str) -> str:
+    """Per level, the trainees who had reached it by each week's end, as lines."""
+    public = LevelsPublic.from_report(report)
+    return line_chart_svg(
+        x_labels=[w[5:] for w in public.weeks],  # MM-DD
+        series=[(_TEXT["level"][lang].format(n=s.level), s.cumulative) for s in public.series],
+        title=f"{_TEXT['achievements'][lang]}: {report.course}",
+    )
+
+
+def topics_chart_svg(report: TopicReport, *, lang: str) -> str:
+    """The most cited lessons, as horizontal bars."""
+    return bar_chart_svg(
+        labels=[x.title for x in report.lessons],
+        values=[x.answers for x in report.lessons],
+        title=f"{_TEXT['topics'][lang]}: {report.course}",
+        horizontal=True,
+    )
+
+
 # --- heatmap -------------------------------------------------------------------------------------
 @router.get(
     "/heatmap",
@@ -137,23 +200,7 @@ def heatmap_chart(
     lang: LangQuery = None,
 ) -> Response:
     course = course_for(user, course)
-    lang = _lang(request, lang)
-    data = service.heatmap(course)
-    level = _TEXT["level"][lang]
-    return _svg(
-        heatmap_svg(
-            rows=[f"{t.display_name} ({t.username})" for t in data.trainees],
-            columns=[s.display(lang) for s in data.skills],
-            values=[
-                [m if n else None for m, n in zip(ms, ns, strict=True)]
-                for ms, ns in zip(data.mastery, data.observations, strict=True)
-            ],
-            title=f"{_TEXT['heatmap'][lang]}: {course}",
-            threshold=data.threshold,
-            column_groups=[level.format(n=s.level) if s.level else "-" for s in data.skills],
-            legend=_TEXT["legend"][lang],
-        )
-    )
+    return _svg(heatmap_chart_svg(service.heatmap(course), lang=_lang(request, lang)))
 
 
 # --- levels --------------------------------------------------------------------------------------
@@ -185,16 +232,8 @@ def levels_chart(
     lang: LangQuery = None,
 ) -> Response:
     course = course_for(user, course)
-    lang = _lang(request, lang)
     report = service.levels(course, weeks=1)
-    counts = sorted(report.distribution.items())
-    return _svg(
-        bar_chart_svg(
-            labels=[_TEXT["level"][lang].format(n=lv) for lv, _ in counts],
-            values=[n for _, n in counts],
-            title=f"{_TEXT['levels'][lang]}: {course}",
-        )
-    )
+    return _svg(levels_chart_svg(report, lang=_lang(request, lang)))
 
 
 @router.get("/achievements.svg", summary="Trainees who had reached each level, week by week")
@@ -207,15 +246,8 @@ def achievements_chart(
     weeks: WeeksQuery = 12,
 ) -> Response:
     course = course_for(user, course)
-    lang = _lang(request, lang)
-    public = LevelsPublic.from_report(service.levels(course, weeks=weeks))
-    return _svg(
-        line_chart_svg(
-            x_labels=[w[5:] for w in public.weeks],  # MM-DD
-            series=[(_TEXT["level"][lang].format(n=s.level), s.cumulative) for s in public.series],
-            title=f"{_TEXT['achievements'][lang]}: {course}",
-        )
-    )
+    report = service.levels(course, weeks=weeks)
+    return _svg(achievements_chart_svg(report, lang=_lang(request, lang)))
 
 
 # --- topics --------------------------------------------------------------------------------------
@@ -250,16 +282,8 @@ def topics_chart(
     limit: Annotated[int, Query(ge=1, le=40)] = 10,
 ) -> Response:
     course = course_for(user, course)
-    lang = _lang(request, lang)
     report = service.topics(course, weeks=weeks, limit=limit)
-    return _svg(
-        bar_chart_svg(
-            labels=[x.title for x in report.lessons],
-            values=[x.answers for x in report.lessons],
-            title=f"{_TEXT['topics'][lang]}: {course}",
-            horizontal=True,
-        )
-    )
+    return _svg(topics_chart_svg(report, lang=_lang(request, lang)))
 
 
 # --- reviews -------------------------------------------------------------------------------------
@@ -366,3 +390,103 @@ def trainee_conversation(
     course = _trainee_course(service, user, user_id, course)
     conv, found = service.conversation(course, user_id, conversation_id)
     return TraineeConversationPublic.from_conversation(conv, found)
+
+
+# --- the console's cohort pages (api/console_pages.py renders them) ----------------------------
+@dataclass(frozen=True)
+class CohortPage:
+    """What ``console_cohort.html`` shows: the figures, the charts as inline SVG (no script)
+    and the CSV export link of each table."""
+
+    heatmap: Heatmap
+    heatmap_svg: Markup
+    levels: LevelReport
+    levels_svg: Markup
+    achievements_svg: Markup
+    topics: TopicReport
+    topics_svg: Markup
+    reviews: list[ExerciseStats]
+    stuck: list[StuckTrainee]
+    rules: dict[str, float]  # what "stuck" meant: days, gain, reviews, wrong (in a row)
+    csv: dict[str, str]  # table -> URL of its CSV export
+
+
+def trainee_page_url(user_id: int, course: str) -> str:
+    return f"/console/cohort/trainee/{user_id}?{urlencode({'course': course})}"
+
+
+def csv_url(path: str, *, course: str, lang: str, **params: object) -> str:
+    query = urlencode({"course": course, "lang": lang, "format": "csv", **params})
+    return f"/api/analytics{path}?{query}"
+
+
+def cohort_page(
+    service: AnalyticsService, course: str, *, lang: str, days: int = 7, weeks: int = 12
+) -> CohortPage:
+    """Every figure of the cohort page, drawn for ``lang``; NotFoundError when the course
+    has no material (no skill map)."""
+    heatmap_data = service.heatmap(course)
+    level_report = service.levels(course, weeks=weeks)
+    topic_report = service.topics(course)
+    links = [trainee_page_url(t.user_id, course) for t in heatmap_data.trainees]
+    rules = {"days": days, "gain": 0.05, "reviews": 3, "wrong": 4}  # the API's defaults
+    return CohortPage(
+        heatmap=heatmap_data,
+        heatmap_svg=Markup(heatmap_chart_svg(heatmap_data, lang=lang, row_links=links)),
+        levels=level_report,
+        levels_svg=Markup(levels_chart_svg(level_report, lang=lang)),
+        achievements_svg=Markup(achievements_chart_svg(level_report, lang=lang)),
+        topics=topic_report,
+        topics_svg=Markup(topics_chart_svg(topic_report, lang=lang)),
+        reviews=service.reviews(course),
+        stuck=service.stuck(
+            course,
+            days=days,
+            min_gain=rules["gain"],
+            failed_reviews=rules["reviews"],
+            wrong_answers=rules["wrong"],
+        ),
+        rules=rules,
+        csv={
+            "heatmap": csv_url("/heatmap", course=course, lang=lang),
+            "levels": csv_url("/levels", course=course, lang=lang, weeks=weeks),
+            "topics": csv_url("/topics", course=course, lang=lang),
+            "reviews": csv_url("/reviews", course=course, lang=lang),
+            "stuck": csv_url(
+                "/stuck",
+                course=course,
+                lang=lang,
+                days=days,
+                min_gain=rules["gain"],
+                failed_reviews=rules["reviews"],
+                wrong_answers=rules["wrong"],
+            ),
+        },
+    )
+
+
+@dataclass(frozen=True)
+class TraineePage:
+    """What ``console_cohort_trainee.html`` shows: one trainee and their conversations with
+    their messages (newest conversation first)."""
+
+    detail: TraineeDetail
+    messages: dict[str, list[Message]]  # conversation id -> messages
+    csv: str
+
+
+def trainee_page(
+    service: AnalyticsService, course: str, user_id: int, *, lang: str, messages: int = 50
+) -> TraineePage:
+    """One trainee of ``course`` (NotFoundError outside it) with up to ``messages`` messages
+    of each listed conversation."""
+    detail = service.trainee(course, user_id)
+    shown = {
+        conv.id: service.conversation(course, user_id, conv.id)[1][:messages]
+        for conv in detail.conversations
+    }
+    return TraineePage(
+        detail=detail,
+        messages=shown,
+        csv=csv_url(f"/trainees/{user_id}", course=course, lang=lang),
+    )

@@ -451,7 +451,7 @@ def test_the_heatmap_svg_has_one_cell_per_trainee_and_skill(env: Env) -> None:
     rows = root.findall(f".//{SVG}g[@class='row']")
     assert len(rows) == len(body["trainees"])
     assert all(len(r.findall(f"{SVG}rect")) == 4 for r in rows)
-    assert "교육생·기술별 숙련도" in response.text and "김민지" in response.text
+    assert "수강생·기술별 숙달도" in response.text and "김민지" in response.text
     active = rows[[t["username"] for t in body["trainees"]].index("t-active")]
     assert {r.get("fill") for r in active.findall(f"{SVG}rect")} == {"#0c2c84"}  # mastered
     new = rows[[t["username"] for t in body["trainees"]].index("t-new")]
@@ -632,6 +632,27 @@ def test_drill_down_shows_mastery_conversations_reviews_and_reasons(env: Env) ->
     assert messages[1]["citations"][0]["heading_path"] == ["Lists", "Creating lists"]
     # Another trainee's conversation id under this trainee is not found.
     assert env.get(f"/trainees/{uid}/conversations/{conv['id']}", "inst").status_code == 404
+
+
+def test_drill_down_keeps_to_the_course_and_lists_review_details(env: Env) -> None:
+    uid = env.ids["t-active"]
+    chats = ConversationStore(make_engine(env.database_url))
+    elsewhere = chats.create(user_id=uid, course="other", title="pandas 질문")
+    chats.add_message(elsewhere.id, role="user", content="What is a DataFrame?")
+
+    listed = env.get(f"/trainees/{uid}", "inst").json()["conversations"]
+    chat = env.get(f"/trainees/{uid}/conversations/{elsewhere.id}", "inst")
+
+    assert [c["title"] for c in listed] == ["리스트 만들기"]
+    assert chat.status_code == 404 and "DataFrame" not in chat.text
+    engine = make_engine(env.database_url)
+    detail = AnalyticsService(engine, learner=env.learner).trainee(COURSE, env.ids["t-reviews"])
+    first = detail.reviews[-1]  # the oldest: a shown B006 and a hidden E501, test_two failed
+    assert first.finding_titles == (
+        "B006 Mutable default argument (line 1)",
+        "E501 Line too long (line 1)",
+    )
+    assert first.failing_tests == ("test_two",)
 
 
 def test_drill_down_of_a_disabled_trainee_and_its_csv(env: Env) -> None:
