@@ -49,6 +49,22 @@ def _course_root(records: list[DocumentRecord]) -> Path | None:
     return Path(roots.most_common(1)[0][0]) if roots else None
 
 
+def _under(source_path: str, folder: Path | None) -> bool:
+    if folder is None or not source_path:
+        return False
+    try:
+        return Path(source_path).resolve().is_relative_to(folder.resolve())
+    except (OSError, ValueError):
+        return False
+
+
+def _overlay(items: list[QuizItem], authored: list[QuizItem]) -> list[QuizItem]:
+    """The course's items with authored ones replacing those of the same id, new ones after."""
+    by_id = {item.id: item for item in authored}
+    merged = [by_id.pop(item.id, item) for item in items]
+    return merged + [item for item in authored if item.id in by_id]
+
+
 class CourseCatalog:
     """Per-course skill maps and quiz items, built from the knowledge base.
 
@@ -60,8 +76,12 @@ class CourseCatalog:
     ``stat`` per cached file) and is called once per request by ``get_learner_service``.
     """
 
-    def __init__(self, registry: DocumentRegistry) -> None:
+    def __init__(self, registry: DocumentRegistry, *, authored_dir: Path | None = None) -> None:
         self.registry = registry
+        # Quiz items written in the instructor console (``tutor.course_authoring``) live in
+        # ``<authored_dir>/<course>/quiz.jsonl``: they replace course items of the same id
+        # and add the others. Documents ingested from there never pick the course folder.
+        self.authored_dir = authored_dir
         self._lock = threading.Lock()
         self._generation: int | None = None
         self._courses: dict[str, _CourseContent] = {}
@@ -75,6 +95,12 @@ class CourseCatalog:
                 return
             for course in [c for c, content in self._courses.items() if content.stale()]:
                 del self._courses[course]
+
+    def forget(self, course: str) -> None:
+        """Drop one course's cached content (its writer knows it changed, whatever the
+        file times say)."""
+        with self._lock:
+            self._courses.pop(course, None)
 
     def _content(self, course: str) -> _CourseContent:
         with self._lock:
@@ -100,10 +126,13 @@ class CourseCatalog:
 
     def _build(self, course: str) -> _CourseContent:
         records = [r for r in self.registry.list(course=course) if r.status == "ready"]
-        root = _course_root(records)
+        authored = self.authored_dir / course if self.authored_dir else None
+        root = _course_root([r for r in records if not _under(r.source_path, authored)])
         manifest = root / "course.yaml" if root else None
         quiz = root / "quiz.jsonl" if root else None
-        files = tuple((p, _mtime(p)) for p in (manifest, quiz) if p is not None)
+        authored_quiz = authored / "quiz.jsonl" if authored else None
+        paths = (manifest, quiz, authored_quiz)
+        files = tuple((p, _mtime(p)) for p in paths if p is not None)
         try:
             if not records:
                 raise NotFoundError(
@@ -113,6 +142,8 @@ class CourseCatalog:
             text = manifest.read_text(encoding="utf-8") if manifest and manifest.is_file() else None
             skill_map = SkillMap.from_documents(records, course=course, course_yaml=text)
             items = read_quiz(quiz) if quiz and quiz.is_file() else []
+            if authored_quiz is not None and authored_quiz.is_file():
+                items = _overlay(items, read_quiz(authored_quiz))
             skill_map.check_items(items)
         except KnowledgeError as exc:
             return _CourseContent(None, (), exc, files)
