@@ -6,6 +6,10 @@ Tables (SQLAlchemy Core; SQLite by default, PostgreSQL by URL):
   vector and lexical indexes can always be rebuilt from here alone.
 - ``kb_state``: a generation counter bumped on every change, which tells derived
   indexes (the BM25 cache of every worker) that they are stale.
+- ``kb_overrides``: what an instructor set on a document in the console (metadata fields,
+  ``hidden``), applied over the file's own front matter on every write, so an edit survives
+  re-ingesting the file. ``revision`` counts the changes: a write based on an older revision
+  is refused (``ConflictError``), so of two concurrent edits the second one fails loudly.
 
 A document is written with ``status = 'pending'`` first and flipped to ``'ready'`` only
 after the vector index holds its chunks, so an interrupted ingest leaves a mark that
@@ -37,8 +41,9 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 
-from knowledge.errors import NotFoundError
+from knowledge.errors import ConflictError, NotFoundError
 from knowledge.types import Chunk, LoadedDocument
 
 metadata = MetaData()
@@ -92,6 +97,20 @@ state = Table(
     Column("key", String(64), primary_key=True),
     Column("value", Integer, nullable=False),
 )
+
+
+overrides = Table(
+    "kb_overrides",
+    metadata,
+    Column("doc_id", String(512), primary_key=True),
+    Column("fields", Text, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# Document fields an override may set (DocumentMeta names), plus ``hidden``.
+OVERRIDE_FIELDS = ("title", "module", "kind", "level", "lang", "skills", "prerequisites")
+HIDDEN = "hidden"  # a document status: in the registry, in no search index
 
 
 @dataclass(frozen=True)
@@ -320,6 +339,74 @@ class DocumentRegistry:
             n_chunks = conn.execute(select(func.count()).select_from(chunks)).scalar_one()
         return n_docs, n_chunks
 
+    # --- overrides (console edits) -----------------------------------------------------
+    def overrides(self, doc_id: str) -> tuple[dict, int]:
+        """``(fields, revision)`` set on ``doc_id``; ``({}, 0)`` when none ever was."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(overrides).where(overrides.c.doc_id == doc_id)).first()
+        return (json.loads(row.fields), int(row.revision)) if row else ({}, 0)
+
+    def set_overrides(self, doc_id: str, fields: dict, *, revision: int) -> int:
+        """Replace the overrides of ``doc_id`` if they are still at ``revision``; return the
+        new revision. Raise ``ConflictError`` (and change nothing) when another write came
+        first. Unknown keys are refused: only ``OVERRIDE_FIELDS`` and ``hidden``."""
+        unknown = sorted(set(fields) - {*OVERRIDE_FIELDS, HIDDEN})
+        if unknown:
+            raise ValueError(f"not an override field: {', '.join(unknown)}")
+        values = {
+            "fields": json.dumps(fields, ensure_ascii=False, sort_keys=True),
+            "revision": revision + 1,
+            "updated_at": datetime.now(UTC),
+        }
+        stale = ConflictError(
+            f"{doc_id} was changed by someone else meanwhile (revision {revision} is stale); "
+            "reload it and apply your change again"
+        )
+        with self.engine.begin() as conn:
+            if revision == 0:
+                exists = conn.execute(
+                    select(overrides.c.doc_id).where(overrides.c.doc_id == doc_id)
+                ).first()
+                if exists:
+                    raise stale
+                try:
+                    conn.execute(insert(overrides).values(doc_id=doc_id, **values))
+                except IntegrityError as exc:  # a concurrent first edit inserted it
+                    raise stale from exc
+            else:
+                changed = conn.execute(
+                    update(overrides)
+                    .where(overrides.c.doc_id == doc_id, overrides.c.revision == revision)
+                    .values(**values)
+                ).rowcount
+                if not changed:
+                    raise stale
+        return revision + 1
+
+    def apply_overrides(self, doc_id: str) -> dict:
+        """Write the overrides' metadata into the document row (status ``pending``: the
+        indexes must follow, see ``KnowledgeBase.reindex``); return the overrides."""
+        fields, _ = self.overrides(doc_id)
+        values: dict = {k: fields[k] for k in OVERRIDE_FIELDS if k in fields}
+        for key in ("skills", "prerequisites"):
+            if key in values:
+                values[key] = json.dumps(list(values[key]), ensure_ascii=False)
+        with self.engine.begin() as conn:
+            changed = conn.execute(
+                update(documents)
+                .where(documents.c.doc_id == doc_id)
+                .values(status="pending", updated_at=datetime.now(UTC), **values)
+            ).rowcount
+            if not changed:
+                raise NotFoundError(f"no document {doc_id!r} in the knowledge base")
+            self._bump(conn)
+        return fields
+
+    def hidden_ids(self) -> set[str]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(documents.c.doc_id).where(documents.c.status == HIDDEN))
+            return {r[0] for r in rows}
+
     # --- writes -----------------------------------------------------------------------
     def stage(
         self, doc: LoadedDocument, doc_chunks: Sequence[Chunk], tokens: Sequence[list[str]]
@@ -395,5 +482,6 @@ class DocumentRegistry:
             if not deleted:
                 raise NotFoundError(f"no document {doc_id!r} in the knowledge base")
             conn.execute(delete(chunks).where(chunks.c.doc_id == doc_id))
+            conn.execute(delete(overrides).where(overrides.c.doc_id == doc_id))
             self._bump(conn)
         return ids

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     )
     chunk_size: int = Field(default=900, ge=100, le=20_000)
     max_file_mb: float = Field(default=20.0, gt=0)
+    upload_max_mb: float = Field(
+        default=20.0, gt=0, le=1024, description="largest file the console accepts per upload"
+    )
     default_course: str | None = None
 
     # server
