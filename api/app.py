@@ -13,7 +13,17 @@ from api import console_pages, pages
 from api.auth import install_auth_handlers, optional_auth
 from api.deps import close_review_services, get_knowledge_base, get_settings
 from api.errors import install_error_handlers
-from api.routes import admin, analytics, auth, chat, health, learner, reviews, search
+from api.routes import (
+    admin,
+    analytics,
+    auth,
+    authoring,
+    chat,
+    health,
+    learner,
+    reviews,
+    search,
+)
 from tutor.login_throttle import LoginThrottle
 from tutor.review.sandbox import build_sandbox
 from tutor.review.static_checks import warm_up as warm_up_static_checks
@@ -53,6 +63,7 @@ def create_app(*, warm_up: bool = True) -> FastAPI:
     app.include_router(reviews.router)
     app.include_router(admin.router)
     app.include_router(analytics.router)
+    app.include_router(authoring.router)
     app.include_router(auth.router)
     app.include_router(auth.page_router)
     # Pages stay public; this only tells their top bar who is logged in (request.state.user).

@@ -14,7 +14,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
 from api.auth import require_page_roles
-from api.deps import AccountServiceDep, ChatServiceDep, KnowledgeBaseDep, SettingsDep
+from api.deps import (
+    AccountServiceDep,
+    ChatServiceDep,
+    CourseAuthoringDep,
+    KnowledgeBaseDep,
+    SettingsDep,
+)
 from api.i18n import pick_lang
 from api.pages import _render
 from api.routes.analytics import AnalyticsServiceDep, cohort_page, trainee_page
@@ -34,6 +40,7 @@ TABS = (
     ("gaps", "/console/gaps"),
     ("cohort", "/console/cohort"),
     ("evals", "/console/evals"),
+    ("exercises", "/console/exercises"),
 )
 
 
@@ -94,6 +101,46 @@ def console_overview(
         course=course,
         courses=courses,
         overview=overview,
+    )
+
+
+@router.get("/console/exercises", response_class=HTMLResponse)
+def console_exercises(
+    request: Request,
+    user: StaffDep,
+    kb: KnowledgeBaseDep,
+    authoring: CourseAuthoringDep,
+    course: CourseQuery = None,
+    saved: Annotated[str | None, Query(max_length=100)] = None,
+):
+    from api.i18n import AUTHORING_UI_KEYS, translator
+    from knowledge.errors import KnowledgeError
+
+    course, courses = console_course(user, course, kb)
+    exercises, items, skills, lessons, problem = [], [], [], [], None
+    if course:
+        try:
+            skill_map = authoring.skill_map(course)
+            skills = sorted(skill_map.skills)
+            lessons = [m.id for m in skill_map.lessons]
+            exercises = [e.to_dict() for e in authoring.list_exercises(course)]
+            items = [e.to_dict() for e in authoring.list_quiz(course)]
+        except KnowledgeError as exc:
+            problem = str(exc)
+    t = translator(pick_lang(request))
+    return render_console(
+        request,
+        "console_exercises.html",
+        tab="exercises",
+        course=course,
+        courses=courses,
+        exercises=exercises,
+        quiz_items=items,
+        skills=skills,
+        lessons=lessons,
+        problem=problem,
+        saved=saved if any(e["id"] == saved for e in exercises) else None,
+        authoring_strings={key: t(key) for key in AUTHORING_UI_KEYS},
     )
 
 

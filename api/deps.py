@@ -24,6 +24,7 @@ from tutor.analytics import AnalyticsService
 from tutor.answering import build_answerer
 from tutor.chat import ChatService
 from tutor.conversations import ConversationStore
+from tutor.course_authoring import CourseAuthoring, authored_root
 from tutor.course_catalog import CourseCatalog
 from tutor.learner import LearnerService
 from tutor.learner_params import fitted_params_for
@@ -122,7 +123,7 @@ def get_learner_service(
     with _LEARNER_LOCK:
         entry = _LEARNER_SERVICES.get(key)
         if entry is None or entry.settings is not settings or entry.kb is not kb:
-            catalog = CourseCatalog(kb.registry)
+            catalog = CourseCatalog(kb.registry, authored_dir=authored_root(settings.data_dir))
             service = LearnerService(
                 make_engine(settings.resolved_database_url),
                 skill_maps=catalog.skill_map,
@@ -197,6 +198,40 @@ def get_analytics_service(
     return entry[1]
 
 
+# --- exercise and quiz authoring ---------------------------------------------------------------
+_AUTHORING_SERVICES: dict[tuple[int, int], tuple[Settings, KnowledgeBase, CourseAuthoring]] = {}
+_AUTHORING_LOCK = threading.Lock()
+
+
+def get_course_authoring(
+    settings: Annotated[Settings, Depends(get_settings)],
+    kb: Annotated[KnowledgeBase, Depends(get_knowledge_base)],
+    review: Annotated[ReviewService, Depends(get_review_service)],
+) -> CourseAuthoring:
+    # One per process, settings object and knowledge base; it runs the exercise checks in
+    # the code review's sandbox with its limits, and tells the learner model's course cache
+    # when a course's quiz changed (file times alone can miss two writes in one tick).
+    key = (id(settings), id(kb))
+    with _AUTHORING_LOCK:
+        entry = _AUTHORING_SERVICES.get(key)
+        if entry is None or entry[0] is not settings or entry[1] is not kb:
+            learner = _LEARNER_SERVICES.get(key)
+            authored = authored_root(settings.data_dir)
+            service = CourseAuthoring(
+                kb=kb,
+                catalog=CourseCatalog(kb.registry, authored_dir=authored),
+                root=authored,
+                sandbox=review.sandbox,
+                limits=review.limits,
+                refused_reason=review.refused_reason,
+                max_bytes=int(settings.max_file_mb * 1024 * 1024),
+                on_change=learner.catalog.forget if learner is not None else None,
+            )
+            entry = (settings, kb, service)
+            _AUTHORING_SERVICES[key] = entry
+    return entry[2]
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 KnowledgeBaseDep = Annotated[KnowledgeBase, Depends(get_knowledge_base)]
 AccountServiceDep = Annotated[AccountService, Depends(get_account_service)]
@@ -206,5 +241,6 @@ LearnerServiceDep = Annotated[LearnerService, Depends(get_learner_service)]
 ReviewServiceDep = Annotated[ReviewService, Depends(get_review_service)]
 TraineeDataDep = Annotated[TraineeData, Depends(get_trainee_data)]
 AnalyticsServiceDep = Annotated[AnalyticsService, Depends(get_analytics_service)]
+CourseAuthoringDep = Annotated[CourseAuthoring, Depends(get_course_authoring)]
 # The request's user (CurrentUserDep, OptionalUserDep, PageUserDep, require_roles) lives in
 # api/auth.py: those dependencies need the ones above, and this module imports no route code.

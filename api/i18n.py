@@ -513,3 +513,111 @@ def translator(lang: str):
         return entry.get(lang, entry["en"]) if entry else key
 
     return t
+
+
+# --- the console's exercises and quiz page (api/static/console_exercises.js) ------------------
+MESSAGES.update(
+    {
+        "console_tab_exercises": {"en": "Exercises & quizzes", "ko": "실습·퀴즈"},
+        "authoring_intro": {
+            "en": "Write exercises and quiz questions for this course. An exercise is saved only "
+            "when its tests pass against its solution in the sandbox; saved material is indexed "
+            "at once, so trainees can submit it for review and the tutor knows it.",
+            "ko": "이 과정의 실습 문제와 퀴즈를 작성합니다. 실습은 샌드박스에서 테스트가 "
+            "모범 답안을 통과해야만 저장되며, 저장하면 바로 색인되어 수강생이 코드 리뷰를 "
+            "받을 수 있고 튜터도 그 내용을 압니다.",
+        },
+        "authoring_exercises": {"en": "Exercises", "ko": "실습 문제"},
+        "authoring_quiz": {"en": "Quiz questions", "ko": "퀴즈 문항"},
+        "authoring_none": {"en": "Nothing yet.", "ko": "아직 없습니다."},
+        "authoring_new_exercise": {"en": "New exercise", "ko": "새 실습"},
+        "authoring_edit": {"en": "Edit", "ko": "편집"},
+        "authoring_delete": {"en": "Delete", "ko": "삭제"},
+        "authoring_cancel": {"en": "Cancel", "ko": "취소"},
+        "authoring_save": {"en": "Save", "ko": "저장"},
+        "authoring_saving": {"en": "Checking and saving…", "ko": "확인하고 저장하는 중…"},
+        "authoring_saved": {"en": "Saved", "ko": "저장했습니다"},
+        "authoring_source": {"en": "Source", "ko": "출처"},
+        "authoring_source_authored": {"en": "written here", "ko": "콘솔에서 작성"},
+        "authoring_source_course": {"en": "course folder", "ko": "과정 폴더"},
+        "authoring_title": {"en": "Title", "ko": "제목"},
+        "authoring_level": {"en": "Level", "ko": "수준"},
+        "authoring_skills": {"en": "Skills", "ko": "스킬"},
+        "authoring_prerequisites": {"en": "Prerequisites", "ko": "선수 스킬"},
+        "authoring_module": {"en": "Module", "ko": "모듈"},
+        "authoring_lang": {"en": "Language", "ko": "언어"},
+        "authoring_names_hint": {
+            "en": "comma-separated, from the course's skills:",
+            "ko": "쉼표로 구분, 과정의 스킬 중에서:",
+        },
+        "authoring_statement": {"en": "Statement (Markdown)", "ko": "문제 설명 (Markdown)"},
+        "authoring_korean": {"en": "Korean version (optional)", "ko": "한국어판 (선택)"},
+        "authoring_title_ko": {"en": "Korean title", "ko": "한국어 제목"},
+        "authoring_statement_ko": {"en": "Korean statement", "ko": "한국어 문제 설명"},
+        "authoring_starter": {"en": "Starter code (starter.py)", "ko": "시작 코드 (starter.py)"},
+        "authoring_solution": {"en": "Solution (solution.py)", "ko": "모범 답안 (solution.py)"},
+        "authoring_tests_json": {
+            "en": "Tests as JSON cases (tests.json)",
+            "ko": "JSON 테스트 케이스 (tests.json)",
+        },
+        "authoring_tests_py": {
+            "en": "Tests as a pytest file (from submission import …)",
+            "ko": "pytest 테스트 파일 (from submission import …)",
+        },
+        "authoring_tests_hint": {
+            "en": "Either format or both; they run against the solution before saving.",
+            "ko": "둘 중 하나 또는 둘 다 쓸 수 있고, 저장 전에 모범 답안으로 실행됩니다.",
+        },
+        "authoring_check": {
+            "en": "Run the tests against the solution",
+            "ko": "모범 답안으로 테스트 실행",
+        },
+        "authoring_checking": {"en": "Running the tests…", "ko": "테스트 실행 중…"},
+        "authoring_check_ok": {
+            "en": "The solution passes all {n} tests.",
+            "ko": "모범 답안이 테스트 {n}개를 모두 통과합니다.",
+        },
+        "authoring_check_failed": {
+            "en": "Not saved: the solution passes {passed} of {total} tests.",
+            "ko": "저장하지 않았습니다: 모범 답안이 테스트 {total}개 중 {passed}개만 통과합니다.",
+        },
+        "authoring_check_case": {"en": "Test", "ko": "테스트"},
+        "authoring_check_status": {"en": "Result", "ko": "결과"},
+        "authoring_check_input": {"en": "Input", "ko": "입력"},
+        "authoring_check_expected": {"en": "Expected", "ko": "기대값"},
+        "authoring_check_actual": {"en": "Got", "ko": "실제값"},
+        "authoring_new_exercise_title": {"en": "New exercise", "ko": "새 실습 만들기"},
+        "authoring_edit_exercise_title": {"en": "Edit exercise {id}", "ko": "실습 {id} 편집"},
+        "authoring_conflict": {
+            "en": "Someone else changed this meanwhile: reload the page and apply your changes "
+            "again.",
+            "ko": "그사이 다른 사람이 수정했습니다. 페이지를 새로 고친 뒤 다시 적용하세요.",
+        },
+        "authoring_saved_exercise": {
+            "en": "Saved and indexed: exercise {id}.",
+            "ko": "저장하고 색인했습니다: 실습 {id}.",
+        },
+        "authoring_new_question": {"en": "New question", "ko": "새 문항"},
+        "authoring_edit_question_title": {"en": "Edit question {id}", "ko": "문항 {id} 편집"},
+        "authoring_question": {"en": "Question", "ko": "질문"},
+        "authoring_options": {"en": "Options (one per line)", "ko": "보기 (한 줄에 하나)"},
+        "authoring_answer": {"en": "Correct option", "ko": "정답 보기"},
+        "authoring_explanation": {"en": "Explanation", "ko": "해설"},
+        "authoring_lesson": {"en": "Lesson id (optional)", "ko": "레슨 id (선택)"},
+        "authoring_delete_confirm": {
+            "en": "Delete question {id}?",
+            "ko": "문항 {id}을(를) 삭제할까요?",
+        },
+        "authoring_export": {"en": "Export quiz.jsonl", "ko": "quiz.jsonl 내보내기"},
+        "authoring_import": {"en": "Import quiz.jsonl", "ko": "quiz.jsonl 가져오기"},
+        "authoring_imported": {
+            "en": "Imported: {added} added, {updated} updated, {unchanged} unchanged.",
+            "ko": "가져왔습니다: 추가 {added}, 수정 {updated}, 변경 없음 {unchanged}.",
+        },
+        "authoring_no_course": {
+            "en": "This course has no material yet; ingest it first.",
+            "ko": "이 과정에는 아직 자료가 없습니다. 먼저 자료를 색인하세요.",
+        },
+    }
+)
+AUTHORING_UI_KEYS = tuple(key for key in MESSAGES if key.startswith("authoring_"))

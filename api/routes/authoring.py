@@ -1,0 +1,289 @@
+"""Exercise and quiz authoring over HTTP (instructors: their own course; admins: any).
+
+Exercises (``ExerciseBody``: id, title, statement, solution, level, skills, prerequisites,
+module, lang, title_ko, statement_ko, starter, tests_json, tests_py):
+
+- ``GET  /api/authoring/{course}/exercises`` → ``{"exercises": [summary]}``
+- ``GET  /api/authoring/{course}/exercises/{id}`` → ``{"exercise", "version", "authored"}``
+- ``POST /api/authoring/{course}/exercises/check`` → ``{"check"}``: the tests against the
+  solution in the sandbox, nothing saved
+- ``POST /api/authoring/{course}/exercises`` → 201 ``{"exercise", "version", "check",
+  "ingest"}``; ``PUT .../exercises/{id}`` with ``base_version`` edits. A solution that fails
+  its tests: 422 ``{"error": {"code": "solution_fails_tests", ...}, "check"}``; an id that
+  exists or an exercise changed since ``base_version``: 409.
+
+Quiz items (``{"id"?, "question", "options", "answer_index", "skills", "lesson_id"?,
+"lang", "explanation"}``):
+
+- ``GET /api/authoring/{course}/quiz`` → ``{"items": [item + version + authored]}``
+- ``POST .../quiz`` (201), ``PUT .../quiz/{id}`` (``base_version``), ``DELETE
+  .../quiz/{id}?version=``
+- ``POST .../quiz/import``: the body is ``quiz.jsonl`` itself; all lines are checked first
+  (errors name their line numbers), then items are added or replaced by id, all or nothing
+- ``GET .../quiz/export``: the course's ``quiz.jsonl`` (download)
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field, StrictInt, StrictStr
+
+from api.auth import CsrfAuthDep, require_roles
+from api.deps import CourseAuthoringDep
+from api.errors import error_body
+from tutor.accounts import User
+from tutor.course_authoring import (
+    MAX_CODE_BYTES,
+    MAX_QUIZ_BYTES,
+    ExerciseDraft,
+    SavedExercise,
+    SolutionCheckFailed,
+    StoredExercise,
+)
+from tutor.errors import InvalidInputError, PermissionDeniedError
+from tutor.review.exercise_tests import MAX_JSON_BYTES
+
+router = APIRouter(prefix="/api/authoring", tags=["authoring"])
+StaffDep = Annotated[User, Depends(require_roles("instructor", "admin"))]
+
+_CODE = MAX_CODE_BYTES  # characters are at most bytes; the service checks bytes again
+_NAMES = Field(default_factory=list, max_length=20)
+
+
+class ExerciseBody(BaseModel):
+    id: StrictStr = Field(max_length=100)
+    title: StrictStr = Field(max_length=400)
+    statement: StrictStr = Field(max_length=60_000)
+    solution: StrictStr = Field(max_length=_CODE)
+    level: StrictInt | None = None
+    skills: list[Annotated[StrictStr, Field(max_length=100)]] = _NAMES
+    prerequisites: list[Annotated[StrictStr, Field(max_length=100)]] = _NAMES
+    module: StrictStr | None = Field(default=None, max_length=200)
+    lang: Literal["en", "ko"] = "en"
+    title_ko: StrictStr | None = Field(default=None, max_length=400)
+    statement_ko: StrictStr | None = Field(default=None, max_length=60_000)
+    starter: StrictStr = Field(default="", max_length=_CODE)
+    tests_json: StrictStr | None = Field(default=None, max_length=MAX_JSON_BYTES)
+    tests_py: StrictStr | None = Field(default=None, max_length=_CODE)
+
+    model_config = {"extra": "forbid"}
+
+    def draft(self) -> ExerciseDraft:
+        return ExerciseDraft.from_dict(self.model_dump())
+
+
+class ExerciseEdit(ExerciseBody):
+    base_version: StrictStr = Field(max_length=64)
+
+    def draft(self) -> ExerciseDraft:
+        return ExerciseDraft.from_dict(self.model_dump(exclude={"base_version"}))
+
+
+class QuizBody(BaseModel):
+    id: StrictStr | None = Field(default=None, max_length=100)
+    question: StrictStr = Field(max_length=4_000)
+    options: list[Annotated[StrictStr, Field(max_length=2_000)]] = Field(max_length=20)
+    answer_index: Any = None  # validated by the service, with a clear message
+    skills: list[Annotated[StrictStr, Field(max_length=100)]] = _NAMES
+    lesson_id: StrictStr | None = Field(default=None, max_length=200)
+    lang: StrictStr = Field(default="en", max_length=10)
+    explanation: StrictStr = Field(default="", max_length=10_000)
+
+    model_config = {"extra": "forbid"}
+
+    def raw(self) -> dict[str, Any]:
+        data = self.model_dump()
+        if data["lesson_id"] in (None, ""):
+            data.pop("lesson_id")
+        if not data["id"]:
+            data.pop("id")
+        return data
+
+
+class QuizEdit(QuizBody):
+    base_version: StrictStr = Field(max_length=64)
+
+    def raw(self) -> dict[str, Any]:
+        data = super().raw()
+        data.pop("base_version", None)
+        return data
+
+
+def authoring_course(user: User, course: str) -> str:
+    """Instructors author their own course only; admins any course (an unknown one: 404)."""
+    if user.role != "admin" and course != user.course:
+        raise PermissionDeniedError("instructors author their own course only")
+    return course
+
+
+def _exercise_json(stored: StoredExercise) -> dict[str, Any]:
+    return {
+        "exercise": stored.draft.to_dict(),
+        "version": stored.version,
+        "authored": stored.authored,
+    }
+
+
+def _saved_json(saved: SavedExercise) -> dict[str, Any]:
+    return {
+        **_exercise_json(saved.exercise),
+        "created": saved.created,
+        "check": saved.check.to_dict(),
+        "ingest": saved.ingest.as_dict(),
+    }
+
+
+def _check_failed(exc: SolutionCheckFailed) -> JSONResponse:
+    body = error_body(exc.code, str(exc))
+    body["check"] = exc.check.to_dict()
+    return JSONResponse(body, status_code=422)
+
+
+# --- exercises ---------------------------------------------------------------------------------
+@router.get("/{course}/exercises", summary="The course's exercises (course folder and authored)")
+def list_exercises(course: str, user: StaffDep, authoring: CourseAuthoringDep) -> dict[str, Any]:
+    course = authoring_course(user, course)
+    return {"course": course, "exercises": [e.to_dict() for e in authoring.list_exercises(course)]}
+
+
+@router.post("/{course}/exercises/check", summary="Run the tests against the solution")
+def check_exercise(
+    course: str,
+    body: ExerciseBody,
+    auth: CsrfAuthDep,
+    user: StaffDep,
+    authoring: CourseAuthoringDep,
+) -> dict[str, Any]:
+    course = authoring_course(user, course)
+    return {"check": authoring.check_exercise(course, body.draft()).to_dict()}
+
+
+@router.get("/{course}/exercises/{exercise_id}", summary="One exercise, to edit")
+def get_exercise(
+    course: str,
+    exercise_id: str,
+    user: StaffDep,
+    authoring: CourseAuthoringDep,
+) -> dict[str, Any]:
+    course = authoring_course(user, course)
+    return _exercise_json(authoring.get_exercise(course, exercise_id))
+
+
+@router.post("/{course}/exercises", status_code=201, summary="Create an exercise")
+def create_exercise(
+    course: str,
+    body: ExerciseBody,
+    auth: CsrfAuthDep,
+    user: StaffDep,
+    authoring: CourseAuthoringDep,
+):
+    course = authoring_course(user, course)
+    try:
+        saved = authoring.save_exercise(course, body.draft(), base_version=None)
+    except SolutionCheckFailed as exc:
+        return _check_failed(exc)
+    return JSONResponse(_saved_json(saved), status_code=201)
+
+
+@router.put("/{course}/exercises/{exercise_id}", summary="Edit an exercise")
+def edit_exercise(
+    course: str,
+    exercise_id: str,
+    body: ExerciseEdit,
+    auth: CsrfAuthDep,
+    user: StaffDep,
+    authoring: CourseAuthoringDep,
+):
+    course = authoring_course(user, course)
+    if body.id != exercise_id:
+        raise InvalidInputError(
+            f"the body's id {body.id[:70]!r} is not the exercise edited ({exercise_id[:70]!r}); "
+            "to rename an exercise, create it under the new id"
+        )
+    try:
+        saved = authoring.save_exercise(course, body.draft(), base_version=body.base_version)
+    except SolutionCheckFailed as exc:
+        return _check_failed(exc)
+    return _saved_json(saved)
+
+
+# --- quiz --------------------------------------------------------------------------------------
+@router.get("/{course}/quiz", summary="The course's quiz items")
+def list_quiz(course: str, user: StaffDep, authoring: CourseAuthoringDep) -> dict[str, Any]:
+    course = authoring_course(user, course)
+    return {"course": course, "items": [e.to_dict() for e in authoring.list_quiz(course)]}
+
+
+@router.get("/{course}/quiz/export", summary="The course's quiz.jsonl")
+def export_quiz(course: str, user: StaffDep, authoring: CourseAuthoringDep) -> Response:
+    course = authoring_course(user, course)
+    return Response(
+        authoring.export_quiz(course),
+        media_type="application/x-ndjson; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{course}-quiz.jsonl"'},
+    )
+
+
+@router.post("/{course}/quiz/import", summary="Import quiz.jsonl (the request body)")
+async def import_quiz(
+    course: str,
+    request: Request,
+    auth: CsrfAuthDep,
+    user: StaffDep,
+    authoring: CourseAuthoringDep,
+) -> dict[str, Any]:
+    course = authoring_course(user, course)
+    data = bytearray()
+    async for block in request.stream():
+        data.extend(block)
+        if len(data) > MAX_QUIZ_BYTES:
+            raise InvalidInputError(
+                f"quiz.jsonl is too big (the limit is {MAX_QUIZ_BYTES // 1048576} MB)"
+            )
+    return authoring.import_quiz(course, bytes(data)).to_dict()
+
+
+@router.post("/{course}/quiz", status_code=201, summary="Create a quiz item")
+def create_quiz_item(
+    course: str,
+    body: QuizBody,
+    auth: CsrfAuthDep,
+    user: StaffDep,
+    authoring: CourseAuthoringDep,
+) -> dict[str, Any]:
+    course = authoring_course(user, course)
+    return authoring.save_quiz_item(course, body.raw(), base_version=None).to_dict()
+
+
+@router.put("/{course}/quiz/{item_id}", summary="Edit a quiz item")
+def edit_quiz_item(
+    course: str,
+    item_id: str,
+    body: QuizEdit,
+    auth: CsrfAuthDep,
+    user: StaffDep,
+    authoring: CourseAuthoringDep,
+) -> dict[str, Any]:
+    course = authoring_course(user, course)
+    raw = body.raw()
+    if raw.get("id", item_id) != item_id:
+        raise InvalidInputError("the body's id is not the quiz item edited")
+    raw["id"] = item_id
+    return authoring.save_quiz_item(course, raw, base_version=body.base_version).to_dict()
+
+
+@router.delete("/{course}/quiz/{item_id}", summary="Delete an authored quiz item")
+def delete_quiz_item(
+    course: str,
+    item_id: str,
+    auth: CsrfAuthDep,
+    user: StaffDep,
+    authoring: CourseAuthoringDep,
+    version: Annotated[str, Query(max_length=64)],
+) -> dict[str, Any]:
+    course = authoring_course(user, course)
+    restored = authoring.delete_quiz_item(course, item_id, base_version=version)
+    return {"deleted": item_id, "course_item_restored": restored}
