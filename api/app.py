@@ -20,6 +20,7 @@ from api.routes import (
     authoring,
     chat,
     health,
+    kb_admin,
     learner,
     reviews,
     search,
@@ -64,6 +65,7 @@ def create_app(*, warm_up: bool = True) -> FastAPI:
     app.include_router(admin.router)
     app.include_router(analytics.router)
     app.include_router(authoring.router)
+    app.include_router(kb_admin.router)
     app.include_router(auth.router)
     app.include_router(auth.page_router)
     # Pages stay public; this only tells their top bar who is logged in (request.state.user).

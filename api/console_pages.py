@@ -21,10 +21,11 @@ from api.deps import (
     KnowledgeBaseDep,
     SettingsDep,
 )
-from api.i18n import pick_lang
+from api.i18n import KB_UI_KEYS, pick_lang, translator
 from api.pages import _render
 from api.routes.analytics import AnalyticsServiceDep, cohort_page, trainee_page
 from knowledge.knowledge_base import KnowledgeBase
+from knowledge.types import KINDS
 from tutor.accounts import User
 from tutor.errors import NotFoundError, PermissionDeniedError
 from tutor.eval_reports import EvalReports
@@ -141,6 +142,28 @@ def console_exercises(
         problem=problem,
         saved=saved if any(e["id"] == saved for e in exercises) else None,
         authoring_strings={key: t(key) for key in AUTHORING_UI_KEYS},
+    )
+
+
+@router.get("/console/kb", response_class=HTMLResponse)
+def console_kb(
+    request: Request,
+    user: StaffDep,
+    kb: KnowledgeBaseDep,
+    settings: SettingsDep,
+    course: CourseQuery = None,
+):
+    course, courses = console_course(user, course, kb)
+    t = translator(pick_lang(request))
+    return render_console(
+        request,
+        "console_kb.html",
+        tab="kb",
+        course=course,
+        courses=courses,
+        kinds=KINDS,
+        upload_max_mb=f"{settings.upload_max_mb:g}",
+        kb_strings={key: t(key) for key in KB_UI_KEYS},
     )
 
 

@@ -26,6 +26,8 @@ from tutor.chat import ChatService
 from tutor.conversations import ConversationStore
 from tutor.course_authoring import CourseAuthoring, authored_root
 from tutor.course_catalog import CourseCatalog
+from tutor.kb_admin import KnowledgeAdminService
+from tutor.kb_history import KbHistory
 from tutor.learner import LearnerService
 from tutor.learner_params import fitted_params_for
 from tutor.login_throttle import LoginThrottle
@@ -244,3 +246,37 @@ AnalyticsServiceDep = Annotated[AnalyticsService, Depends(get_analytics_service)
 CourseAuthoringDep = Annotated[CourseAuthoring, Depends(get_course_authoring)]
 # The request's user (CurrentUserDep, OptionalUserDep, PageUserDep, require_roles) lives in
 # api/auth.py: those dependencies need the ones above, and this module imports no route code.
+
+
+# --- knowledge base management (instructor console) --------------------------------------
+_KB_ADMIN_SERVICES: dict[
+    tuple[int, int], tuple[Settings, KnowledgeBase, KnowledgeAdminService]
+] = {}
+_KB_ADMIN_LOCK = threading.Lock()
+
+
+def get_kb_admin_service(
+    settings: Annotated[Settings, Depends(get_settings)],
+    kb: Annotated[KnowledgeBase, Depends(get_knowledge_base)],
+) -> KnowledgeAdminService:
+    # One per process, settings object and knowledge base: it owns the ingest thread.
+    key = (id(settings), id(kb))
+    with _KB_ADMIN_LOCK:
+        entry = _KB_ADMIN_SERVICES.get(key)
+        if entry is None or entry[0] is not settings or entry[1] is not kb:
+            service = KnowledgeAdminService(
+                kb=kb,
+                history=KbHistory(
+                    make_engine(settings.resolved_database_url),
+                    versions_dir=settings.data_dir / "kb_versions",
+                ),
+                data_dir=settings.data_dir,
+                max_upload_bytes=int(settings.upload_max_mb * 1024 * 1024),
+                max_file_bytes=settings.knowledge_config().max_file_bytes,
+            )
+            entry = (settings, kb, service)
+            _KB_ADMIN_SERVICES[key] = entry
+    return entry[2]
+
+
+KbAdminServiceDep = Annotated[KnowledgeAdminService, Depends(get_kb_admin_service)]

@@ -353,6 +353,35 @@ MESSAGES.update(
             "en": "No evaluation reports yet.",
             "ko": "아직 평가 보고서가 없습니다.",
         },
+        "console_gaps_intro": {
+            "en": "Questions the tutor could not answer from the course, or whose answers got a "
+            "thumbs-down, grouped by meaning. Answer a group with a FAQ (indexed at once, cited "
+            "from then on) or mark it out of scope.",
+            "ko": "튜터가 과정 자료로 답하지 못했거나 '별로예요'를 받은 질문을 "
+            "의미별로 묶었습니다. FAQ로 답하면 바로 색인되어 이후 답변에 "
+            "인용되고, 범위 밖으로 표시할 수도 있습니다.",
+        },
+        "console_gaps_open": {"en": "Open", "ko": "미해결"},
+        "console_gaps_resolved": {"en": "Resolved", "ko": "해결됨"},
+        "console_gaps_none": {
+            "en": "No open content gaps: the course answers what trainees ask.",
+            "ko": "미해결 공백이 없습니다. 과정 자료가 수강생 질문에 답하고 있습니다.",
+        },
+        "console_gaps_trend": {"en": "questions per week", "ko": "주별 질문 수"},
+        "console_gaps_more": {"en": "more", "ko": "개 더"},
+        "console_gaps_retrieved": {"en": "The tutor retrieved", "ko": "튜터가 찾은 자료"},
+        "console_gaps_answer": {"en": "Resolve…", "ko": "해결하기…"},
+        "console_gaps_faq_title": {"en": "FAQ title", "ko": "FAQ 제목"},
+        "console_gaps_faq_answer": {"en": "Answer", "ko": "답변"},
+        "console_gaps_faq_lang": {"en": "Language", "ko": "언어"},
+        "console_gaps_faq_save": {"en": "Publish as FAQ", "ko": "FAQ로 게시"},
+        "console_gaps_note": {"en": "Note (optional)", "ko": "메모 (선택)"},
+        "console_gaps_out_of_scope": {"en": "Out of scope", "ko": "범위 밖"},
+        "console_gaps_src_not_covered": {"en": "not covered", "ko": "자료 없음"},
+        "console_gaps_src_thumbs_down": {"en": "thumbs-down", "ko": "별로예요"},
+        "console_gaps_src_low_confidence": {"en": "low confidence", "ko": "낮은 확신"},
+        "console_gaps_status_answered": {"en": "FAQ", "ko": "FAQ"},
+        "console_gaps_status_out_of_scope": {"en": "out of scope", "ko": "범위 밖"},
         "console_evals_help": {
             "en": "Reports are written by `kdt-tutor eval run --out var/eval/NAME` and checked "
             "with `kdt-tutor eval gate var/eval/NAME/report.json`.",
@@ -497,6 +526,171 @@ MESSAGES.update(
         "cohort_review_json": {"en": "Full review (JSON)", "ko": "리뷰 전체(JSON)"},
     }
 )
+
+
+# The console's knowledge base page (api/templates/console_kb.html, api/static/console_kb.js).
+MESSAGES.update(
+    {
+        "kb_intro": {
+            "en": "Upload course material, see how the tutor reads it and fix its metadata. "
+            "Every change is logged, and the version it replaces is kept and can be restored.",
+            "ko": "과정 자료를 올리고, 튜터가 자료를 어떻게 읽는지 확인하고, "
+            "메타데이터를 고칩니다. 모든 변경은 기록되며, "
+            "바뀌기 전 버전은 보관되어 복원할 수 있습니다.",
+        },
+        "kb_no_course": {
+            "en": "Your account has no course yet; an admin can assign one.",
+            "ko": "계정에 과정이 지정되지 않았습니다. 관리자에게 과정 지정을 요청하세요.",
+        },
+        "kb_upload": {"en": "Upload", "ko": "업로드"},
+        "kb_drop": {"en": "Drop files here, or", "ko": "파일을 여기에 끌어다 놓거나"},
+        "kb_choose": {"en": "choose files", "ko": "파일 선택"},
+        "kb_upload_hint": {
+            "en": "Markdown, PDF, notebooks, HTML, text or Python; up to {mb} MB each.",
+            "ko": "Markdown, PDF, 노트북, HTML, 텍스트, Python 파일, 파일당 최대 {mb} MB.",
+        },
+        "kb_too_large": {"en": "over the {mb} MB limit", "ko": "{mb} MB 제한 초과"},
+        "kb_uploading": {"en": "Uploading… {pct}%", "ko": "업로드 중… {pct}%"},
+        "kb_queued": {"en": "Waiting to be indexed…", "ko": "색인 대기 중…"},
+        "kb_phase_reading": {"en": "Reading the file…", "ko": "파일을 읽는 중…"},
+        "kb_phase_embedding": {
+            "en": "Indexing: {done} of {total} passages",
+            "ko": "색인 중: 구절 {total}개 중 {done}개",
+        },
+        "kb_phase_writing": {"en": "Saving…", "ko": "저장 중…"},
+        "kb_done": {
+            "en": "Indexed: {chunks} passages · {kind} · {lang} ({seconds} s)",
+            "ko": "색인 완료: 구절 {chunks}개 · {kind} · {lang} ({seconds}초)",
+        },
+        "kb_replaced": {
+            "en": "replaced the previous version (kept)",
+            "ko": "이전 버전을 대체함 (보관됨)",
+        },
+        "kb_failed": {"en": "Failed: {reason}", "ko": "실패: {reason}"},
+        "kb_rejected": {"en": "Rejected: {reason}", "ko": "거부됨: {reason}"},
+        "kb_duplicate": {
+            "en": "Already in the course as {doc}; no second copy was made.",
+            "ko": "이미 {doc}(으)로 과정에 있어 사본을 만들지 않았습니다.",
+        },
+        "kb_network": {
+            "en": "Network error; try again.",
+            "ko": "네트워크 오류입니다. 다시 시도하세요.",
+        },
+        "kb_resync": {"en": "Re-sync course folder", "ko": "과정 폴더 다시 동기화"},
+        "kb_resyncing": {"en": "Re-syncing…", "ko": "동기화 중…"},
+        "kb_resync_done": {
+            "en": "Re-synced: {added} added, {updated} updated, {removed} removed, "
+            "{failed} failed.",
+            "ko": "동기화 완료: 추가 {added}, 갱신 {updated}, 삭제 {removed}, 실패 {failed}.",
+        },
+        "kb_check": {"en": "Run kb check", "ko": "kb check 실행"},
+        "kb_check_ok": {
+            "en": "Consistent: {docs} documents, {chunks} passages.",
+            "ko": "일관됨: 문서 {docs}개, 구절 {chunks}개.",
+        },
+        "kb_check_problems": {"en": "{n} problem(s) found", "ko": "문제 {n}건 발견"},
+        "kb_repair": {"en": "Repair", "ko": "복구"},
+        "kb_documents": {"en": "Documents", "ko": "문서"},
+        "kb_no_documents": {
+            "en": "No documents match.",
+            "ko": "조건에 맞는 문서가 없습니다.",
+        },
+        "kb_search": {
+            "en": "Search titles, skills or content",
+            "ko": "제목, 기술 또는 내용 검색",
+        },
+        "kb_all_modules": {"en": "All modules", "ko": "모든 모듈"},
+        "kb_all_kinds": {"en": "All kinds", "ko": "모든 종류"},
+        "kb_all_levels": {"en": "All levels", "ko": "모든 수준"},
+        "kb_all_langs": {"en": "All languages", "ko": "모든 언어"},
+        "kb_col_title": {"en": "Title", "ko": "제목"},
+        "kb_col_kind": {"en": "Kind", "ko": "종류"},
+        "kb_col_level": {"en": "Level", "ko": "수준"},
+        "kb_col_lang": {"en": "Language", "ko": "언어"},
+        "kb_col_chunks": {"en": "Passages", "ko": "구절"},
+        "kb_col_source": {"en": "Source", "ko": "출처"},
+        "kb_col_updated": {"en": "Updated (UTC)", "ko": "수정(UTC)"},
+        "kb_col_when": {"en": "When (UTC)", "ko": "시각(UTC)"},
+        "kb_col_who": {"en": "Who", "ko": "누가"},
+        "kb_col_action": {"en": "Action", "ko": "작업"},
+        "kb_col_document": {"en": "Document", "ko": "문서"},
+        "kb_col_details": {"en": "Details", "ko": "세부 사항"},
+        "kb_col_reason": {"en": "Kept because", "ko": "보관 이유"},
+        "kb_source_upload": {"en": "upload", "ko": "업로드"},
+        "kb_source_folder": {"en": "course folder", "ko": "과정 폴더"},
+        "kb_source_console": {"en": "console", "ko": "콘솔"},
+        "kb_hidden_badge": {"en": "hidden", "ko": "숨김"},
+        "kb_close": {"en": "Close", "ko": "닫기"},
+        "kb_field_title": {"en": "Title", "ko": "제목"},
+        "kb_field_kind": {"en": "Kind", "ko": "종류"},
+        "kb_field_level": {"en": "Level", "ko": "수준"},
+        "kb_field_lang": {"en": "Language", "ko": "언어"},
+        "kb_field_module": {"en": "Module", "ko": "모듈"},
+        "kb_field_skills": {"en": "Skills (comma-separated)", "ko": "기술 (쉼표로 구분)"},
+        "kb_field_prereq": {"en": "Prerequisites", "ko": "선수 기술"},
+        "kb_field_hidden": {
+            "en": "Hidden from trainees (the tutor never uses it)",
+            "ko": "수강생에게 숨김 (튜터가 사용하지 않음)",
+        },
+        "kb_save": {"en": "Save and re-index", "ko": "저장 후 다시 색인"},
+        "kb_saved": {"en": "Saved and re-indexed.", "ko": "저장하고 다시 색인했습니다."},
+        "kb_hide": {"en": "Hide", "ko": "숨기기"},
+        "kb_unhide": {"en": "Show to trainees", "ko": "수강생에게 보이기"},
+        "kb_mark_solution": {"en": "Mark as solution", "ko": "정답 자료로 표시"},
+        "kb_delete": {"en": "Delete", "ko": "삭제"},
+        "kb_delete_confirm": {
+            "en": "Delete {doc}? It is kept as a version and can be restored.",
+            "ko": "{doc}을(를) 삭제할까요? 버전으로 보관되어 복원할 수 있습니다.",
+        },
+        "kb_deleted": {
+            "en": "Deleted; restore it from Versions below.",
+            "ko": "삭제했습니다. 아래 버전 목록에서 복원할 수 있습니다.",
+        },
+        "kb_file_remains": {
+            "en": "Its file is still in the course folder: re-syncing brings it back. "
+            "Hide it to keep it from trainees.",
+            "ko": "파일이 과정 폴더에 남아 있어 다시 동기화하면 돌아옵니다. "
+            "수강생에게서 감추려면 숨기기를 사용하세요.",
+        },
+        "kb_conflict": {
+            "en": "Someone else changed this document meanwhile; nothing was saved. "
+            "Reload it and apply your change again.",
+            "ko": "그사이 다른 사람이 이 문서를 바꿔 저장하지 않았습니다. "
+            "다시 불러와 변경을 다시 적용하세요.",
+        },
+        "kb_reload": {"en": "Reload", "ko": "다시 불러오기"},
+        "kb_chunks": {
+            "en": "Passages as the tutor sees them",
+            "ko": "튜터가 보는 구절",
+        },
+        "kb_lines": {"en": "lines", "ko": "줄"},
+        "kb_versions": {"en": "Versions", "ko": "버전"},
+        "kb_restore": {"en": "Restore", "ko": "복원"},
+        "kb_restored": {"en": "Restored.", "ko": "복원했습니다."},
+        "kb_reason_replaced": {"en": "replaced by an upload", "ko": "업로드로 대체됨"},
+        "kb_reason_edited": {"en": "metadata edited", "ko": "메타데이터 수정"},
+        "kb_reason_deleted": {"en": "deleted", "ko": "삭제됨"},
+        "kb_reason_restored_over": {"en": "another version restored", "ko": "다른 버전 복원"},
+        "kb_reason_removed_by_resync": {
+            "en": "file gone at re-sync",
+            "ko": "동기화 때 파일 없음",
+        },
+        "kb_audit": {"en": "Change log", "ko": "변경 기록"},
+        "kb_action_upload": {"en": "uploaded", "ko": "업로드"},
+        "kb_action_replace": {"en": "replaced", "ko": "대체"},
+        "kb_action_edit": {"en": "edited", "ko": "수정"},
+        "kb_action_hide": {"en": "hid", "ko": "숨김"},
+        "kb_action_unhide": {"en": "showed again", "ko": "다시 보임"},
+        "kb_action_delete": {"en": "deleted", "ko": "삭제"},
+        "kb_action_restore": {"en": "restored", "ko": "복원"},
+        "kb_action_resync": {"en": "re-synced the folder", "ko": "폴더 동기화"},
+        "kb_action_repair": {"en": "repaired the indexes", "ko": "색인 복구"},
+        "kb_action_upload_rejected": {"en": "upload rejected", "ko": "업로드 거부"},
+        "kb_action_upload_duplicate": {"en": "duplicate upload", "ko": "중복 업로드"},
+        "kb_action_upload_failed": {"en": "upload failed", "ko": "업로드 실패"},
+    }
+)
+KB_UI_KEYS = tuple(key for key in MESSAGES if key.startswith("kb_"))
 
 
 def pick_lang(request: Request) -> str:

@@ -252,7 +252,8 @@ class KnowledgeAdminService:
         q: str | None = None,
     ) -> list[DocumentView]:
         """The course's documents, filtered; ``q`` matches title, id, module and skills, and
-        also finds documents whose text the search ranks in its top 20 for ``q``."""
+        also finds documents among the search's top 20 for ``q`` whose text holds one of its
+        words (BM25 matched; hidden documents are found by title only)."""
         course = self.course_for(actor, course)
         records = self.kb.registry.list(course=course)
         if module:
@@ -270,7 +271,7 @@ class KnowledgeAdminService:
             hits = self.kb.search(
                 q, k=20, where=SearchFilter(course=course, include_solutions=True)
             )
-            by_text = {h.chunk.doc_id for h in hits}
+            by_text = {h.chunk.doc_id for h in hits if h.signals.get("lexical", 0.0) > 0}
             records = [
                 r
                 for r in records

@@ -1,0 +1,298 @@
+"""Group trainee questions by meaning, without knowing how many groups there are.
+
+Used for content gaps (``tutor.content_gaps``: the ``Grouper``) and by
+``kdt-tutor gaps group``. Two signals, both multilingual:
+
+1. **The course's own structure.** Each question is searched in the course
+   (``kb.search`` with the course filter, hybrid dense + BM25) and turned into a soft
+   profile over the course's lessons: every lesson among the top ``hits`` results gets
+   ``exp((score - best) / temperature)`` of its best chunk (a softmax over fused scores).
+   English and Korean versions of a lesson share their ``lesson_id``, so a Korean and an
+   English question about the same lesson get the same profile. Two questions are similar
+   when their profiles are (cosine).
+2. **Question similarity**: the cosine of the questions' multilingual USE embeddings
+   (the USE half of the knowledge base's embedding; no second model is loaded).
+
+The similarity of two questions is ``course_weight * profile cosine + (1 - course_weight)
+* question cosine``; average-linkage agglomerative clustering merges groups while their
+mean distance (1 - similarity) stays below ``threshold``, so the number of groups
+follows from the data. When the course has no material (or no course is given and the
+knowledge base is empty) only question similarity is left, with its own threshold.
+
+Identical questions (after Unicode normalisation, case and spacing) are grouped once.
+Each group is labelled by the title of the lesson its questions are nearest to (in the
+language most of them are asked in); two groups nearest to the same lesson are told
+apart by the section they are nearest to, then by a representative question. Without
+course material a group is labelled by its most representative question.
+
+The parameters were chosen on three data sets at once (bench/RESULTS.md, "gaps-grouping"):
+ML-For-Beginners' quiz questions against its lessons, python-basics' quiz against its
+lessons, and the seeded set of 500 Korean and English questions (``eval/gaps_dataset.py``).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from knowledge.embeddings import answer_embedding
+from knowledge.knowledge_base import KnowledgeBase
+from knowledge.types import ScoredChunk, SearchFilter
+from tutor.errors import InvalidInputError
+
+MAX_QUESTION_CHARS = 2_000  # longer questions are cut for embedding and search
+MAX_LABEL_CHARS = 80
+_HANGUL = re.compile(r"[\uac00-\ud7a3]")
+_SPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class GroupingParams:
+    """Knobs of the grouping (see the module docstring)."""
+
+    hits: int = 30  # search results per question that form its lesson profile
+    temperature: float = 2.0  # softmax temperature over the fused search scores
+    course_weight: float = 0.5  # weight of the lesson-profile cosine (the rest: questions)
+    threshold: float = 0.55  # average-linkage distance at which merging stops
+    similarity_threshold: float = 0.65  # the same, with question similarity only
+
+
+@dataclass(frozen=True)
+class QuestionGroup:
+    label: str
+    ids: tuple[str, ...]
+    lesson: str | None = None  # lesson_id (or doc_id) the group is nearest to, if any
+
+
+@dataclass
+class _Question:
+    text: str  # normalised, cut: what is embedded and searched
+    ids: list[str]
+    hangul: bool
+
+
+def _normalise(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text)
+    return _SPACE.sub(" ", text).strip()[:MAX_QUESTION_CHARS]
+
+
+def _unique_questions(items: Sequence[tuple[str, str]]) -> list[_Question]:
+    """One entry per distinct question (case-insensitive), ids in input order."""
+    seen_ids: set[str] = set()
+    by_key: dict[str, _Question] = {}
+    for item in items:
+        if not isinstance(item, tuple | list) or len(item) != 2:
+            raise InvalidInputError("each item must be an (id, question) pair")
+        item_id, question = item
+        if not isinstance(item_id, str) or not item_id:
+            raise InvalidInputError("each question needs a non-empty string id")
+        if not isinstance(question, str):
+            raise InvalidInputError(f"question {item_id!r} is not text")
+        if item_id in seen_ids:
+            raise InvalidInputError(f"duplicate question id {item_id!r}")
+        seen_ids.add(item_id)
+        text = _normalise(question)
+        key = text.casefold()
+        if key not in by_key:
+            by_key[key] = _Question(text=text, ids=[], hangul=bool(_HANGUL.search(text)))
+        by_key[key].ids.append(item_id)
+    return list(by_key.values())
+
+
+def _rows_normalised(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return matrix / norms
+
+
+def _lesson_key(hit: ScoredChunk) -> str:
+    return hit.chunk.lesson_id or hit.chunk.doc_id
+
+
+def _section(hit: ScoredChunk) -> str:
+    """The chunk's top section heading below the document title ("" when none)."""
+    path = [h for h in hit.chunk.heading_path if h and h != hit.chunk.title]
+    return path[0] if path else ""
+
+
+def _clip(text: str, limit: int = MAX_LABEL_CHARS) -> str:
+    text = _SPACE.sub(" ", text).strip()
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def cluster(similarity: np.ndarray, *, threshold: float) -> np.ndarray:
+    """Average-linkage agglomerative clustering of a similarity matrix: cluster numbers."""
+    n = similarity.shape[0]
+    if n <= 1:
+        return np.zeros(n, dtype=int)
+    from sklearn.cluster import AgglomerativeClustering
+
+    distance = np.clip(1.0 - similarity, 0.0, None)
+    distance = (distance + distance.T) / 2.0
+    np.fill_diagonal(distance, 0.0)
+    model = AgglomerativeClustering(
+        n_clusters=None, distance_threshold=threshold, metric="precomputed", linkage="average"
+    )
+    return np.asarray(model.fit_predict(distance), dtype=int)
+
+
+class QuestionGrouper:
+    """``grouper(items, course=...) -> {id: label}`` (the ``Grouper`` of content gaps)."""
+
+    def __init__(self, kb: KnowledgeBase, *, params: GroupingParams | None = None) -> None:
+        self.kb = kb
+        self.params = params or GroupingParams()
+        self._embeddings = answer_embedding(kb.embeddings)
+
+    def __call__(self, items: Sequence[tuple[str, str]], *, course: str | None) -> dict[str, str]:
+        return {i: g.label for g in self.groups(items, course=course) for i in g.ids}
+
+    def groups(
+        self,
+        items: Sequence[tuple[str, str]],
+        *,
+        course: str | None,
+        timings: dict[str, float] | None = None,
+    ) -> list[QuestionGroup]:
+        """The groups, largest first (ties: first asked first). ``timings``, when given, gets
+        the seconds spent embedding, searching and clustering (with labelling)."""
+        questions = _unique_questions(items)
+        if not questions:
+            return []
+        p = self.params
+        started = time.perf_counter()
+        embedded = _rows_normalised(self._embeddings.embed_array([q.text for q in questions]))
+        similarity = embedded @ embedded.T
+        embedded_at = time.perf_counter()
+        hits = self._search(questions, course=course)
+        searched_at = time.perf_counter()
+        if any(hits):
+            profiles = _rows_normalised(self._profiles(hits))
+            similarity = (
+                p.course_weight * (profiles @ profiles.T) + (1.0 - p.course_weight) * similarity
+            )
+            labels = cluster(similarity, threshold=p.threshold)
+        else:
+            labels = cluster(similarity, threshold=p.similarity_threshold)
+        members: dict[int, list[int]] = defaultdict(list)
+        for index, label in enumerate(labels):
+            members[int(label)].append(index)
+        ordered = sorted(
+            members.values(), key=lambda m: (-sum(len(questions[i].ids) for i in m), m[0])
+        )
+        groups = self._label(ordered, questions=questions, hits=hits, similarity=similarity)
+        if timings is not None:
+            timings["embed_s"] = embedded_at - started
+            timings["search_s"] = searched_at - embedded_at
+            timings["cluster_s"] = time.perf_counter() - searched_at
+        return groups
+
+    # -- signals -----------------------------------------------------------------------------
+    def _search(self, questions: list[_Question], *, course: str | None) -> list[list[ScoredChunk]]:
+        where = SearchFilter(course=course)
+        return [self.kb.search(q.text, k=self.params.hits, where=where) for q in questions]
+
+    def _profiles(self, hits: list[list[ScoredChunk]]) -> np.ndarray:
+        lessons = sorted({_lesson_key(h) for found in hits for h in found})
+        column = {lesson: j for j, lesson in enumerate(lessons)}
+        profiles = np.zeros((len(hits), len(lessons)), dtype=np.float64)
+        for i, found in enumerate(hits):
+            if not found:
+                continue
+            best = max(h.score for h in found)
+            for h in found:
+                j = column[_lesson_key(h)]
+                weight = float(np.exp((h.score - best) / self.params.temperature))
+                profiles[i, j] = max(profiles[i, j], weight)
+        return profiles
+
+    # -- labels ------------------------------------------------------------------------------
+    def _label(
+        self,
+        groups: list[list[int]],
+        *,
+        questions: list[_Question],
+        hits: list[list[ScoredChunk]],
+        similarity: np.ndarray,
+    ) -> list[QuestionGroup]:
+        drafts: list[tuple[list[int], str | None, str, str, str]] = []
+        for members in groups:
+            representative = max(members, key=lambda i: (similarity[i, members].mean(), -i))
+            question = _clip(questions[representative].text) or "(empty question)"
+            lesson, title, section = self._nearest_lesson(members, questions=questions, hits=hits)
+            drafts.append((members, lesson, title, section, question))
+        titles = Counter(title for _, _, title, _, _ in drafts if title)
+        with_section = Counter(
+            (title, section) for _, _, title, section, _ in drafts if title and section
+        )
+        out: list[QuestionGroup] = []
+        used: set[str] = set()
+        for members, lesson, title, section, question in drafts:
+            if not title:
+                label = question
+            elif titles[title] == 1:
+                label = title
+            elif section and with_section[(title, section)] == 1:
+                label = f"{title} › {section}"
+            else:
+                label = f"{title} › {question}"
+            base, n = label, 2
+            while label in used:  # distinct groups always get distinct labels
+                label = f"{base} ({n})"
+                n += 1
+            used.add(label)
+            ids = tuple(i for m in members for i in questions[m].ids)
+            out.append(QuestionGroup(label=label, ids=ids, lesson=lesson))
+        return out
+
+    def _nearest_lesson(
+        self, members: list[int], *, questions: list[_Question], hits: list[list[ScoredChunk]]
+    ) -> tuple[str | None, str, str]:
+        """(lesson key, its title in the group's main language, the nearest section)."""
+        weight: Counter[str] = Counter()
+        for i in members:
+            found = hits[i]
+            if not found:
+                continue
+            best = max(h.score for h in found)
+            seen: set[str] = set()
+            for h in found:
+                key = _lesson_key(h)
+                if key not in seen:
+                    seen.add(key)
+                    weight[key] += float(np.exp((h.score - best) / self.params.temperature))
+        if not weight:
+            return None, "", ""
+        lesson = weight.most_common(1)[0][0]
+        korean = sum(questions[i].hangul for i in members) * 2 > len(members)
+        titles: Counter[tuple[bool, str]] = Counter()
+        sections: Counter[tuple[bool, str]] = Counter()
+        for i in members:
+            for rank, h in enumerate(hits[i][:5]):
+                if _lesson_key(h) != lesson:
+                    continue
+                same_language = (h.chunk.lang == "ko") == korean
+                titles[(same_language, h.chunk.title)] += 1
+                if _section(h):
+                    sections[(same_language, _section(h))] += 5 - rank
+        title = _pick(titles) or lesson
+        return lesson, _clip(title), _clip(_pick(sections))
+
+
+def _pick(counts: Counter[tuple[bool, str]]) -> str:
+    """The most frequent text, preferring those in the group's language."""
+    if not counts:
+        return ""
+    return max(counts.items(), key=lambda kv: (kv[0][0], kv[1], kv[0][1]))[0][1]
+
+
+def build_question_grouper(
+    kb: KnowledgeBase, *, params: GroupingParams | None = None
+) -> QuestionGrouper:
+    return QuestionGrouper(kb, params=params)
