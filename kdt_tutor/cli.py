@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+from kdt_tutor.authoring_cli import add_authoring_parser
 from kdt_tutor.eval_cli import add_eval_parser
+from kdt_tutor.gaps_cli import add_gaps_parser
 from kdt_tutor.learner_cli import add_learner_parser
 from knowledge.errors import KnowledgeError, NotFoundError
 from knowledge.types import KINDS, SearchFilter
@@ -76,9 +78,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         max_bytes=settings.knowledge_config().max_file_bytes,
         progress=_progress_bar("ingest"),
     )
+    authored = _ingest_authored(kb, settings, Path(args.path), report.course)
     skill_map = _check_skill_map(kb, report.course)
     if args.json:
         body = {**report.as_dict(), "skill_map": skill_map}
+        if authored is not None:
+            body["authored"] = authored.as_dict()
         print(json.dumps(body, ensure_ascii=False, indent=2))
     else:
         print(
@@ -91,6 +96,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             print(f"  failed  {path}: {reason}")
         for line in report.repaired:
             print(f"  repaired: {line}")
+        if authored is not None:
+            print(
+                f"  written in the console ({authored.course}): {len(authored.added)} added, "
+                f"{len(authored.updated)} updated, {len(authored.unchanged)} unchanged"
+            )
         if skill_map["error"]:
             print(f"  skill map invalid: {skill_map['error']}")
         elif skill_map["skills"]:
@@ -99,14 +109,30 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 1 if report.failed or skill_map["error"] else 0
 
 
+def _ingest_authored(kb: KnowledgeBase, settings: Settings, path: Path, course: str):
+    """Exercises written in the console for this course (``<data dir>/authored/<course>``)
+    are ingested after its course folder, so they stay what trainees get: the folder's own
+    version of an exercise edited in the console would otherwise replace it, and ``--sync``
+    would remove the console's exercises (their files are not in the folder)."""
+    from knowledge.ingest import ingest_path
+    from tutor.course_authoring import authored_root
+
+    folder = authored_root(settings.data_dir) / course
+    if not folder.is_dir() or path.resolve().is_relative_to(folder.resolve()):
+        return None
+    max_bytes = settings.knowledge_config().max_file_bytes
+    return ingest_path(kb, folder, course=course, max_bytes=max_bytes)
+
+
 def _check_skill_map(kb: KnowledgeBase, course: str) -> dict[str, object]:
     """Validate the course's skill map (course.yaml + front matter + quiz.jsonl) right after
     an ingest, so an unknown skill or a prerequisite cycle is reported to the instructor who
     loaded the course, not to the first trainee who opens the learning page. The documents
     stay ingested either way: the material is fine, its skill map is what needs fixing."""
+    from tutor.course_authoring import authored_root
     from tutor.course_catalog import CourseCatalog
 
-    catalog = CourseCatalog(kb.registry)
+    catalog = CourseCatalog(kb.registry, authored_dir=authored_root(_settings().data_dir))
     try:
         skill_map = catalog.skill_map(course)
         items = catalog.items(course)
@@ -570,6 +596,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_eval_parser(sub)
     add_learner_parser(sub)
+    add_authoring_parser(sub)
+    add_gaps_parser(sub)
 
     us = sub.add_parser("user", help="accounts: trainees, instructors, admins").add_subparsers(
         dest="user_command", required=True
