@@ -772,8 +772,8 @@ MESSAGES.update(
             "ko": "모범 답안이 테스트 {n}개를 모두 통과합니다.",
         },
         "authoring_check_failed": {
-            "en": "Not saved: the solution passes {passed} of {total} tests.",
-            "ko": "저장하지 않았습니다: 모범 답안이 테스트 {total}개 중 {passed}개만 통과합니다.",
+            "en": "The solution passes only {passed} of {total} tests: it cannot be saved.",
+            "ko": "모범 답안이 테스트 {total}개 중 {passed}개만 통과하므로 저장할 수 없습니다.",
         },
         "authoring_check_case": {"en": "Test", "ko": "테스트"},
         "authoring_check_status": {"en": "Result", "ko": "결과"},

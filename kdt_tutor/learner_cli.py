@@ -19,12 +19,13 @@ from tutor.settings import Settings
 def _services(settings: Settings):
     from knowledge.knowledge_base import build_knowledge_base
     from knowledge.registry import make_engine
+    from tutor.course_authoring import authored_root
     from tutor.course_catalog import CourseCatalog
     from tutor.learner import LearnerService
     from tutor.learner_params import fitted_params_for
 
     kb = build_knowledge_base(settings.knowledge_config())
-    catalog = CourseCatalog(kb.registry)
+    catalog = CourseCatalog(kb.registry, authored_dir=authored_root(settings.data_dir))
     engine = make_engine(settings.resolved_database_url)
     service = LearnerService(
         engine,

@@ -356,40 +356,14 @@ class CourseAuthoring:
         return self._check(draft, tests)
 
     def _check(self, draft: ExerciseDraft, tests: ExerciseTests) -> SolutionCheck:
-        run = self._run(draft.solution, tests)
-        if run.verdict == "passed":
-            ok, message = True, f"the solution passes all {len(run.cases)} tests"
-        elif run.verdict == "refused":
-            ok, message = False, f"the tests could not be run: {run.message}"
-        elif run.verdict == "test_error":
-            ok, message = False, f"the tests themselves are broken: {run.message}"
-        else:
-            failing = [c.name for c in run.cases if c.status != "passed"]
-            shown = ", ".join(failing[:5]) + (" …" if len(failing) > 5 else "")
-            ok = False
-            message = (
-                f"the solution does not pass its tests ({run.verdict}: {run.passed} of "
-                f"{len(run.cases)} pass"
-                + (f"; failing: {shown}" if shown else "")
-                + (f"; {run.message}" if run.message else "")
-                + ")"
-            )
-        starter_passes: bool | None = None
-        warnings: list[str] = []
-        if ok and draft.starter.strip():
-            starter_run = self._run(draft.starter, tests)
-            starter_passes = starter_run.verdict == "passed"
-            if starter_passes:
-                warnings.append("the starter code already passes every test")
-        return SolutionCheck(
-            ok=ok, message=message, run=run, starter_passes=starter_passes, warnings=tuple(warnings)
+        return solution_check(
+            solution=draft.solution,
+            starter=draft.starter,
+            tests=tests,
+            sandbox=self.sandbox,
+            limits=self.limits,
+            refused_reason=self.refused_reason,
         )
-
-    def _run(self, code: str, tests: ExerciseTests) -> TestRun:
-        if self.sandbox is None:
-            return TestRun(verdict="refused", message=self.refused_reason or "no sandbox")
-        files = (SourceFile("solution.py", code),)
-        return self.sandbox.run(files=files, tests=tests, limits=self.limits, trace=False)
 
     def save_exercise(
         self, course: str, draft: ExerciseDraft, *, base_version: str | None
@@ -1010,6 +984,80 @@ def _joined(where: str, problems: list[str]) -> str:
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def solution_check(
+    *,
+    solution: str,
+    starter: str,
+    tests: ExerciseTests,
+    sandbox: Sandbox | None,
+    limits: SandboxLimits,
+    refused_reason: str = "",
+) -> SolutionCheck:
+    """The tests against the solution in the sandbox (then against the starter, whose passing
+    every test is a warning): what saving an exercise requires."""
+
+    def run_code(code: str) -> TestRun:
+        if sandbox is None:
+            return TestRun(verdict="refused", message=refused_reason or "no sandbox")
+        files = (SourceFile("solution.py", code),)
+        return sandbox.run(files=files, tests=tests, limits=limits, trace=False)
+
+    result = run_code(solution)
+    if result.verdict == "passed":
+        ok, message = True, f"the solution passes all {len(result.cases)} tests"
+    elif result.verdict == "refused":
+        ok, message = False, f"the tests could not be run: {result.message}"
+    elif result.verdict == "test_error":
+        ok, message = False, f"the tests themselves are broken: {result.message}"
+    else:
+        failing = [c.name for c in result.cases if c.status != "passed"]
+        shown = ", ".join(failing[:5]) + (" …" if len(failing) > 5 else "")
+        ok = False
+        message = (
+            f"the solution does not pass its tests ({result.verdict}: {result.passed} of "
+            f"{len(result.cases)} pass"
+            + (f"; failing: {shown}" if shown else "")
+            + (f"; {result.message}" if result.message and result.verdict != "failed" else "")
+            + ")"
+        )
+    starter_passes: bool | None = None
+    warnings: list[str] = []
+    if ok and starter.strip():
+        starter_run = run_code(starter)
+        starter_passes = starter_run.verdict == "passed"
+        if starter_passes:
+            warnings.append("the starter code already passes every test")
+    return SolutionCheck(
+        ok=ok, message=message, run=result, starter_passes=starter_passes, warnings=tuple(warnings)
+    )
+
+
+def check_exercise_folder(
+    folder: Path, *, sandbox: Sandbox | None, limits: SandboxLimits
+) -> SolutionCheck:
+    """A course folder's exercise (``exercises/<id>/``): all its tests against its
+    ``solution.py`` (and ``starter.py``) in the sandbox, as saving one here would check it."""
+    from tutor.review.exercise_tests import load_exercise_tests
+
+    folder = Path(folder)
+    solution = folder / "solution.py"
+    if not solution.is_file():
+        raise NotFoundError(f"{folder}: no solution.py to check the tests against")
+    tests = load_exercise_tests(folder)
+    if tests.case_count == 0:
+        raise InvalidInputError(f"{folder}: no tests (tests.json or test_*.py)")
+    draft = ExerciseDraft(
+        id=folder.name,
+        title=folder.name,
+        statement="",
+        solution=_read_text(solution),
+        starter=_read_text(folder / "starter.py"),
+    )
+    return solution_check(
+        solution=draft.solution, starter=draft.starter, tests=tests, sandbox=sandbox, limits=limits
+    )
 
 
 def build_course_authoring(

@@ -138,9 +138,11 @@
     checkBox.hidden = false;
     checkBox.dataset.ok = check.ok ? "1" : "0";
     checkBox.dataset.verdict = check.verdict;
-    const headline = check.ok
-      ? fmt("authoring_check_ok", { n: check.total })
-      : fmt("authoring_check_failed", { passed: check.passed, total: check.total });
+    let headline = check.message;  // e.g. the solution could not even be loaded
+    if (check.ok) headline = fmt("authoring_check_ok", { n: check.total });
+    else if (check.total) {
+      headline = fmt("authoring_check_failed", { passed: check.passed, total: check.total });
+    }
     checkBox.append(h("p", { class: "verdict " + (check.ok ? "ok" : "bad"),
       "data-testid": "ex-check-verdict", text: headline }));
     checkBox.append(h("p", { class: "muted small", text: check.message }));

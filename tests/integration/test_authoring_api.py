@@ -493,3 +493,64 @@ def test_admins_author_any_course_and_unknown_courses_are_404(env: Env) -> None:
     assert other.status_code == 201, other.text
     missing = env.client.get(f"{base('no-such-course')}/quiz", headers=admin)
     assert missing.status_code == 404
+
+
+# --- the command line --------------------------------------------------------------------------
+def test_the_cli_imports_exports_and_checks(tmp_path, run_cli, cli_env) -> None:
+    course = write(
+        tmp_path / COURSE,
+        {
+            "course.yaml": COURSE_YAML,
+            "lessons/01-loops.md": LESSON,
+            "quiz.jsonl": json.dumps(SHIPPED_QUIZ) + "\n",
+            "exercises/ex-good/solution.py": SOLUTION,
+            "exercises/ex-good/tests.json": TESTS_JSON,
+            "exercises/ex-bad/solution.py": BUGGY,
+            "exercises/ex-bad/tests.json": TESTS_JSON,
+        },
+    )
+    data_dir = tmp_path / "var"
+    # An exercise written in the console earlier: ingesting the course folder keeps it.
+    write(
+        data_dir / "authored" / COURSE / "exercises" / "ex-console",
+        {
+            "exercise.md": "---\nkind: exercise\nexercise: ex-console\nskills: [loops]\n---\n"
+            "# From the console\n\nWrite `f()`.\n",
+            "solution.py": "def f():\n    return 1\n",
+        },
+    )
+    env = cli_env(data_dir)
+
+    ingested = run_cli("ingest", str(course), env=env, cwd=tmp_path)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps(quiz(id="c-1")) + "\n" + json.dumps(quiz(id="c-2", answer_index=5)))
+    refused = run_cli("quiz", "import", str(bad), "--course", COURSE, env=env, cwd=tmp_path)
+    good = tmp_path / "good.jsonl"
+    good.write_text(json.dumps(quiz(id="c-1")) + "\n")
+    imported = run_cli("quiz", "import", str(good), "--course", COURSE, env=env, cwd=tmp_path)
+    out = tmp_path / "out.jsonl"
+    exported = run_cli(
+        "quiz", "export", "--course", COURSE, "--out", str(out), env=env, cwd=tmp_path
+    )
+    checked = run_cli(
+        "exercise",
+        "check",
+        str(course / "exercises" / "ex-good"),
+        str(course / "exercises" / "ex-bad"),
+        env=env,
+        cwd=tmp_path,
+    )
+
+    assert ingested.returncode == 0, ingested.stderr
+    assert "written in the console (authcourse): 2 added" in ingested.stdout
+    assert "2 quiz items" not in ingested.stdout  # one item before the import
+    assert refused.returncode == 2
+    assert "line 2: answer_index 5 is out of range" in refused.stderr
+    assert imported.returncode == 0 and "1 added, 0 updated" in imported.stdout
+    assert exported.returncode == 0
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["auth-q1", "c-1"]
+    assert checked.returncode == 1
+    lines = checked.stdout.splitlines()
+    assert lines[0].startswith("ok   ") and "ex-good" in lines[0]
+    assert any(line.startswith("FAIL") and "ex-bad" in line for line in lines)
+    assert "expected 5, got 0" in checked.stdout
