@@ -19,6 +19,7 @@ from api.routes import (
     auth,
     authoring,
     chat,
+    gaps,
     health,
     kb_admin,
     learner,
@@ -64,6 +65,7 @@ def create_app(*, warm_up: bool = True) -> FastAPI:
     app.include_router(reviews.router)
     app.include_router(admin.router)
     app.include_router(analytics.router)
+    app.include_router(gaps.router)
     app.include_router(authoring.router)
     app.include_router(kb_admin.router)
     app.include_router(auth.router)

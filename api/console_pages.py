@@ -17,6 +17,7 @@ from api.auth import require_page_roles
 from api.deps import (
     AccountServiceDep,
     ChatServiceDep,
+    ContentGapsDep,
     CourseAuthoringDep,
     KnowledgeBaseDep,
     SettingsDep,
@@ -105,6 +106,49 @@ def console_overview(
     )
 
 
+@router.get("/console/gaps", response_class=HTMLResponse)
+def console_gaps(
+    request: Request,
+    user: StaffDep,
+    kb: KnowledgeBaseDep,
+    gaps: ContentGapsDep,
+    course: CourseQuery = None,
+):
+    course, courses = console_course(user, course, kb)
+    open_groups, resolved_groups = gaps.groups(course) if course else ([], [])
+    return render_console(
+        request,
+        "console_gaps.html",
+        tab="gaps",
+        course=course,
+        courses=courses,
+        open_groups=open_groups,
+        resolved_groups=resolved_groups,
+    )
+
+
+@router.get("/console/kb", response_class=HTMLResponse)
+def console_kb(
+    request: Request,
+    user: StaffDep,
+    kb: KnowledgeBaseDep,
+    settings: SettingsDep,
+    course: CourseQuery = None,
+):
+    course, courses = console_course(user, course, kb)
+    t = translator(pick_lang(request))
+    return render_console(
+        request,
+        "console_kb.html",
+        tab="kb",
+        course=course,
+        courses=courses,
+        kinds=KINDS,
+        upload_max_mb=f"{settings.upload_max_mb:g}",
+        kb_strings={key: t(key) for key in KB_UI_KEYS},
+    )
+
+
 @router.get("/console/exercises", response_class=HTMLResponse)
 def console_exercises(
     request: Request,
@@ -142,28 +186,6 @@ def console_exercises(
         problem=problem,
         saved=saved if any(e["id"] == saved for e in exercises) else None,
         authoring_strings={key: t(key) for key in AUTHORING_UI_KEYS},
-    )
-
-
-@router.get("/console/kb", response_class=HTMLResponse)
-def console_kb(
-    request: Request,
-    user: StaffDep,
-    kb: KnowledgeBaseDep,
-    settings: SettingsDep,
-    course: CourseQuery = None,
-):
-    course, courses = console_course(user, course, kb)
-    t = translator(pick_lang(request))
-    return render_console(
-        request,
-        "console_kb.html",
-        tab="kb",
-        course=course,
-        courses=courses,
-        kinds=KINDS,
-        upload_max_mb=f"{settings.upload_max_mb:g}",
-        kb_strings={key: t(key) for key in KB_UI_KEYS},
     )
 
 

@@ -17,12 +17,14 @@ from fastapi import Depends, Request
 
 from knowledge.config import KnowledgeConfig
 from knowledge.embeddings import CachedEmbedding, answer_embedding
+from knowledge.ingest import ingest_path
 from knowledge.knowledge_base import KnowledgeBase, build_knowledge_base
 from knowledge.registry import make_engine
 from tutor.accounts import AccountService
 from tutor.analytics import AnalyticsService
 from tutor.answering import build_answerer
 from tutor.chat import ChatService
+from tutor.content_gaps import ContentGaps
 from tutor.conversations import ConversationStore
 from tutor.course_authoring import CourseAuthoring, authored_root
 from tutor.course_catalog import CourseCatalog
@@ -32,6 +34,7 @@ from tutor.learner import LearnerService
 from tutor.learner_params import fitted_params_for
 from tutor.login_throttle import LoginThrottle
 from tutor.privacy import TraineeData
+from tutor.question_groups import build_question_grouper
 from tutor.review.service import ReviewService, build_review_service
 from tutor.settings import Settings
 
@@ -200,6 +203,37 @@ def get_analytics_service(
     return entry[1]
 
 
+# --- content gaps ------------------------------------------------------------------------------
+_GAPS_SERVICES: dict[tuple[int, int], tuple[Settings, KnowledgeBase, ContentGaps]] = {}
+_GAPS_LOCK = threading.Lock()
+
+
+def get_content_gaps(
+    settings: Annotated[Settings, Depends(get_settings)],
+    kb: Annotated[KnowledgeBase, Depends(get_knowledge_base)],
+    chat: Annotated[ChatService, Depends(get_chat_service)],
+) -> ContentGaps:
+    # One per process, settings object and knowledge base: it caches each course's groups
+    # until the course's gap questions or resolutions change.
+    key = (id(settings), id(kb))
+    with _GAPS_LOCK:
+        entry = _GAPS_SERVICES.get(key)
+        if entry is None or entry[0] is not settings or entry[1] is not kb:
+            max_bytes = int(settings.max_file_mb * 1024 * 1024)
+            service = ContentGaps(
+                engine=chat.store.engine,
+                conversations=chat.store,
+                grouper=build_question_grouper(kb),
+                faq_dir=settings.data_dir / "faq",
+                ingest_file=lambda path, course: ingest_path(
+                    kb, path, course=course, max_bytes=max_bytes
+                ),
+            )
+            entry = (settings, kb, service)
+            _GAPS_SERVICES[key] = entry
+    return entry[2]
+
+
 # --- exercise and quiz authoring ---------------------------------------------------------------
 _AUTHORING_SERVICES: dict[tuple[int, int], tuple[Settings, KnowledgeBase, CourseAuthoring]] = {}
 _AUTHORING_LOCK = threading.Lock()
@@ -243,6 +277,7 @@ LearnerServiceDep = Annotated[LearnerService, Depends(get_learner_service)]
 ReviewServiceDep = Annotated[ReviewService, Depends(get_review_service)]
 TraineeDataDep = Annotated[TraineeData, Depends(get_trainee_data)]
 AnalyticsServiceDep = Annotated[AnalyticsService, Depends(get_analytics_service)]
+ContentGapsDep = Annotated[ContentGaps, Depends(get_content_gaps)]
 CourseAuthoringDep = Annotated[CourseAuthoring, Depends(get_course_authoring)]
 # The request's user (CurrentUserDep, OptionalUserDep, PageUserDep, require_roles) lives in
 # api/auth.py: those dependencies need the ones above, and this module imports no route code.

@@ -24,7 +24,11 @@ BENCHMARKS = {
     "serve-memory": "bench.serve_memory",
     "chat-latency": "bench.chat_latency",
     "learner-api": "bench.learner_api",
+    "gaps-grouping": "bench.gaps_grouping",
     "review-api": "bench.review_api",
+    "analytics": "bench.analytics",
+    "gaps-page": "bench.gaps_page",
+    "upload-pdf": "bench.upload_pdf",
 }
 
 

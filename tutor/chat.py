@@ -272,12 +272,16 @@ class ChatService:
         request, hits = decision.request, decision.retrieved
         retrieved_at = time.perf_counter()
         mode = request.mode
-        if mode == "not_covered":
+        # Gaps for instructors: what the course does not cover, and what it answered only
+        # from loosely close passages (covered below the clear-match threshold).
+        low_confidence = mode == "answer" and decision.confidence < self.coverage.threshold
+        if mode == "not_covered" or low_confidence:
             self.store.record_gap(
                 course=plan.course,
                 user_id=plan.user_id,
                 question=plan.message,
                 lang=plan.lang,
+                reason="not_covered" if mode == "not_covered" else "low_confidence",
                 confidence=round(decision.confidence, 4),
                 retrieved=[
                     {"chunk_id": h.chunk.id, "title": h.chunk.title, "score": round(h.score, 4)}

@@ -258,7 +258,12 @@ class ConversationStore:
         lang: str,
         confidence: float,
         retrieved: list[dict],
+        reason: str = "not_covered",
     ) -> None:
+        """``reason``: ``not_covered`` (the tutor said the course does not cover it) or
+        ``low_confidence`` (answered, but only from loosely close passages)."""
+        if reason not in ("not_covered", "low_confidence"):
+            raise InvalidInputError(f"unknown content-gap reason {reason!r}")
         with self.engine.begin() as conn:
             conn.execute(
                 insert(content_gaps).values(
@@ -269,6 +274,7 @@ class ConversationStore:
                     confidence=confidence,
                     retrieved=json.dumps(retrieved, ensure_ascii=False),
                     created_at=datetime.now(UTC),
+                    reason=reason,
                 )
             )
 
@@ -286,6 +292,7 @@ class ConversationStore:
                     "confidence": r.confidence,
                     "retrieved": json.loads(r.retrieved),
                     "created_at": as_utc(r.created_at).isoformat(),
+                    "reason": r.reason or "not_covered",
                 }
                 for r in conn.execute(query)
             ]

@@ -14,7 +14,8 @@ Tables:
   it cited (quoted text included, so deleting a document never empties a past answer),
   the answerer that produced it, its mode and timings.
 - ``feedback``: one thumbs up/down (+ comment) per assistant message.
-- ``content_gaps``: questions the course could not answer, for instructors.
+- ``content_gaps``: questions the course could not answer (or answered from loosely close
+  passages only), for instructors.
 
 Timestamps are UTC. SQLite hands them back naive, so readers normalise with ``as_utc``.
 """
@@ -35,6 +36,8 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    inspect,
+    text,
 )
 
 metadata = MetaData()
@@ -143,12 +146,25 @@ content_gaps = Table(
     Column("confidence", Float, nullable=False),
     Column("retrieved", Text, nullable=False, default="[]"),
     Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+    # "not_covered" (the tutor said so) | "low_confidence" (answered from loosely close
+    # passages only); NULL in rows written before the column existed means not_covered
+    Column("reason", String(16)),
 )
+
+# Columns added to existing tables after their first release: ``create_schema`` adds them
+# to a database created earlier (create_all never alters a table). Nullable, no default.
+_ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (("content_gaps", "reason", "VARCHAR(16)"),)
 
 
 def create_schema(engine: Engine) -> None:
-    """Create the tutor tables that do not exist yet (idempotent)."""
+    """Create the tutor tables that do not exist yet and add the columns added since
+    (idempotent)."""
     metadata.create_all(engine)
+    tables = inspect(engine)
+    for table, column, sql_type in _ADDED_COLUMNS:
+        if column not in {c["name"] for c in tables.get_columns(table)}:
+            with engine.begin() as conn:
+                conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
 
 
 def as_utc(value: datetime) -> datetime:

@@ -70,8 +70,10 @@ def stop_server(proc: subprocess.Popen) -> None:
 
 @pytest.fixture(scope="session")
 def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed (/usr/bin/chromium); .ci/run installs it")
+    assert CHROMIUM.exists(), (
+        "Debian chromium is required for the browser tests (/usr/bin/chromium): "
+        "apt-get install chromium fonts-nanum (.ci/run installs them); they are never skipped"
+    )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

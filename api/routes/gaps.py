@@ -1,0 +1,127 @@
+"""Content gaps over HTTP (instructors: their course; admins: any, with ``?course=``).
+
+- ``GET /api/gaps`` → ``{"course", "open": [group], "resolved": [group]}``; a group is
+  ``{"key", "label", "count", "status", "weeks": {"2026-W47": n}, "retrieved": [[title, n]],
+  "examples": [{"key", "question", "lang", "source", "created_at"}], "resolution"}``.
+- ``POST /api/gaps/{key}/faq`` ``{"title", "answer", "lang"}``: the answer becomes a FAQ
+  document of the course, indexed at once; the group is resolved.
+- ``POST /api/gaps/{key}/out-of-scope`` ``{"note"?}``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field, StrictStr
+
+from api.auth import CsrfAuthDep, require_roles
+from api.deps import ContentGapsDep, KnowledgeBaseDep
+from tutor.accounts import User
+from tutor.content_gaps import GapGroup
+from tutor.errors import InvalidInputError, PermissionDeniedError
+
+router = APIRouter(prefix="/api/gaps", tags=["content gaps"])
+StaffDep = Annotated[User, Depends(require_roles("instructor", "admin"))]
+
+
+class FaqCreate(BaseModel):
+    title: StrictStr = Field(default="", max_length=200)
+    answer: StrictStr = Field(max_length=20_000)
+    lang: Literal["en", "ko"] = "en"
+
+
+class OutOfScope(BaseModel):
+    note: StrictStr | None = Field(default=None, max_length=2000)
+
+
+def staff_course(user: User, requested: str | None, kb) -> str:
+    """The course a staff member works on: instructors their own, admins the one asked for."""
+    if user.role == "admin":
+        course = requested or next(iter(sorted({r.course for r in kb.registry.list()})), None)
+    else:
+        if requested and requested != user.course:
+            raise PermissionDeniedError("instructors see their own course only")
+        course = user.course
+    if not course:
+        raise InvalidInputError("no course: pass ?course=")
+    return course
+
+
+def group_json(g: GapGroup) -> dict[str, Any]:
+    return {
+        "key": g.key,
+        "label": g.label,
+        "count": g.count,
+        "status": g.status,
+        "weeks": g.weeks,
+        "retrieved": [list(r) for r in g.retrieved],
+        "examples": [
+            {
+                "key": q.key,
+                "question": q.question,
+                "lang": q.lang,
+                "source": q.source,
+                "created_at": q.created_at.isoformat(),
+            }
+            for q in g.examples
+        ],
+        "resolution": g.resolution,
+    }
+
+
+@router.get("", summary="Content gaps of a course, grouped by meaning")
+def list_gaps(
+    user: StaffDep,
+    gaps: ContentGapsDep,
+    kb: KnowledgeBaseDep,
+    course: Annotated[str | None, Query(max_length=128)] = None,
+) -> dict[str, Any]:
+    course = staff_course(user, course, kb)
+    open_, resolved = gaps.groups(course)
+    return {
+        "course": course,
+        "open": [group_json(g) for g in open_],
+        "resolved": [group_json(g) for g in resolved],
+    }
+
+
+def _staff(auth) -> User:
+    if auth.user.role not in ("instructor", "admin"):
+        raise PermissionDeniedError("this needs the role instructor or admin")
+    return auth.user
+
+
+@router.post("/{key}/faq", summary="Answer a group with a FAQ document", status_code=201)
+def answer_with_faq(
+    key: str,
+    body: FaqCreate,
+    auth: CsrfAuthDep,
+    gaps: ContentGapsDep,
+    kb: KnowledgeBaseDep,
+    course: Annotated[str | None, Query(max_length=128)] = None,
+) -> dict[str, Any]:
+    user = _staff(auth)
+    course = staff_course(user, course, kb)
+    return gaps.answer_with_faq(
+        course,
+        group_key=key,
+        title=body.title,
+        answer=body.answer,
+        lang=body.lang,
+        user=user.username,
+    )
+
+
+@router.post("/{key}/out-of-scope", summary="Mark a group out of scope", status_code=201)
+def out_of_scope(
+    key: str,
+    body: OutOfScope,
+    auth: CsrfAuthDep,
+    gaps: ContentGapsDep,
+    kb: KnowledgeBaseDep,
+    course: Annotated[str | None, Query(max_length=128)] = None,
+) -> dict[str, Any]:
+    user = _staff(auth)
+    course = staff_course(user, course, kb)
+    return gaps.mark_out_of_scope(course, group_key=key, note=body.note, user=user.username)
