@@ -221,31 +221,27 @@ class QuestionGrouper:
         hits: list[list[ScoredChunk]],
         similarity: np.ndarray,
     ) -> list[QuestionGroup]:
-        drafts: list[tuple[list[int], str | None, str, str, str]] = []
+        drafts: list[tuple[list[int], str | None, str, dict[str, float], str]] = []
         for members in groups:
             representative = max(members, key=lambda i: (similarity[i, members].mean(), -i))
             question = _clip(questions[representative].text) or "(empty question)"
-            lesson, title, section = self._nearest_lesson(members, questions=questions, hits=hits)
-            drafts.append((members, lesson, title, section, question))
-        titles = Counter(title for _, _, title, _, _ in drafts if title)
-        with_section = Counter(
-            (title, section) for _, _, title, section, _ in drafts if title and section
-        )
+            lesson, title, sections = self._nearest_lesson(members, questions=questions, hits=hits)
+            drafts.append((members, lesson, title, sections, question))
         out: list[QuestionGroup] = []
         used: set[str] = set()
-        for members, lesson, title, section, question in drafts:
+        for n, (members, lesson, title, sections, question) in enumerate(drafts):
+            same_title = [d[3] for m, d in enumerate(drafts) if m != n and title and d[2] == title]
             if not title:
                 label = question
-            elif titles[title] == 1:
+            elif not same_title:
                 label = title
-            elif section and with_section[(title, section)] == 1:
-                label = f"{title} › {section}"
-            else:
-                label = f"{title} › {question}"
-            base, n = label, 2
+            else:  # several groups nearest to one lesson: the section that sets this one apart
+                section = _distinctive(sections, same_title)
+                label = f"{title} › {section or question}"
+            base, copy = label, 2
             while label in used:  # distinct groups always get distinct labels
-                label = f"{base} ({n})"
-                n += 1
+                label = f"{base} ({copy})"
+                copy += 1
             used.add(label)
             ids = tuple(i for m in members for i in questions[m].ids)
             out.append(QuestionGroup(label=label, ids=ids, lesson=lesson))
@@ -253,8 +249,9 @@ class QuestionGrouper:
 
     def _nearest_lesson(
         self, members: list[int], *, questions: list[_Question], hits: list[list[ScoredChunk]]
-    ) -> tuple[str | None, str, str]:
-        """(lesson key, its title in the group's main language, the nearest section)."""
+    ) -> tuple[str | None, str, dict[str, float]]:
+        """The lesson the group is nearest to, its title in the group's main language, and
+        the share of each of its sections among the group's top hits in that lesson."""
         weight: Counter[str] = Counter()
         for i in members:
             found = hits[i]
@@ -268,7 +265,7 @@ class QuestionGrouper:
                     seen.add(key)
                     weight[key] += float(np.exp((h.score - best) / self.params.temperature))
         if not weight:
-            return None, "", ""
+            return None, "", {}
         lesson = weight.most_common(1)[0][0]
         korean = sum(questions[i].hangul for i in members) * 2 > len(members)
         titles: Counter[tuple[bool, str]] = Counter()
@@ -280,9 +277,23 @@ class QuestionGrouper:
                 same_language = (h.chunk.lang == "ko") == korean
                 titles[(same_language, h.chunk.title)] += 1
                 if _section(h):
-                    sections[(same_language, _section(h))] += 5 - rank
+                    sections[(same_language, _clip(_section(h)))] += 5 - rank
         title = _pick(titles) or lesson
-        return lesson, _clip(title), _clip(_pick(sections))
+        preferred = any(same for same, _ in sections)
+        kept = {text: w for (same, text), w in sections.items() if same or not preferred}
+        total = sum(kept.values())
+        return lesson, _clip(title), {text: w / total for text, w in kept.items()}
+
+
+def _distinctive(own: dict[str, float], others: list[dict[str, float]]) -> str:
+    """The section whose share in this group most exceeds its share in every other group
+    nearest to the same lesson ("" when none does). Two groups never get the same one."""
+    best, margin = "", 0.0
+    for section, share in sorted(own.items()):
+        lead = share - max((o.get(section, 0.0) for o in others), default=0.0)
+        if lead > margin:
+            best, margin = section, lead
+    return best
 
 
 def _pick(counts: Counter[tuple[bool, str]]) -> str:

@@ -220,6 +220,11 @@ def test_distinct_groups_get_distinct_labels(grouper):
     assert len(set(labels)) == len(labels)
     assert sorted(i for g in groups for i in g.ids) == sorted(i for i, _ in _items())
     assert all(g.label.strip() for g in groups)
+    # groups nearest to the same lesson are told apart after its title
+    titles = set(TITLES.values()) | {"리스트", "파일 읽고 쓰기", "반복문"}
+    shared = [g.label for g in groups if " › " in g.label]
+    assert shared
+    assert all(label.split(" › ")[0] in titles for label in shared)
 
 
 def test_empty_input_gives_no_groups(grouper):
