@@ -62,6 +62,13 @@ TESTED_VERDICTS = ("passed", *FAILED_VERDICTS)
 # Quiz answers (not placement answers: those are diagnostic, wrong ones are expected).
 QUIZ_SOURCES = ("quiz", "review")
 _CACHED_COURSES = 32
+# What "stuck" means unless the caller says otherwise (see ``AnalyticsService.stuck``).
+STUCK_DEFAULTS: dict[str, Any] = {
+    "days": 7,
+    "min_gain": 0.05,
+    "failed_reviews": 3,
+    "wrong_answers": 4,
+}
 
 StuckKind = Literal["inactive", "no_progress", "failed_reviews", "wrong_answers"]
 
@@ -235,6 +242,15 @@ class TraineeDetail:
 
 
 @dataclass(frozen=True)
+class CohortOverview:
+    heatmap: Heatmap
+    levels: LevelReport
+    topics: TopicReport
+    reviews: tuple[ExerciseStats, ...]
+    stuck: tuple[StuckTrainee, ...]
+
+
+@dataclass(frozen=True)
 class Table:
     """A table for CSV export: a header row and data rows."""
 
@@ -268,6 +284,9 @@ class _Cohort:
     p: dict[int, dict[str, float]] = field(default_factory=dict)
     n: dict[int, dict[str, int]] = field(default_factory=dict)
     right: dict[int, dict[str, int]] = field(default_factory=dict)
+    # (user id, m) -> mastery from the user's first m rows (see ``mastery_before``)
+    before: dict[tuple[int, int], dict[str, float]] = field(default_factory=dict)
+    rows: dict[int, TraineeRow] = field(default_factory=dict)  # ``row`` results, this state
 
     def priors(self, user_id: int) -> dict[str, float]:
         placement = self.placements.get(user_id)
@@ -292,6 +311,57 @@ class _Cohort:
             right[skill] += int(correct)
         return p, n, right
 
+    def mastery_before(self, user_id: int, cutoff: datetime) -> dict[str, float]:
+        """Mastery from the rows before ``cutoff`` (``replay(until=cutoff)``). When those rows
+        are the first m of the trainee's log (the usual case: the log is in time order), the
+        result is kept per m, so later requests and later answers do not replay it again."""
+        obs = self.obs.get(user_id, ())
+        m = sum(1 for o in obs if o[4] < cutoff)
+        if any(o[4] >= cutoff for o in obs[:m]):  # not a prefix: replay, keep nothing
+            return self.replay(user_id, until=cutoff)[0]
+        found = self.before.get((user_id, m))
+        if found is None:
+            found = self.replay(user_id, until=cutoff)[0]
+            if len(self.before) >= 8 * max(len(self.trainees), 1):
+                self.before.clear()
+            self.before[(user_id, m)] = found
+        return found
+
+    def extended(self, key: tuple, rows: Sequence[tuple[int, _Obs]]) -> _Cohort:
+        """A copy valid for ``key``: the same state with ``rows`` (user id, row), the log's
+        rows after this state's last one, folded in. Trainees without new rows share their
+        state with this copy (it is never changed in place)."""
+        out = _Cohort(
+            key=key,
+            skill_map=self.skill_map,
+            params=self.params,
+            trainees=self.trainees,
+            placements=self.placements,
+            obs=dict(self.obs),
+            p=dict(self.p),
+            n=dict(self.n),
+            right=dict(self.right),
+            before=dict(self.before),  # rows before a cut-off never change: still valid
+        )
+        members = {t.id for t in self.trainees}
+        copied: set[int] = set()
+        for user_id, o in rows:
+            if user_id not in members:
+                continue
+            if user_id not in copied:
+                copied.add(user_id)
+                out.obs[user_id] = list(out.obs.get(user_id, ()))
+                out.p[user_id] = dict(out.p[user_id])
+                out.n[user_id] = dict(out.n[user_id])
+                out.right[user_id] = dict(out.right[user_id])
+            out.obs[user_id].append(o)
+            skill, correct = o[0], o[1]
+            if skill in out.p[user_id]:
+                out.p[user_id][skill] = update(out.p[user_id][skill], correct, self.params[skill])
+                out.n[user_id][skill] += 1
+                out.right[user_id][skill] += int(correct)
+        return out
+
     def levels(self, user_id: int) -> tuple[int, int, int | None]:
         """(shown level, mastery level, placed level), as ``LearnerService.level`` has them."""
         smap = self.skill_map
@@ -309,6 +379,12 @@ class _Cohort:
         return max(reached, placed or 0, lowest, 1), reached, placed
 
     def row(self, t: _Trainee) -> TraineeRow:
+        found = self.rows.get(t.id)
+        if found is None or found.username != t.username:
+            found = self.rows[t.id] = self._row(t)
+        return found
+
+    def _row(self, t: _Trainee) -> TraineeRow:
         level, mastery_level, placed = self.levels(t.id)
         obs = self.obs.get(t.id, ())
         return TraineeRow(
@@ -360,9 +436,21 @@ class AnalyticsService:
         create_schema(engine)
         self._lock = threading.Lock()
         self._cohorts: dict[str, _Cohort] = {}
+        self._memo: dict[tuple[str, str], tuple[tuple, Any]] = {}  # (what, course) -> (key, value)
 
     def _now(self) -> datetime:
         return as_utc(self.clock())
+
+    def _memo_get(self, name: tuple[str, str], key: tuple) -> Any:
+        with self._lock:
+            found = self._memo.get(name)
+        return found[1] if found is not None and found[0] == key else None
+
+    def _memo_put(self, name: tuple[str, str], key: tuple, value: Any) -> None:
+        with self._lock:
+            if len(self._memo) >= 2 * _CACHED_COURSES and name not in self._memo:
+                self._memo.pop(next(iter(self._memo)))
+            self._memo[name] = (key, value)
 
     # --- trainees ----------------------------------------------------------------------------
     def _trainees(self, conn, course: str) -> tuple[_Trainee, ...]:
@@ -405,29 +493,36 @@ class AnalyticsService:
                 )
             ).one()
             placements = self._placements(conn, course)
-            key = (
+            base = (
                 id(skill_map),
                 _params_digest(params),
                 trainees,
-                int(count or 0),
-                int(last_id or 0),
                 tuple(sorted((u, pl[0]) for u, pl in placements.items())),
             )
+            count, last_id = int(count or 0), int(last_id or 0)
+            key = (base, count, last_id)
             with self._lock:
                 cached = self._cohorts.get(course)
             if cached is not None and cached.key == key:
                 return cached
-            obs = self._evidence(conn, course, set(ids))
-        cohort = _Cohort(
-            key=key,
-            skill_map=skill_map,
-            params=params,
-            trainees=trainees,
-            placements={u: pl for u, pl in placements.items() if u in set(ids)},
-            obs=obs,
-        )
-        for t in trainees:
-            cohort.p[t.id], cohort.n[t.id], cohort.right[t.id] = cohort.replay(t.id)
+            cohort = None
+            if cached is not None and cached.key[0] == base and last_id > cached.key[2]:
+                # The log is append-only: when every row added since is after the cached
+                # state's last one and none was deleted, fold in just those rows.
+                rows = self._evidence_rows(conn, course, after=cached.key[2], upto=last_id)
+                if len(rows) == count - cached.key[1]:
+                    cohort = cached.extended(key, rows)
+            if cohort is None:
+                cohort = _Cohort(
+                    key=key,
+                    skill_map=skill_map,
+                    params=params,
+                    trainees=trainees,
+                    placements={u: pl for u, pl in placements.items() if u in set(ids)},
+                    obs=self._evidence(conn, course, set(ids)),
+                )
+                for t in trainees:
+                    cohort.p[t.id], cohort.n[t.id], cohort.right[t.id] = cohort.replay(t.id)
         with self._lock:
             if len(self._cohorts) >= _CACHED_COURSES and course not in self._cohorts:
                 self._cohorts.pop(next(iter(self._cohorts)))
@@ -462,10 +557,27 @@ class AnalyticsService:
                 out[user_id].append((skill, bool(correct), source, item_id, as_utc(at)))
         return dict(out)
 
+    @staticmethod
+    def _evidence_rows(conn, course: str, *, after: int, upto: int) -> list[tuple[int, _Obs]]:
+        """The course's rows with ``after < id <= upto``, in log order, as (user id, row)."""
+        t = evidence_table.c
+        query = (
+            select(t.user_id, t.skill, t.correct, t.source, t.item_id, t.created_at)
+            .where(t.course == course, t.id > after, t.id <= upto)
+            .order_by(t.id)
+        )
+        return [
+            (user_id, (skill, bool(correct), source, item_id, as_utc(at)))
+            for user_id, skill, correct, source, item_id, at in conn.execute(query)
+        ]
+
     # --- heatmap -------------------------------------------------------------------------------
     def heatmap(self, course: str) -> Heatmap:
         """Mastery of every trainee (by username) on every skill (by level)."""
-        cohort = self._cohort(course)
+        return self._heatmap(course, self._cohort(course))
+
+    @staticmethod
+    def _heatmap(course: str, cohort: _Cohort) -> Heatmap:
         smap = cohort.skill_map
         level_of = {s: lv for lv, skills in smap.levels.items() for s in skills}
         topo = {s: i for i, s in enumerate(smap.topological_order())}
@@ -498,7 +610,9 @@ class AnalyticsService:
         """The level distribution now, and levels reached per week over the last ``weeks``."""
         if not 1 <= weeks <= 104:
             raise InvalidInputError("weeks must lie in 1..104")
-        cohort = self._cohort(course)
+        return self._levels(course, self._cohort(course), weeks=weeks)
+
+    def _levels(self, course: str, cohort: _Cohort, *, weeks: int) -> LevelReport:
         rows = tuple(cohort.row(t) for t in cohort.trainees)
         numbers = tuple(cohort.skill_map.level_numbers()) or (1,)
         distribution = dict.fromkeys(numbers, 0)
@@ -549,12 +663,28 @@ class AnalyticsService:
         m, c = messages.c, conversations.c
         with self.engine.connect() as conn:
             ids = {t.id for t in self._trainees(conn, course)}
-            query = (
-                select(c.user_id, m.role, m.citations)
-                .join(conversations, c.id == m.conversation_id)
-                .where(c.course == course, m.created_at >= since)
-            )
-            rows = [r for r in conn.execute(query) if r.user_id in ids]
+            # The messages' parsed citations are kept, keyed on what they depend on (the
+            # trainees, the course's message count and latest message); a later request of
+            # the same window size reads the kept rows from its own, later, start on.
+            count, latest = conn.execute(
+                select(func.count(), func.max(m.created_at))
+                .select_from(messages.join(conversations, c.id == m.conversation_id))
+                .where(c.course == course)
+            ).one()
+            key = (weeks, tuple(sorted(ids)), int(count or 0), latest)
+            kept = self._memo_get(("topics", course), key)
+            if kept is None or kept[0] > since:
+                query = (
+                    select(c.user_id, m.role, m.citations, m.created_at)
+                    .join(conversations, c.id == m.conversation_id)
+                    .where(c.course == course, m.created_at >= since)
+                )
+                kept = (
+                    since,
+                    [_parsed_message(r) for r in conn.execute(query) if r.user_id in ids],
+                )
+                self._memo_put(("topics", course), key, kept)
+            rows = [r for r in kept[1] if r[2] >= since]
             g = content_gaps.c
             gap_count = conn.execute(
                 select(func.count()).where(g.course == course, g.created_at >= since)
@@ -570,25 +700,18 @@ class AnalyticsService:
         titles: dict[str, str] = {}
         readers: dict[str, set[int]] = defaultdict(set)
         per_section: dict[str, Counter[str]] = defaultdict(Counter)
-        for user_id, role, raw in rows:
+        for user_id, role, _at, docs, heads in rows:
             if role == "user":
                 questions += 1
                 continue
             if role != "assistant":
                 continue
             answers += 1
-            cites = json.loads(raw or "[]")
-            if cites:
+            if docs:
                 cited += 1
-            docs: set[str] = set()
-            heads: set[tuple[str, str]] = set()
-            for cite in cites:
-                doc = str(cite.get("doc_id", ""))
-                path = cite.get("heading_path") or []
-                titles.setdefault(doc, str(cite.get("title") or doc))
-                docs.add(doc)
-                heads.add((doc, str(path[1]) if len(path) > 1 else ""))
-            for doc in docs:
+            for doc, title in docs:
+                titles.setdefault(doc, title)
+            for doc, _title in docs:
                 per_lesson[doc] += 1
                 readers[doc].add(user_id)
             for doc, heading in heads:
@@ -626,18 +749,30 @@ class AnalyticsService:
         """Per exercise (course order, then by id; free code last): attempts, pass rate, the
         ``top`` most common static findings and failing tests."""
         t = code_reviews.c
+        try:
+            skill_map: SkillMap | None = self.learner.skill_maps(course)
+        except NotFoundError:
+            skill_map = None
         with self.engine.connect() as conn:
             ids = {tr.id for tr in self._trainees(conn, course)}
+            # Kept per course, keyed on the trainees, the course material and the complete
+            # reviews (their count and latest completion: a new or deleted review shows).
+            count, latest = conn.execute(
+                select(func.count(), func.max(t.completed_at)).where(
+                    t.course == course, t.status == "complete"
+                )
+            ).one()
+            key = (top, tuple(sorted(ids)), id(skill_map), skill_map, int(count or 0), latest)
+            kept = self._memo_get(("reviews", course), key)
+            if kept is not None:
+                return list(kept)
             query = (
                 select(t.user_id, t.exercise_id, t.verdict, t.static, t.tests)
                 .where(t.course == course, t.status == "complete")
                 .order_by(t.created_at, t.attempt)
             )
             rows = [r for r in conn.execute(query) if r.user_id in ids]
-        try:
-            exercises = {m.id: m for m in self.learner.skill_maps(course).exercises}
-        except NotFoundError:
-            exercises = {}
+        exercises = {m.id: m for m in skill_map.exercises} if skill_map is not None else {}
         groups: dict[str | None, list[Any]] = defaultdict(list)
         for r in rows:
             groups[r.exercise_id].append(r)
@@ -645,6 +780,7 @@ class AnalyticsService:
         out = []
         for eid in sorted(groups, key=lambda e: (e is None, order.get(e, len(order)), e or "")):
             out.append(self._exercise_stats(eid, groups[eid], exercises.get(eid or ""), top=top))
+        self._memo_put(("reviews", course), key, tuple(out))
         return out
 
     @staticmethod
@@ -699,10 +835,10 @@ class AnalyticsService:
         self,
         course: str,
         *,
-        days: int = 7,
-        min_gain: float = 0.05,
-        failed_reviews: int = 3,
-        wrong_answers: int = 4,
+        days: int = STUCK_DEFAULTS["days"],
+        min_gain: float = STUCK_DEFAULTS["min_gain"],
+        failed_reviews: int = STUCK_DEFAULTS["failed_reviews"],
+        wrong_answers: int = STUCK_DEFAULTS["wrong_answers"],
     ) -> list[StuckTrainee]:
         """Trainees who made no progress over the last ``days`` or keep failing, each with
         the reasons; the most reasons first, then the longest inactive."""
@@ -710,12 +846,33 @@ class AnalyticsService:
             raise InvalidInputError("days must lie in 1..365")
         if failed_reviews < 2 or wrong_answers < 2:
             raise InvalidInputError("a streak needs at least 2 failures")
-        cohort = self._cohort(course)
+        return self._stuck(
+            course,
+            self._cohort(course),
+            days=days,
+            min_gain=min_gain,
+            failed_reviews=failed_reviews,
+            wrong_answers=wrong_answers,
+        )
+
+    def _stuck(
+        self,
+        course: str,
+        cohort: _Cohort,
+        *,
+        days: int,
+        min_gain: float,
+        failed_reviews: int,
+        wrong_answers: int,
+        only: int | None = None,
+    ) -> list[StuckTrainee]:
+        """``stuck`` on a given cohort state; ``only``: that trainee alone."""
         now = self._now()
         cutoff = now - timedelta(days=days)
-        streaks = self._review_streaks(course, {t.id for t in cohort.trainees})
+        members = [t for t in cohort.trainees if only is None or t.id == only]
+        streaks = self._review_streaks(course, {t.id for t in members})
         out = []
-        for t in cohort.trainees:
+        for t in members:
             reasons = self._reasons(
                 cohort,
                 t,
@@ -758,7 +915,7 @@ class AnalyticsService:
             if obs or t.created_at < cutoff:  # a new account is not idle yet
                 reasons.append(_inactive(obs[-1][4] if obs else None, days=days, now=now))
         else:
-            before, _, _ = cohort.replay(t.id, until=cutoff)
+            before = cohort.mastery_before(t.id, cutoff)
             p = cohort.p[t.id]
             gain = max((p[s] - before[s] for s in p), default=0.0)
             if gain < min_gain:
@@ -790,6 +947,8 @@ class AnalyticsService:
             )
             .order_by(t.created_at, t.attempt)
         )
+        if len(trainees) == 1:
+            query = query.where(t.user_id.in_(trainees))
         out: dict[int, dict[str, tuple[int, datetime]]] = defaultdict(dict)
         with self.engine.connect() as conn:
             for user_id, eid, verdict, at in conn.execute(query):
@@ -798,6 +957,44 @@ class AnalyticsService:
                 count = out[user_id].get(eid, (0, at))[0]
                 out[user_id][eid] = (0 if verdict == "passed" else count + 1, as_utc(at))
         return out
+
+    # --- everything at once ---------------------------------------------------------------------
+    def overview(
+        self,
+        course: str,
+        *,
+        weeks: int = 12,
+        topic_weeks: int = 4,
+        days: int = STUCK_DEFAULTS["days"],
+        min_gain: float = STUCK_DEFAULTS["min_gain"],
+        failed_reviews: int = STUCK_DEFAULTS["failed_reviews"],
+        wrong_answers: int = STUCK_DEFAULTS["wrong_answers"],
+    ) -> CohortOverview:
+        """The heatmap, levels, topics, reviews and stuck trainees of one course from one
+        cohort state (what a page shows), with the same checks as each method alone."""
+        if not 1 <= weeks <= 104 or not 1 <= topic_weeks <= 104:
+            raise InvalidInputError("weeks must lie in 1..104")
+        if not 1 <= days <= 365:
+            raise InvalidInputError("days must lie in 1..365")
+        if failed_reviews < 2 or wrong_answers < 2:
+            raise InvalidInputError("a streak needs at least 2 failures")
+        cohort = self._cohort(course)
+        return CohortOverview(
+            heatmap=self._heatmap(course, cohort),
+            levels=self._levels(course, cohort, weeks=weeks),
+            topics=self.topics(course, weeks=topic_weeks),
+            reviews=tuple(self.reviews(course)),
+            stuck=tuple(
+                self._stuck(
+                    course,
+                    cohort,
+                    days=days,
+                    min_gain=min_gain,
+                    failed_reviews=failed_reviews,
+                    wrong_answers=wrong_answers,
+                )
+            ),
+        )
 
     # --- one trainee ---------------------------------------------------------------------------
     def trainee(
@@ -818,9 +1015,8 @@ class AnalyticsService:
         cohort = self._cohort(course)
         if user_id in {t.id for t in cohort.trainees}:
             summary = cohort.row(person)
-            stuck = next(
-                (s.reasons for s in self.stuck(course) if s.trainee.user_id == user_id), ()
-            )
+            found = self._stuck(course, cohort, only=user_id, **STUCK_DEFAULTS)
+            stuck = found[0].reasons if found else ()
         else:  # a disabled trainee: outside the cohort figures, still readable
             summary = TraineeRow(
                 user_id=person.id,
@@ -901,6 +1097,19 @@ class AnalyticsService:
         if conv.course not in (course, None):  # held apart like in ``trainee``
             raise NotFoundError(f"no conversation {conversation_id!r} in course {course!r}")
         return conv, self.conversations.messages(conversation_id, user_id=user_id)
+
+
+def _parsed_message(row: Any) -> tuple:
+    """(user id, role, created_at, ((doc id, title), ...), ((doc id, section), ...)) of a
+    message: the lessons and the sections (second level of the heading path) it cites."""
+    docs: dict[str, str] = {}
+    heads: set[tuple[str, str]] = set()
+    for cite in json.loads(row.citations or "[]") if row.role == "assistant" else ():
+        doc = str(cite.get("doc_id", ""))
+        path = cite.get("heading_path") or []
+        docs.setdefault(doc, str(cite.get("title") or doc))
+        heads.add((doc, str(path[1]) if len(path) > 1 else ""))
+    return (row.user_id, row.role, as_utc(row.created_at), tuple(docs.items()), tuple(heads))
 
 
 def _finding_text(finding: dict) -> str:

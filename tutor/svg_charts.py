@@ -186,25 +186,27 @@ def heatmap_svg(
                         f'stroke="{TEXT_COLOR}" stroke-width="1"/>'
                     )
                 start = j
-    # Rows: label + cells.
+    # Rows: label + cells (names escaped and coordinates formatted once: thousands of cells).
+    xs = [_num(left + j * cell) for j in range(len(columns))]
+    column_text = [esc(c) for c in columns]
     for i, (name, row) in enumerate(zip(rows, values, strict=True)):
         y = top + i * cell
+        name_text = esc(name)
         shown = esc(fit_text(name, size, label_w - 8))
         label = (
             f'<text x="{_num(left - 6)}" y="{_num(y + cell - 2)}" text-anchor="end" '
-            f'font-size="{size}">{shown}<title>{esc(name)}</title></text>'
+            f'font-size="{size}">{shown}<title>{name_text}</title></text>'
         )
         link = row_links[i] if row_links is not None else None
         out.append(f'<a href="{esc(link)}">{label}</a>' if link else label)
         out.append(f'<g class="row" data-row="{i}">')
-        for j, value in enumerate(row):
-            fill = mastery_fill(value, threshold=threshold)
-            shown_value = "—" if value is None else f"{value:.2f}"
-            out.append(
-                f'<rect x="{_num(left + j * cell)}" y="{_num(y)}" width="{cell}" '
-                f'height="{cell}" fill="{fill}"><title>{esc(name)} · {esc(columns[j])}: '
-                f"{shown_value}</title></rect>"
-            )
+        size_attrs = f'" y="{_num(y)}" width="{cell}" height="{cell}" fill="'
+        out.extend(
+            f'<rect x="{xs[j]}{size_attrs}{mastery_fill(value, threshold=threshold)}"><title>'
+            f"{name_text} · {column_text[j]}: "
+            f"{'—' if value is None else f'{value:.2f}'}</title></rect>"
+            for j, value in enumerate(row)
+        )
         out.append("</g>")
     out.append(
         f'<rect x="{_num(left)}" y="{_num(top)}" width="{_num(grid_w)}" '

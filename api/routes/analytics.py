@@ -37,6 +37,7 @@ from api.schemas import (
 )
 from tutor.accounts import User
 from tutor.analytics import (
+    STUCK_DEFAULTS,
     AnalyticsService,
     ExerciseStats,
     Heatmap,
@@ -425,42 +426,31 @@ def cohort_page(
 ) -> CohortPage:
     """Every figure of the cohort page, drawn for ``lang``; NotFoundError when the course
     has no material (no skill map)."""
-    heatmap_data = service.heatmap(course)
-    level_report = service.levels(course, weeks=weeks)
-    topic_report = service.topics(course)
-    links = [trainee_page_url(t.user_id, course) for t in heatmap_data.trainees]
-    rules = {"days": days, "gain": 0.05, "reviews": 3, "wrong": 4}  # the API's defaults
+    rules = {**STUCK_DEFAULTS, "days": days}
+    data = service.overview(course, weeks=weeks, **rules)
+    links = [trainee_page_url(t.user_id, course) for t in data.heatmap.trainees]
     return CohortPage(
-        heatmap=heatmap_data,
-        heatmap_svg=Markup(heatmap_chart_svg(heatmap_data, lang=lang, row_links=links)),
-        levels=level_report,
-        levels_svg=Markup(levels_chart_svg(level_report, lang=lang)),
-        achievements_svg=Markup(achievements_chart_svg(level_report, lang=lang)),
-        topics=topic_report,
-        topics_svg=Markup(topics_chart_svg(topic_report, lang=lang)),
-        reviews=service.reviews(course),
-        stuck=service.stuck(
-            course,
-            days=days,
-            min_gain=rules["gain"],
-            failed_reviews=rules["reviews"],
-            wrong_answers=rules["wrong"],
-        ),
-        rules=rules,
+        heatmap=data.heatmap,
+        heatmap_svg=Markup(heatmap_chart_svg(data.heatmap, lang=lang, row_links=links)),
+        levels=data.levels,
+        levels_svg=Markup(levels_chart_svg(data.levels, lang=lang)),
+        achievements_svg=Markup(achievements_chart_svg(data.levels, lang=lang)),
+        topics=data.topics,
+        topics_svg=Markup(topics_chart_svg(data.topics, lang=lang)),
+        reviews=list(data.reviews),
+        stuck=list(data.stuck),
+        rules={
+            "days": days,
+            "gain": rules["min_gain"],
+            "reviews": rules["failed_reviews"],
+            "wrong": rules["wrong_answers"],
+        },
         csv={
             "heatmap": csv_url("/heatmap", course=course, lang=lang),
             "levels": csv_url("/levels", course=course, lang=lang, weeks=weeks),
             "topics": csv_url("/topics", course=course, lang=lang),
             "reviews": csv_url("/reviews", course=course, lang=lang),
-            "stuck": csv_url(
-                "/stuck",
-                course=course,
-                lang=lang,
-                days=days,
-                min_gain=rules["gain"],
-                failed_reviews=rules["reviews"],
-                wrong_answers=rules["wrong"],
-            ),
+            "stuck": csv_url("/stuck", course=course, lang=lang, **rules),
         },
     )
 

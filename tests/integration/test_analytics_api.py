@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
+from sqlalchemy import delete, func, select
 
 from api.app import create_app
 from api.deps import get_account_service, get_knowledge_base, get_settings
@@ -31,6 +32,7 @@ from tutor.answering import Citation
 from tutor.conversations import ConversationStore
 from tutor.course_catalog import CourseCatalog
 from tutor.learner import LearnerService
+from tutor.learner_store import evidence
 from tutor.review.review_store import ReviewStore
 from tutor.review.types import SourceFile
 from tutor.settings import Settings
@@ -678,3 +680,54 @@ def test_the_replay_equals_the_learner_service_to_the_last_digit(env: Env) -> No
         assert (row.level, row.mastery_level, row.placed_level) == (
             progress.level, progress.mastery_level, progress.placed_level,
         )  # fmt: skip
+
+
+# --- kept state follows the data (these change the seeded data: keep them last) ---------------
+def test_state_kept_between_requests_equals_a_fresh_computation(env: Env) -> None:
+    engine = make_engine(env.database_url)
+    at = datetime.now(UTC) + timedelta(minutes=1)  # one "now" for both services
+    kept = AnalyticsService(engine, learner=env.learner, clock=lambda: at)
+
+    def fresh() -> AnalyticsService:
+        return AnalyticsService(
+            make_engine(env.database_url), learner=env.learner, clock=lambda: at
+        )
+
+    env.user("t-incr")
+    kept.heatmap(COURSE), kept.stuck(COURSE), kept.reviews(COURSE), kept.topics(COURSE)
+    for item, right, other in [("q01", True, "q10"), ("q04", False, "q05"), ("q07", True, "q01")]:
+        env.answer("t-incr", item, right=right, at=NOW)
+        env.answer("t-wrong", other, right=False, at=NOW)
+        assert kept.heatmap(COURSE) == fresh().heatmap(COURSE)
+        assert kept.stuck(COURSE) == fresh().stuck(COURSE)
+    row = [t.username for t in kept.heatmap(COURSE).trainees].index("t-incr")
+    assert kept.heatmap(COURSE).observations[row] == (1, 1, 1, 0)
+
+    # A deleted row (and one new answer: the count stays the same) is seen too.
+    with engine.begin() as conn:
+        last = conn.execute(
+            select(func.max(evidence.c.id)).where(evidence.c.user_id == env.ids["t-incr"])
+        ).scalar_one()
+        conn.execute(delete(evidence).where(evidence.c.id == last))
+    env.answer("t-incr", "q10", right=True, at=NOW)
+    after = kept.heatmap(COURSE)
+    assert after == fresh().heatmap(COURSE)
+    assert after.observations[row] == (1, 1, 0, 1)
+
+    # A new review and a new cited answer show at once.
+    squares = next(s for s in kept.reviews(COURSE) if s.exercise_id == "ex-squares")
+    review(ReviewStore(engine), env.ids["t-incr"], verdict="passed")
+    again = next(s for s in kept.reviews(COURSE) if s.exercise_id == "ex-squares")
+    assert (again.attempts, again.passed, again.trainees) == (
+        squares.attempts + 1, squares.passed + 1, squares.trainees + 1,
+    )  # fmt: skip
+    loops = next(x for x in kept.topics(COURSE).lessons if x.title == "Loops")
+    chats = ConversationStore(engine)
+    conv = chats.create(user_id=env.ids["t-incr"], course=COURSE, title="while")
+    chats.add_message(conv.id, role="user", content="while?")
+    while_loops = cite("pylearn/lessons/02-loops.md", "Loops", "While")
+    chats.add_message(conv.id, role="assistant", content="[1]", citations=(while_loops,))
+    topics = kept.topics(COURSE)
+    assert topics == fresh().topics(COURSE)
+    now_loops = next(x for x in topics.lessons if x.title == "Loops")
+    assert (now_loops.answers, now_loops.trainees) == (loops.answers + 1, loops.trainees + 1)
