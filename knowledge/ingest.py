@@ -3,8 +3,9 @@
 Incremental by content hash: a file whose bytes are unchanged (and whose document is
 ``ready``) is skipped without being parsed or embedded; a changed file replaces its old
 chunks (see the write protocol in ``knowledge_base``); with ``sync``, documents whose
-files are gone are removed. Every bad file becomes a ``failed`` line with a reason and
-the rest of the batch goes on.
+files are gone are removed (documents whose files live outside the folder, like console
+uploads, are not the folder's and stay). Every bad file becomes a ``failed`` line with a
+reason and the rest of the batch goes on.
 """
 
 from __future__ import annotations
@@ -84,6 +85,16 @@ def _hash_file(path: Path) -> str | None:
         return None
 
 
+def _lives_elsewhere(source: str, folder: Path) -> bool:
+    """A document whose file exists outside the folder being synced (an upload from the
+    console, an FAQ answer) is not the folder's to remove."""
+    try:
+        Path(source).resolve().relative_to(folder.resolve())
+        return False
+    except ValueError:
+        return Path(source).is_file()
+
+
 def ingest_path(
     kb: KnowledgeBase,
     path: Path,
@@ -142,6 +153,8 @@ def ingest_path(
         write_batch()
     if sync and path.is_dir():
         for doc_id in sorted(set(known) - seen):
+            if _lives_elsewhere(kb.registry.get(doc_id).source_path, path):
+                continue
             kb.remove(doc_id)
             report.removed.append(doc_id)
             changed = True

@@ -115,14 +115,15 @@ class KnowledgeBase:
         docs: Sequence[LoadedDocument],
         *,
         progress: Callable[[int, int], None] | None = None,
-        progress_batch: int = 64,
+        progress_steps: int = 32,
     ) -> list[PreparedDocument]:
         """``prepare`` for several documents, their chunks embedded in one batch: the model
         sorts one long list by length (less padding) instead of many short ones.
 
         Console overrides are applied to each document's metadata first. With ``progress``,
-        chunks are embedded ``progress_batch`` at a time and ``progress(done, total)`` is
-        called after each slice (for an upload page that shows a long PDF advancing).
+        chunks are embedded in about ``progress_steps`` slices (4 to 64 chunks each) and
+        ``progress(done, total)`` is called after each (an upload page shows a long PDF
+        advancing every second or so instead of once a minute).
         """
         applied = [self._with_overrides(doc) for doc in docs]
         docs, hidden = [d for d, _ in applied], [h for _, h in applied]
@@ -132,10 +133,11 @@ class KnowledgeBase:
             vectors = self.embed_chunks(every)
         else:
             parts = []
+            step = max(4, min(64, math.ceil(len(every) / max(progress_steps, 1))))
             progress(0, len(every))
-            for i in range(0, len(every), progress_batch):
-                parts.append(self.embed_chunks(every[i : i + progress_batch]))
-                progress(min(i + progress_batch, len(every)), len(every))
+            for i in range(0, len(every), step):
+                parts.append(self.embed_chunks(every[i : i + step]))
+                progress(min(i + step, len(every)), len(every))
             vectors = np.concatenate(parts)
         prepared, start = [], 0
         for doc, chunks, is_hidden in zip(docs, chunked, hidden, strict=True):

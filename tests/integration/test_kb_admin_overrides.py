@@ -70,3 +70,17 @@ def test_a_hidden_document_left_pending_is_repaired_as_hidden(kb) -> None:
     assert [p.kind for p in problems] == ["orphan_vectors"]
     kb.repair(problems)
     assert kb.check() == [] and hits(kb, "yield values lazily") == []
+
+
+def test_sync_keeps_documents_whose_files_live_outside_the_folder(tmp_path, kb) -> None:
+    uploads = tmp_path / "var" / "uploads" / "gen"
+    uploads.mkdir(parents=True)
+    (uploads / "extra.md").write_text("# Extra\n\nAn uploaded extra lesson.\n", "utf-8")
+    assert ingest_path(kb, uploads / "extra.md", course="gen").added == ["gen/extra.md"]
+    (tmp_path / "gen" / "generators.md").unlink()
+    report = ingest_path(kb, tmp_path / "gen", course="gen", sync=True)
+    assert report.removed == ["gen/generators.md"]  # gone from the folder
+    assert [r.doc_id for r in kb.registry.list(course="gen")] == ["gen/extra.md"]
+    (uploads / "extra.md").unlink()  # once its own file is gone, a sync removes it too
+    report = ingest_path(kb, tmp_path / "gen", course="gen", sync=True)
+    assert report.removed == ["gen/extra.md"]
