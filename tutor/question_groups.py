@@ -33,9 +33,10 @@ lessons, and the seeded set of 500 Korean and English questions (``eval/gaps_dat
 from __future__ import annotations
 
 import re
+import threading
 import time
 import unicodedata
-from collections import Counter, defaultdict
+from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -48,6 +49,7 @@ from tutor.errors import InvalidInputError
 
 MAX_QUESTION_CHARS = 2_000  # longer questions are cut for embedding and search
 MAX_LABEL_CHARS = 80
+SEARCH_CACHE = 4_096  # (course, question) search results remembered per grouper
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
 _SPACE = re.compile(r"\s+")
 
@@ -68,6 +70,17 @@ class QuestionGroup:
     label: str
     ids: tuple[str, ...]
     lesson: str | None = None  # lesson_id (or doc_id) the group is nearest to, if any
+
+
+@dataclass(frozen=True, slots=True)
+class _Hit:
+    """What grouping keeps of a search result."""
+
+    lesson: str  # lesson_id, or the doc_id of material without one
+    score: float  # fused search score
+    title: str
+    lang: str
+    section: str  # top section heading below the title, "" when none
 
 
 @dataclass
@@ -111,14 +124,16 @@ def _rows_normalised(matrix: np.ndarray) -> np.ndarray:
     return matrix / norms
 
 
-def _lesson_key(hit: ScoredChunk) -> str:
-    return hit.chunk.lesson_id or hit.chunk.doc_id
-
-
-def _section(hit: ScoredChunk) -> str:
-    """The chunk's top section heading below the document title ("" when none)."""
-    path = [h for h in hit.chunk.heading_path if h and h != hit.chunk.title]
-    return path[0] if path else ""
+def _hit(found: ScoredChunk) -> _Hit:
+    chunk = found.chunk
+    sections = [h for h in chunk.heading_path if h and h != chunk.title]
+    return _Hit(
+        lesson=chunk.lesson_id or chunk.doc_id,
+        score=float(found.score),
+        title=chunk.title,
+        lang=chunk.lang,
+        section=sections[0] if sections else "",
+    )
 
 
 def _clip(text: str, limit: int = MAX_LABEL_CHARS) -> str:
@@ -149,6 +164,11 @@ class QuestionGrouper:
         self.kb = kb
         self.params = params or GroupingParams()
         self._embeddings = answer_embedding(kb.embeddings)
+        # Search results by (knowledge base generation, course, question): the content-gaps
+        # page regroups every open question when one arrives, and only the new one needs a
+        # search. Any change to the knowledge base (a new FAQ) bumps the generation.
+        self._cache: OrderedDict[tuple[int, str | None, str], list[_Hit]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def __call__(self, items: Sequence[tuple[str, str]], *, course: str | None) -> dict[str, str]:
         return {i: g.label for g in self.groups(items, course=course) for i in g.ids}
@@ -194,12 +214,28 @@ class QuestionGrouper:
         return groups
 
     # -- signals -----------------------------------------------------------------------------
-    def _search(self, questions: list[_Question], *, course: str | None) -> list[list[ScoredChunk]]:
+    def _search(self, questions: list[_Question], *, course: str | None) -> list[list[_Hit]]:
         where = SearchFilter(course=course)
-        return [self.kb.search(q.text, k=self.params.hits, where=where) for q in questions]
+        generation = self.kb.registry.generation()
+        out: list[list[_Hit]] = []
+        for q in questions:
+            key = (generation, course, q.text)
+            with self._lock:
+                cached = self._cache.get(key)
+                if cached is not None:
+                    self._cache.move_to_end(key)
+            if cached is None:
+                found = self.kb.search(q.text, k=self.params.hits, where=where)
+                cached = [_hit(h) for h in found]
+                with self._lock:
+                    self._cache[key] = cached
+                    while len(self._cache) > SEARCH_CACHE:
+                        self._cache.popitem(last=False)
+            out.append(cached)
+        return out
 
-    def _profiles(self, hits: list[list[ScoredChunk]]) -> np.ndarray:
-        lessons = sorted({_lesson_key(h) for found in hits for h in found})
+    def _profiles(self, hits: list[list[_Hit]]) -> np.ndarray:
+        lessons = sorted({h.lesson for found in hits for h in found})
         column = {lesson: j for j, lesson in enumerate(lessons)}
         profiles = np.zeros((len(hits), len(lessons)), dtype=np.float64)
         for i, found in enumerate(hits):
@@ -207,7 +243,7 @@ class QuestionGrouper:
                 continue
             best = max(h.score for h in found)
             for h in found:
-                j = column[_lesson_key(h)]
+                j = column[h.lesson]
                 weight = float(np.exp((h.score - best) / self.params.temperature))
                 profiles[i, j] = max(profiles[i, j], weight)
         return profiles
@@ -218,7 +254,7 @@ class QuestionGrouper:
         groups: list[list[int]],
         *,
         questions: list[_Question],
-        hits: list[list[ScoredChunk]],
+        hits: list[list[_Hit]],
         similarity: np.ndarray,
     ) -> list[QuestionGroup]:
         drafts: list[tuple[list[int], str | None, str, dict[str, float], str]] = []
@@ -248,7 +284,7 @@ class QuestionGrouper:
         return out
 
     def _nearest_lesson(
-        self, members: list[int], *, questions: list[_Question], hits: list[list[ScoredChunk]]
+        self, members: list[int], *, questions: list[_Question], hits: list[list[_Hit]]
     ) -> tuple[str | None, str, dict[str, float]]:
         """The lesson the group is nearest to, its title in the group's main language, and
         the share of each of its sections among the group's top hits in that lesson."""
@@ -260,7 +296,7 @@ class QuestionGrouper:
             best = max(h.score for h in found)
             seen: set[str] = set()
             for h in found:
-                key = _lesson_key(h)
+                key = h.lesson
                 if key not in seen:
                     seen.add(key)
                     weight[key] += float(np.exp((h.score - best) / self.params.temperature))
@@ -272,12 +308,12 @@ class QuestionGrouper:
         sections: Counter[tuple[bool, str]] = Counter()
         for i in members:
             for rank, h in enumerate(hits[i][:5]):
-                if _lesson_key(h) != lesson:
+                if h.lesson != lesson:
                     continue
-                same_language = (h.chunk.lang == "ko") == korean
-                titles[(same_language, h.chunk.title)] += 1
-                if _section(h):
-                    sections[(same_language, _clip(_section(h)))] += 5 - rank
+                same_language = (h.lang == "ko") == korean
+                titles[(same_language, h.title)] += 1
+                if h.section:
+                    sections[(same_language, _clip(h.section))] += 5 - rank
         title = _pick(titles) or lesson
         preferred = any(same for same, _ in sections)
         kept = {text: w for (same, text), w in sections.items() if same or not preferred}

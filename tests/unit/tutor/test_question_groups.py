@@ -263,3 +263,33 @@ def test_bad_items_are_refused(grouper):
         grouper([("", "a question")], course=COURSE)
     with pytest.raises(InvalidInputError, match="not text"):
         grouper([("a", None)], course=COURSE)  # type: ignore[list-item]
+
+
+def test_searches_are_remembered_until_the_knowledge_base_changes(
+    tmp_path, make_kb, kb_config, write_course, counting_embeddings
+):
+    course = write_course(tmp_path / COURSE, {k: v for k, v in LESSONS.items() if "01-" in k})
+    kb = make_kb(kb_config(tmp_path / "var"), embeddings_override=counting_embeddings)
+    assert not ingest_path(kb, course, course=COURSE).failed
+    grouper = build_question_grouper(kb)
+    tuple_question = "How do I make a tuple and why can't I change it?"
+    first = [("a", "What is the difference between append and extend?"), ("b", tuple_question)]
+
+    counting_embeddings.texts.clear()
+    before = grouper(first, course=COURSE)
+    assert set(counting_embeddings.texts) == {q for _, q in first}
+
+    counting_embeddings.texts.clear()
+    again = grouper([*first, ("c", "How do I sort a list?")], course=COURSE)
+    assert counting_embeddings.texts == ["How do I sort a list?"]  # only the new question
+    assert again["a"] == before["a"] == "Lists"
+
+    tuples = "---\ntitle: Tuples\nkind: lesson\n---\n\n# Tuples\n\nA tuple is made with "
+    tuples += "parentheses, like (1, 2). Tuples are immutable: you cannot change their items.\n"
+    write_course(course, {"lessons/02-tuples.md": tuples})
+    assert ingest_path(kb, course, course=COURSE).added
+    counting_embeddings.texts.clear()
+    after = grouper(first, course=COURSE)
+    assert set(counting_embeddings.texts) == {q for _, q in first}  # searched anew
+    assert after["b"] == "Tuples"
+    assert before["b"] != "Tuples"
