@@ -36,8 +36,10 @@ class Exercise:
 
 
 def _exercise(records: list[DocumentRecord]) -> Exercise:
-    en = next((r for r in records if r.lang == "en"), records[0])
-    ko = next((r for r in records if r.lang == "ko"), None)
+    # The statements name the exercise; starter.py (also kind: exercise, always "en") does not.
+    statements = [r for r in records if not r.doc_id.endswith(".py")] or records
+    en = next((r for r in statements if r.lang == "en"), statements[0])
+    ko = next((r for r in statements if r.lang == "ko"), None)
     folder = Path(en.source_path).parent if en.source_path else None
     skills: list[str] = []
     for r in records:

@@ -502,3 +502,19 @@ def test_unknown_course_and_bad_course_ids(env) -> None:
         service.save_quiz_item("nowhere", quiz(), base_version=None)
     with pytest.raises(InvalidInputError, match="invalid course id"):
         service.list_quiz("../mini")
+
+
+def test_a_korean_only_exercise_is_named_by_its_statement(env) -> None:
+    service, kb, _course, _authored = env
+
+    service.save_exercise(
+        COURSE,
+        draft(lang="ko", title="가장 큰 짝수", statement="가장 큰 짝수를 반환하세요."),
+        base_version=None,
+    )
+
+    exercise = ExerciseCatalog(kb.registry).get(COURSE, "ex-max-even")
+    assert exercise.title == "가장 큰 짝수"  # not "starter" (starter.py is kind: exercise too)
+    stored = service.get_exercise(COURSE, "ex-max-even").draft
+    assert stored.lang == "ko" and stored.statement == "가장 큰 짝수를 반환하세요."
+    assert stored.statement_ko is None
