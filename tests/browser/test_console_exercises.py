@@ -169,3 +169,10 @@ def test_an_instructor_writes_checks_and_saves_an_exercise(server, page) -> None
     page.click("[data-testid=quiz-save]")
     page.locator("[data-testid=quiz-row][data-id=str-1]").wait_for(timeout=30_000)
     assert "'AB'" in page.locator("[data-testid=quiz-row][data-id=str-1]").inner_text()
+
+    # The page speaks Korean too.
+    page.goto(f"{url}/console/exercises?lang=ko")
+    page.locator("#authoring-app[data-ready='1']").wait_for()
+    assert page.locator("[data-testid=tab-exercises]").inner_text() == "실습·퀴즈"
+    assert page.locator("[data-testid=ex-new]").inner_text() == "새 실습"
+    page.screenshot(path=str(ARTIFACTS / "console-exercises-ko.png"), full_page=True)
