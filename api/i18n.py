@@ -666,6 +666,11 @@ MESSAGES.update(
         "kb_lines": {"en": "lines", "ko": "줄"},
         "kb_versions": {"en": "Versions", "ko": "버전"},
         "kb_restore": {"en": "Restore", "ko": "복원"},
+        "kb_no_versions": {
+            "en": "No versions kept yet: they appear when a document is replaced, edited, "
+            "hidden or deleted.",
+            "ko": "아직 보관된 버전이 없습니다. 문서를 대체, 수정, 숨김, 삭제하면 생깁니다.",
+        },
         "kb_restored": {"en": "Restored.", "ko": "복원했습니다."},
         "kb_reason_replaced": {"en": "replaced by an upload", "ko": "업로드로 대체됨"},
         "kb_reason_edited": {"en": "metadata edited", "ko": "메타데이터 수정"},

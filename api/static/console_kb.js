@@ -286,6 +286,9 @@
     const body = await (await api("/api/kb/versions?" + q)).json();
     const rows = $("kb-version-rows");
     rows.replaceChildren();
+    if (!body.versions.length) {
+      rows.append(h("tr", {}, [h("td", { colspan: "5", class: "muted", text: strings.kb_no_versions })]));
+    }
     for (const v of body.versions) {
       const restore = h("button", {
         type: "button", class: "secondary", "data-testid": "kb-restore", text: strings.kb_restore,
