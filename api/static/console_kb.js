@@ -250,8 +250,7 @@
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     const f = form.elements;
-    const json = {
-      version: current.version,
+    const wanted = {
       title: f.title.value,
       kind: f.kind.value,
       level: f.level.value ? parseInt(f.level.value, 10) : null,
@@ -261,6 +260,13 @@
       prerequisites: tags(f.prerequisites.value),
       hidden: f.hidden.checked,
     };
+    // Only what changed becomes an override: the rest keeps following the file.
+    const json = { version: current.version };
+    for (const [key, value] of Object.entries(wanted)) {
+      if (JSON.stringify(value) !== JSON.stringify(current[key] === undefined ? null : current[key])) {
+        json[key] = value;
+      }
+    }
     change("/api/kb/documents/" + docPath(current.doc_id), { method: "PATCH", json }, strings.kb_saved);
   });
   $("kb-hide").addEventListener("click", () => {

@@ -163,9 +163,10 @@ def test_instructor_uploads_and_a_trainee_gets_cited_answers(server, browser) ->
         f"{COURSE_ID}/uploads/pangolin.pdf",
     }
     # The PDF's chunks, as the tutor sees them
-    page.locator(
-        f"[data-doc-id='{COURSE_ID}/uploads/pangolin.pdf'] [data-testid=kb-doc-link]"
-    ).click()
+    pdf_row = page.locator(
+        f"[data-testid=kb-doc-row][data-doc-id='{COURSE_ID}/uploads/pangolin.pdf']"
+    )
+    pdf_row.locator("[data-testid=kb-doc-link]").click()
     page.locator("[data-testid=kb-doc]").wait_for(state="visible")
     chunks = page.locator("[data-testid=kb-chunk]")
     chunks.first.wait_for()
@@ -176,6 +177,33 @@ def test_instructor_uploads_and_a_trainee_gets_cited_answers(server, browser) ->
     audit = page.locator("[data-testid=kb-audit-row][data-action=upload]")
     assert audit.count() == 2 and "teach1" in audit.first.inner_text()
     page.screenshot(path=str(ARTIFACTS / "console-kb-document.png"), full_page=True)
+
+    # Edit the metadata: saved and re-indexed, the list shows the new level
+    page.select_option("[data-testid=kb-meta-level]", "3")
+    page.fill("[data-testid=kb-meta-skills]", "pagination, memory")
+    page.click("[data-testid=kb-save]")
+    page.locator("[data-testid=kb-doc-ok]").wait_for(state="visible")
+    pdf_row.locator("td:nth-child(3)", has_text="Lv3").wait_for()
+    # Someone else edits the document meanwhile: this page's save is refused, not applied
+    page.evaluate(
+        """async (id) => {
+          const path = '/api/kb/documents/' + id;
+          const doc = await (await KdtUi.api(path)).json();
+          await KdtUi.api(path, {method: 'PATCH', json: {version: doc.version, level: 4}});
+        }""",
+        f"{COURSE_ID}/uploads/pangolin.pdf",
+    )
+    page.select_option("[data-testid=kb-meta-level]", "1")
+    page.click("[data-testid=kb-save]")
+    conflict = page.locator("[data-testid=kb-doc-error]")
+    conflict.wait_for(state="visible")
+    assert "changed this document meanwhile" in conflict.inner_text()
+    assert page.locator("[data-testid=kb-reload]").is_visible()
+    page.screenshot(path=str(ARTIFACTS / "console-kb-conflict.png"), full_page=True)
+    page.click("[data-testid=kb-reload]")
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=kb-meta-level]').value === '4'"
+    )
     staff.close()
 
     # A trainee never sees the page ...
