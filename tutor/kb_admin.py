@@ -50,6 +50,7 @@ from knowledge.loaders import load_document
 from knowledge.registry import HIDDEN, DocumentRecord
 from knowledge.types import FORMATS, DocumentMeta
 from tutor.accounts import User
+from tutor.course_authoring import authored_root
 from tutor.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from tutor.kb_history import Job, KbHistory, Version
 
@@ -672,6 +673,15 @@ class KnowledgeAdminService:
                     self.kb, folder, course=course, max_bytes=self.max_load_bytes,
                     progress=progress,
                 )  # fmt: skip
+                # Exercises and quiz items written in the console replace the folder's
+                # versions of the same ids: apply them again after the folder.
+                authored = authored_root(self.data_dir) / course
+                if authored.is_dir():
+                    again = ingest_path(
+                        self.kb, authored, course=course, max_bytes=self.max_load_bytes
+                    )
+                    report.updated.extend(again.added + again.updated)
+                    report.failed.extend(again.failed)
                 for r in self.kb.registry.list():
                     source = Path(r.source_path)
                     gone = r.doc_id.startswith(f"{course}/") and not source.exists()

@@ -328,6 +328,22 @@ def test_resync_follows_the_folder_and_keeps_uploads(env) -> None:
     assert actions(service)[0] == "resync"
 
 
+def test_resync_keeps_what_was_written_in_the_console(env) -> None:
+    # An exercise edited in the console lives under <data>/authored/<course> with the same
+    # relative path (so the same document id) as the folder's version, which it replaces.
+    service, kb, folder, data = env
+    authored = data / "authored" / "py" / "lessons"
+    authored.mkdir(parents=True)
+    (authored / "loops.md").write_text(LOOPS + "\nEdited in the console: while loops.\n", "utf-8")
+    assert not ingest_path(kb, data / "authored" / "py", course="py").failed
+
+    job = service.wait(service.resync(TEACHER, course="py").id, timeout=120)
+
+    assert job.status == "done", job.error
+    texts = [c.text for c in kb.registry.document_chunks("py/lessons/loops.md")]
+    assert any("Edited in the console" in t for t in texts)
+
+
 def test_check_finds_missing_vectors_and_repair_fixes_them(env) -> None:
     service, kb, _, _ = env
     assert service.check(TEACHER, course="py")["consistent"]
