@@ -506,6 +506,8 @@ MESSAGES.update(
         },
         "cohort_placed": {"en": "placed at Lv{level}", "ko": "배치 결과 Lv{level}"},
         "cohort_not_stuck": {"en": "Not stuck.", "ko": "막힌 곳이 없습니다."},
+        "cohort_stuck_reasons": {"en": "Why stuck", "ko": "막힌 이유"},
+        "cohort_review_findings": {"en": "Findings", "ko": "지적 사항"},
         "cohort_reached": {"en": "Lv{level} on {day}", "ko": "{day} Lv{level} 도달"},
         "cohort_no_achievements": {
             "en": "No level reached by mastery yet.",

@@ -106,11 +106,12 @@ def _title_line(title: str, width: float) -> list[str]:
     return [f'<text x="8" y="18" font-size="14" font-weight="600">{shown}</text>']
 
 
-def nice_ticks(maximum: float, *, count: int = 5) -> list[float]:
-    """0 and round steps (1, 2 or 5 × 10^k) up to at least ``maximum``."""
+def nice_ticks(maximum: float, *, count: int = 5, integer: bool = False) -> list[float]:
+    """0 and round steps (1, 2 or 5 × 10^k) up to at least ``maximum``; with ``integer``
+    (counts) the step is at least 1."""
     if maximum <= 0:
         return [0.0, 1.0]
-    raw = maximum / count
+    raw = max(maximum / count, 1.0) if integer else maximum / count
     power = 10 ** math.floor(math.log10(raw))
     step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
     top = math.ceil(maximum / step - 1e-9) * step
@@ -248,14 +249,16 @@ def bar_chart_svg(
     title: str = "",
     horizontal: bool = False,
     color: str = BAR_COLOR,
+    integer: bool = False,
 ) -> str:
     """One bar per label, its value written at its end; vertical bars for a few short
-    labels (e.g. levels), horizontal ones for many or long labels (e.g. lesson titles)."""
+    labels (e.g. levels), horizontal ones for many or long labels (e.g. lesson titles).
+    ``integer``: the values are counts (whole-number ticks)."""
     if len(labels) != len(values):
         raise ValueError("one value per label")
     if any(v < 0 or not math.isfinite(v) for v in values):
         raise ValueError("bar values must be finite and not negative")
-    ticks = nice_ticks(max(values, default=0))
+    ticks = nice_ticks(max(values, default=0), integer=integer)
     top_value = ticks[-1]
     if horizontal:
         return _hbars(labels, values, title=title, color=color, ticks=ticks, top=top_value)
@@ -359,15 +362,16 @@ def line_chart_svg(
     x_labels: Sequence[str],
     series: Sequence[tuple[str, Sequence[float]]],
     title: str = "",
+    integer: bool = False,
 ) -> str:
     """One line per (name, values) over the shared ``x_labels`` (e.g. week starts), with a
-    point and tooltip per value and a legend."""
+    point and tooltip per value and a legend. ``integer``: the values are counts."""
     for name, points in series:
         if len(points) != len(x_labels):
             raise ValueError(f"series {name!r} needs one value per x label")
         if any(not math.isfinite(v) for v in points):
             raise ValueError(f"series {name!r} has a value that is not finite")
-    ticks = nice_ticks(max((v for _n, pts in series for v in pts), default=0))
+    ticks = nice_ticks(max((v for _n, pts in series for v in pts), default=0), integer=integer)
     high = ticks[-1] or 1
     left, plot_h = 44.0, 200.0
     top = 36.0 if title else 16.0

@@ -125,6 +125,9 @@ def heatmap_chart_svg(
 ) -> str:
     """The mastery heatmap: a cell per trainee and skill, grey where there is no evidence."""
     level = _TEXT["level"][lang]
+    columns = len(data.skills)
+    # Big cells for a few skills, small ones (still readable on hover) for hundreds.
+    cell = 28 if columns <= 20 else 20 if columns <= 50 else 14 if columns <= 100 else 12
     return heatmap_svg(
         rows=[f"{t.display_name} ({t.username})" for t in data.trainees],
         columns=[s.display(lang) for s in data.skills],
@@ -136,6 +139,7 @@ def heatmap_chart_svg(
         threshold=data.threshold,
         column_groups=[level.format(n=s.level) if s.level else "-" for s in data.skills],
         row_links=row_links,
+        cell=cell,
         legend=_TEXT["legend"][lang],
     )
 
@@ -147,6 +151,7 @@ def levels_chart_svg(report: LevelReport, *, lang: str) -> str:
         labels=[_TEXT["level"][lang].format(n=lv) for lv, _ in counts],
         values=[n for _, n in counts],
         title=f"{_TEXT['levels'][lang]}: {report.course}",
+        integer=True,
     )
 
 
@@ -157,6 +162,7 @@ def achievements_chart_svg(report: LevelReport, *, lang: str) -> str:
         x_labels=[w[5:] for w in public.weeks],  # MM-DD
         series=[(_TEXT["level"][lang].format(n=s.level), s.cumulative) for s in public.series],
         title=f"{_TEXT['achievements'][lang]}: {report.course}",
+        integer=True,
     )
 
 
@@ -167,6 +173,7 @@ def topics_chart_svg(report: TopicReport, *, lang: str) -> str:
         values=[x.answers for x in report.lessons],
         title=f"{_TEXT['topics'][lang]}: {report.course}",
         horizontal=True,
+        integer=True,
     )
 
 

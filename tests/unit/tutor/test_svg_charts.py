@@ -214,3 +214,17 @@ def test_a_series_of_the_wrong_length_is_an_error() -> None:
 )
 def test_nice_ticks(maximum, ticks) -> None:
     assert nice_ticks(maximum) == pytest.approx(ticks)
+
+
+@pytest.mark.parametrize(
+    ("maximum", "ticks"),
+    [(1, [0, 1]), (3, [0, 1, 2, 3]), (7, [0, 2, 4, 6, 8]), (0, [0, 1])],
+)
+def test_count_ticks_are_whole_numbers(maximum, ticks) -> None:
+    assert nice_ticks(maximum, integer=True) == ticks
+
+
+def test_a_count_chart_labels_only_whole_numbers() -> None:
+    svg = bar_chart_svg(labels=["Lv1", "Lv2"], values=[1, 0], integer=True)
+
+    assert [t for t in texts(parse(svg)) if t not in ("Lv1", "Lv2")] == ["0", "1", "1", "0"]
