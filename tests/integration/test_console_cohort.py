@@ -12,13 +12,16 @@ import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
+import api
 from api.app import create_app
 from api.deps import get_account_service, get_knowledge_base, get_settings
+from api.i18n import MESSAGES
 from knowledge.embeddings import build_embeddings
 from knowledge.ingest import ingest_path
 from knowledge.knowledge_base import build_knowledge_base
@@ -381,3 +384,22 @@ def test_the_drill_down_lists_conversations_with_messages_and_reviews(env: Env) 
     assert table.status_code == 200 and table.content.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(table.content.decode("utf-8-sig"))))
     assert [(r["skill"], r["observations"], r["correct"]) for r in rows][1] == ("loops", "4", "0")
+
+
+def test_every_string_of_the_cohort_pages_is_in_english_and_korean(env: Env) -> None:
+    templates = Path(api.__file__).parent / "templates"
+    keys: set[str] = set()
+    for name in ("console_cohort.html", "console_cohort_trainee.html"):
+        keys |= set(re.findall(r"t\('([a-z_]+)'\)", (templates / name).read_text("utf-8")))
+    keys |= {f"cohort_kind_{k}" for k in ("inactive", "no_progress", "failed_reviews",
+                                          "wrong_answers")}  # fmt: skip
+    keys |= {"cohort_msg_user", "cohort_msg_assistant"}
+    assert len(keys) > 50
+    for key in sorted(keys):
+        assert MESSAGES[key]["en"] and MESSAGES[key]["ko"], key
+
+    korean = env.get("/console/cohort", "inst", lang="ko").text
+    english = env.get("/console/cohort", "inst", lang="en").text
+    for key in ("cohort_heatmap", "cohort_topics", "cohort_reviews", "cohort_stuck"):
+        assert MESSAGES[key]["ko"] in korean and MESSAGES[key]["en"] not in korean
+        assert MESSAGES[key]["en"] in english
