@@ -9,7 +9,11 @@ they are stuck. Read-only; everything is computed from the tables the other serv
   append-only, deletions lower the count), the trainees, their latest finished placements,
   the parameters in use and the skill map. Each request re-reads that key (a few small
   queries), so new evidence, a new placement or an override is seen by the next request,
-  in every worker; nothing is shared between workers.
+  in every worker; nothing is shared between workers. When only evidence was added, just
+  the new rows are read and folded in (BKT runs forward, so the result is the same as a
+  full replay); any other change, or a deleted row, replays the whole log again. Mastery
+  before the stuck check's cut-off, review statistics and the parsed citations of answers
+  are kept the same way, keyed on the data they come from.
 - **Levels over time**: ``learner_achievements`` per ISO week (Monday, UTC).
 - **Most-asked topics**: the lessons and sections cited by the tutor's answers in trainees'
   conversations (one count per answer and section), plus the course's content gaps.
