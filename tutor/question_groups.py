@@ -42,14 +42,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from knowledge.embeddings import answer_embedding
+from knowledge.embeddings import CachedEmbedding, answer_embedding
 from knowledge.knowledge_base import KnowledgeBase
 from knowledge.types import ScoredChunk, SearchFilter
 from tutor.errors import InvalidInputError
 
 MAX_QUESTION_CHARS = 2_000  # longer questions are cut for embedding and search
 MAX_LABEL_CHARS = 80
-SEARCH_CACHE = 4_096  # (course, question) search results remembered per grouper
+SEARCH_CACHE = 4_096  # questions (vectors, search results) remembered per grouper
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
 _SPACE = re.compile(r"\s+")
 
@@ -163,10 +163,13 @@ class QuestionGrouper:
     def __init__(self, kb: KnowledgeBase, *, params: GroupingParams | None = None) -> None:
         self.kb = kb
         self.params = params or GroupingParams()
-        self._embeddings = answer_embedding(kb.embeddings)
-        # Search results by (knowledge base generation, course, question): the content-gaps
-        # page regroups every open question when one arrives, and only the new one needs a
-        # search. Any change to the knowledge base (a new FAQ) bumps the generation.
+        # The content-gaps page regroups every open question when one arrives: only the new
+        # one needs embedding and a search. Question vectors depend on the text alone; search
+        # results are kept by (knowledge base generation, course, question), and any change
+        # to the knowledge base (a new FAQ) bumps the generation.
+        self._embeddings = CachedEmbedding(
+            answer_embedding(kb.embeddings), max_entries=SEARCH_CACHE
+        )
         self._cache: OrderedDict[tuple[int, str | None, str], list[_Hit]] = OrderedDict()
         self._lock = threading.Lock()
 
