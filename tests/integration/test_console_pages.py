@@ -90,6 +90,17 @@ def test_the_console_is_for_staff_only(env) -> None:
     assert admin.status_code == 200 and '<option value="ml" selected>' in admin.text
 
 
+def test_pages_are_compressed_for_browsers_that_accept_it(env) -> None:
+    client, h = env["client"], env["headers"]
+
+    compressed = client.get("/console", headers={**h["teacher"], "Accept-Encoding": "gzip"})
+    plain = client.get("/console", headers={**h["teacher"], "Accept-Encoding": "identity"})
+
+    assert compressed.headers["content-encoding"] == "gzip"
+    assert "content-encoding" not in plain.headers
+    assert compressed.text == plain.text  # httpx decodes it
+
+
 def test_overview_counts_the_course(env) -> None:
     page = env["client"].get("/console?lang=en", headers=env["headers"]["teacher"]).text
 
