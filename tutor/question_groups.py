@@ -21,9 +21,10 @@ knowledge base is empty) only question similarity is left, with its own threshol
 
 Identical questions (after Unicode normalisation, case and spacing) are grouped once.
 Each group is labelled by the title of the lesson its questions are nearest to (in the
-language most of them are asked in); two groups nearest to the same lesson are told
-apart by the section they are nearest to, then by a representative question. Without
-course material a group is labelled by its most representative question.
+language most of them are asked in); groups nearest to the same lesson add the section
+that sets each apart (its share among the group's hits most exceeds its share in the
+others), else a representative question. Without course material a group is labelled by
+its most representative question. Distinct groups always get distinct labels.
 
 The parameters were chosen on three data sets at once (bench/RESULTS.md, "gaps-grouping"):
 ML-For-Beginners' quiz questions against its lessons, python-basics' quiz against its
