@@ -13,11 +13,16 @@ Used for content gaps (``tutor.content_gaps``: the ``Grouper``) and by
 2. **Question similarity**: the cosine of the questions' multilingual USE embeddings
    (the USE half of the knowledge base's embedding; no second model is loaded).
 
-The similarity of two questions is ``course_weight * profile cosine + (1 - course_weight)
-* question cosine``; average-linkage agglomerative clustering merges groups while their
-mean distance (1 - similarity) stays below ``threshold``, so the number of groups
-follows from the data. When the course has no material (or no course is given and the
-knowledge base is empty) only question similarity is left, with its own threshold.
+The similarity of two questions is ``w * profile cosine + (1 - w) * question cosine``,
+where ``w`` is ``course_weight`` scaled by how well the course covers the less covered of
+the two (its best passage's dense similarity, from 0 below ``confident_from`` to 1 at
+``confident_at``): questions the course does not cover, which content gaps are full of,
+are grouped by question similarity alone, never by the lesson they happen to be nearest
+to, and are labelled by a representative question. Average-linkage agglomerative
+clustering merges groups while their mean distance (1 - similarity) stays below
+``threshold``, so the number of groups follows from the data. When the course has no
+material (or no course is given and the knowledge base is empty) only question similarity
+is left, with its own threshold.
 
 Identical questions (after Unicode normalisation, case and spacing) are grouped once.
 Each group is labelled by the title of the lesson its questions are nearest to (in the
@@ -64,6 +69,11 @@ class GroupingParams:
     course_weight: float = 0.5  # weight of the lesson-profile cosine (the rest: questions)
     threshold: float = 0.55  # average-linkage distance at which merging stops
     similarity_threshold: float = 0.65  # the same, with question similarity only
+    # A question's lesson profile counts fully when its best passage's dense similarity is
+    # at least ``confident_at``, not at all below ``confident_from`` (linear in between): a
+    # question the course does not cover has a "nearest lesson" that says nothing about it.
+    confident_from: float = 0.2
+    confident_at: float = 0.3
 
 
 @dataclass(frozen=True)
@@ -79,6 +89,7 @@ class _Hit:
 
     lesson: str  # lesson_id, or the doc_id of material without one
     score: float  # fused search score
+    dense: float  # the passage's dense (embedding) similarity to the question
     title: str
     lang: str
     section: str  # top section heading below the title, "" when none
@@ -131,6 +142,7 @@ def _hit(found: ScoredChunk) -> _Hit:
     return _Hit(
         lesson=chunk.lesson_id or chunk.doc_id,
         score=float(found.score),
+        dense=float(found.signals.get("dense", 0.0)),
         title=chunk.title,
         lang=chunk.lang,
         section=sections[0] if sections else "",
@@ -198,10 +210,12 @@ class QuestionGrouper:
         searched_at = time.perf_counter()
         if any(hits):
             profiles = _rows_normalised(self._profiles(hits))
-            similarity = (
-                p.course_weight * (profiles @ profiles.T) + (1.0 - p.course_weight) * similarity
-            )
+            confidence = self._confidence(hits)
+            weight = p.course_weight * np.minimum.outer(confidence, confidence)
+            similarity = weight * (profiles @ profiles.T) + (1.0 - weight) * similarity
             labels = cluster(similarity, threshold=p.threshold)
+            # a question the course does not cover is not labelled by its nearest lesson
+            hits = [found if c > 0 else [] for found, c in zip(hits, confidence, strict=True)]
         else:
             labels = cluster(similarity, threshold=p.similarity_threshold)
         members: dict[int, list[int]] = defaultdict(list)
@@ -237,6 +251,13 @@ class QuestionGrouper:
                         self._cache.popitem(last=False)
             out.append(cached)
         return out
+
+    def _confidence(self, hits: list[list[_Hit]]) -> np.ndarray:
+        """How much each question's lesson profile counts, 0..1, from its best dense match."""
+        p = self.params
+        best = np.array([max((h.dense for h in found), default=0.0) for found in hits])
+        span = max(p.confident_at - p.confident_from, 1e-9)
+        return np.clip((best - p.confident_from) / span, 0.0, 1.0)
 
     def _profiles(self, hits: list[list[_Hit]]) -> np.ndarray:
         lessons = sorted({h.lesson for found in hits for h in found})

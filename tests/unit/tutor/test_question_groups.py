@@ -250,10 +250,29 @@ def test_repeated_questions_share_a_group(grouper):
 
 
 def test_a_very_long_question_is_grouped(grouper):
-    long_question = "How do I read a text file line by line? " + "I tried many things. " * 2000
+    # 40,000 characters, cut to the first 2,000 for embedding and search
+    long_question = "How do I read a text file line by line? " + (
+        "I open the file and want to read each line of the text file. " * 650
+    )
     labels = grouper([("long", long_question), ("short", "How to read a file?")], course=COURSE)
 
     assert labels == {"long": "Reading and writing files", "short": "Reading and writing files"}
+
+
+def test_questions_the_course_does_not_cover_are_not_grouped_by_their_nearest_lesson(grouper):
+    # Both are nearest to some lesson of the course only because everything is; they are
+    # about different things and must not share a group or carry a lesson's title.
+    items = [
+        ("party", "When is the end-of-course party and where is it?"),
+        ("party2", "Where will the end of course party be held?"),
+        ("visa", "Can the bootcamp help me renew my work visa?"),
+    ]
+    labels = grouper(items, course=COURSE)
+
+    assert labels["party"] == labels["party2"]
+    assert labels["visa"] != labels["party"]
+    titles = {"Lists", "리스트", "Reading and writing files", "파일 읽고 쓰기", "Loops", "반복문"}
+    assert not titles & set(labels.values())
 
 
 def test_bad_items_are_refused(grouper):
