@@ -12,7 +12,13 @@ from fastapi.staticfiles import StaticFiles
 
 from api import console_pages, pages
 from api.auth import install_auth_handlers, optional_auth
-from api.deps import close_review_services, get_knowledge_base, get_settings
+from api.deps import (
+    close_review_services,
+    get_chat_service,
+    get_content_gaps,
+    get_knowledge_base,
+    get_settings,
+)
 from api.errors import install_error_handlers
 from api.routes import (
     admin,
@@ -45,6 +51,11 @@ async def _lifespan(app: FastAPI):
     # KDT_SANDBOX=bubblewrap where bubblewrap does not work stops startup here (ConfigError).
     sandbox = build_sandbox(settings.sandbox, allow_unsafe=settings.sandbox_allow_unsafe)
     log.info("code review sandbox: %s", sandbox.name)
+    # Group each course's open content gaps in the background, so the instructors' first
+    # gaps page does not wait for a search per question.
+    gaps = get_content_gaps(settings, kb, get_chat_service(settings, kb))
+    for course in kb.registry.courses():
+        gaps.refresh(course)
     yield
     close_review_services()  # let running test jobs finish and store their reviews
 

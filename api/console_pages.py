@@ -35,6 +35,8 @@ router = APIRouter(tags=["console"], include_in_schema=False)
 StaffDep = Annotated[User, Depends(require_page_roles("instructor", "admin"))]
 CourseQuery = Annotated[str | None, Query(max_length=128)]
 
+GAPS_PAGE_WAIT_S = 0.3  # how long the gaps page waits for a grouping still running
+
 # (tab key, path); labels are the i18n keys console_tab_<key>
 TABS = (
     ("overview", "/console"),
@@ -115,15 +117,18 @@ def console_gaps(
     course: CourseQuery = None,
 ):
     course, courses = console_course(user, course, kb)
-    open_groups, resolved_groups = gaps.groups(course) if course else ([], [])
+    # Grouping runs in the background: the page waits for it briefly, then shows the
+    # previous groups and the questions not grouped yet, and reloads itself.
+    view = gaps.overview(course, wait_s=GAPS_PAGE_WAIT_S) if course else None
     return render_console(
         request,
         "console_gaps.html",
         tab="gaps",
         course=course,
         courses=courses,
-        open_groups=open_groups,
-        resolved_groups=resolved_groups,
+        open_groups=view.open if view else [],
+        resolved_groups=view.resolved if view else [],
+        pending=view.pending if view else [],
     )
 
 

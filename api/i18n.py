@@ -362,6 +362,10 @@ MESSAGES.update(
             "인용되고, 범위 밖으로 표시할 수도 있습니다.",
         },
         "console_gaps_open": {"en": "Open", "ko": "미해결"},
+        "console_gaps_pending": {
+            "en": "Grouping {n} new questions… this page reloads when they are grouped.",
+            "ko": "새 질문 {n}개를 묶는 중입니다… 끝나면 이 페이지가 새로 고쳐집니다.",
+        },
         "console_gaps_resolved": {"en": "Resolved", "ko": "해결됨"},
         "console_gaps_none": {
             "en": "No open content gaps: the course answers what trainees ask.",

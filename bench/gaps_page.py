@@ -13,9 +13,12 @@ groups realistic, varied questions, some near the course and many not.
 
 *Measured*: ``kdt-tutor serve`` as a subprocess, an instructor's bearer token.
 
-1. *Cold*: the first ``GET /console/gaps`` (the questions are grouped: a search per
-   question, embeddings, clustering), then again after each of 3 new gap questions (the
-   grouping runs again whenever the course's gap questions change).
+1. *Cold*: the server groups every course's open questions in the background from its
+   start (a search per question, embeddings, clustering); the page waits for that at most
+   0.3 s, else shows the previous groups and the questions not grouped yet, and reloads.
+   Rows: the first ``GET /console/gaps`` once the server answers health, every page until
+   all questions are grouped and when that was, then the page after each of 3 new gap
+   questions (regrouped with the searches remembered).
 2. *Warm*: ``--rounds`` requests while nothing changes (the groups are cached).
 
 Target: the page renders in <= 1 s (each row). *Baseline*: ``GET /api/health`` on the same
@@ -129,15 +132,28 @@ def run(questions_n: int = 300, rounds: int = 20, seed: int = 0) -> dict:
                                     stdout=out, stderr=subprocess.STDOUT)
             try:
                 wait_healthy(proc, f"{base}/api/health", log_path)
+                ready = time.perf_counter()
                 with httpx.Client() as client:
                     log(f"cold: the first page with {questions_n} gap questions")
                     first = _timed(client, page, auth)
-                    body = client.get(page, headers=auth, timeout=300).text
+                    first_pending = 'data-testid="gaps-pending"' in client.get(
+                        page, headers=auth, timeout=300).text
+                    # the page reloads itself every 3 s while questions are pending
+                    while True:
+                        polled = _timed(client, page, auth)
+                        cold.append(polled)
+                        body = client.get(page, headers=auth, timeout=300).text
+                        if 'data-testid="gaps-pending"' not in body:
+                            break
+                        time.sleep(0.5)
+                    grouped_after = time.perf_counter() - ready
                     groups = body.count('data-testid="gap-group"')
                     for question, lang in pairs[questions_n:]:
                         store.record_gap(course=COURSE, user_id=None, question=question,
                                          lang=lang, confidence=0.2, retrieved=[])
                         cold.append(_timed(client, page, auth))
+                        body = client.get(page, headers=auth, timeout=300).text
+                        regroup_pending = 'data-testid="gaps-pending"' in body
                     log(f"warm: {rounds} requests")
                     for _ in range(rounds):
                         warm.append(_timed(client, page, auth))
@@ -147,10 +163,13 @@ def run(questions_n: int = 300, rounds: int = 20, seed: int = 0) -> dict:
 
     cold_p, warm_p, health_p = (percentiles_ms(x) for x in (cold, warm, health))
     rows = [
-        row("first page (groups every question) [ms]", round(first * 1000, 1),
+        row("first page after the server is ready [ms]", round(first * 1000, 1),
             health_p["p50"], target="<= 1000"),
-        row("after a new question (regroups) max [ms]", round(max(cold) * 1000, 1),
+        row("  every page while grouping runs, max [ms]", round(max(cold) * 1000, 1),
             health_p["p50"], target="<= 1000"),
+        row("  all questions grouped, after server ready [s]", round(grouped_after, 1), None),
+        row("  first page said 'grouping...' (1 = yes)", int(first_pending), None),
+        row("  after a new question: still pending (1 = yes)", int(regroup_pending), None),
         row("unchanged (cached groups) p50 [ms]", warm_p["p50"], health_p["p50"]),
         row("unchanged (cached groups) p95 [ms]", warm_p["p95"], health_p["p95"],
             target="<= 1000"),
@@ -164,11 +183,13 @@ def run(questions_n: int = 300, rounds: int = 20, seed: int = 0) -> dict:
         "baseline_desc": "GET /api/health on the same server",
         "rows": rows,
         "notes": [
-            f"cold rows: the first request and {len(cold)} requests each after one new gap "
-            f"question; warm: {rounds} requests, each followed by GET /api/health",
+            f"grouping rows: {len(cold) - 3} pages until every question was grouped, then 3 "
+            f"each after one new gap question; warm: {rounds} requests, each followed by "
+            f"GET /api/health",
         ],
         "details": {"first_ms": round(first * 1000, 1), "cold": cold_p, "warm": warm_p,
-                    "health": health_p, "groups": groups},
+                    "health": health_p, "groups": groups,
+                    "grouped_after_s": round(grouped_after, 1)},
     }
 
 

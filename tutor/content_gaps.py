@@ -26,6 +26,8 @@ import threading
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -91,10 +93,24 @@ class GapGroup:
         return self.questions[:EXAMPLES]
 
 
+@dataclass(frozen=True)
+class GapOverview:
+    open: list[GapGroup]
+    resolved: list[GapGroup]
+    pending: list[GapQuestion]  # open questions not grouped yet (grouping still runs)
+
+
 @dataclass
 class _Cache:
     signature: tuple = ()
     groups: list[GapGroup] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _State:
+    questions: list[GapQuestion]
+    resolutions: list[dict[str, Any]]
+    signature: tuple
 
 
 def _week(moment: datetime) -> str:
@@ -138,6 +154,9 @@ class ContentGaps:
         self.ingest_file = ingest_file
         self._lock = threading.Lock()
         self._cache: dict[str, _Cache] = {}
+        # one grouping at a time, off the request threads (a cold one searches every question)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gap-groups")
+        self._jobs: dict[str, tuple[tuple, Future]] = {}
         create_schema(engine)
 
     # -- reading ------------------------------------------------------------------------------
@@ -193,18 +212,54 @@ class ContentGaps:
         ]
 
     def groups(self, course: str) -> tuple[list[GapGroup], list[GapGroup]]:
-        """``(open groups, resolved groups)``: open ones biggest first. Grouping runs again
-        only when the course's gap questions or resolutions changed."""
+        """``(open groups, resolved groups)``, up to date: open ones biggest first. Waits
+        for the grouping when the course's questions or resolutions changed since the last
+        one (the API and the resolving actions need current groups)."""
+        view = self.overview(course, wait_s=None)
+        return view.open, view.resolved
+
+    def overview(self, course: str, *, wait_s: float | None) -> GapOverview:
+        """The course's groups, waiting at most ``wait_s`` seconds (``None``: as long as it
+        takes) for a grouping that is not done yet. Grouping runs in the background: when it
+        takes longer, the previous groups come back, less what was resolved since, and the
+        open questions they do not hold yet are ``pending`` (the page says so and reloads).
+        """
+        state = self._state(course)
+        job = self._refresh(course, state)
+        try:
+            groups = job.result(timeout=wait_s)
+        except FutureTimeout:
+            return self._stale(course, state)
+        return GapOverview(*self._split(groups), pending=[])
+
+    def refresh(self, course: str) -> None:
+        """Start grouping the course's open questions in the background if they changed
+        (e.g. at server start, so the first page does not wait for it)."""
+        self._refresh(course, self._state(course))
+
+    def _state(self, course: str) -> _State:
         questions = self.questions(course)
         resolutions = self.resolutions(course)
         signature = (tuple(q.key for q in questions), tuple(r["id"] for r in resolutions))
+        return _State(questions, resolutions, signature)
+
+    def _refresh(self, course: str, state: _State) -> Future:
         with self._lock:
             cached = self._cache.get(course)
-            if cached is not None and cached.signature == signature:
-                return self._split(cached.groups)
-        resolved_keys = {k: r for r in resolutions for k in r["question_keys"]}
-        by_key = {q.key: q for q in questions}
-        open_questions = [q for q in questions if q.key not in resolved_keys]
+            if cached is not None and cached.signature == state.signature:
+                done: Future = Future()
+                done.set_result(cached.groups)
+                return done
+            running = self._jobs.get(course)
+            if running is not None and running[0] == state.signature:
+                return running[1]
+            job = self._executor.submit(self._build, course, state)
+            self._jobs[course] = (state.signature, job)
+            return job
+
+    def _build(self, course: str, state: _State) -> list[GapGroup]:
+        resolved_keys = {k for r in state.resolutions for k in r["question_keys"]}
+        open_questions = [q for q in state.questions if q.key not in resolved_keys]
         labels = (
             self.grouper([(q.key, q.question) for q in open_questions], course=course)
             if open_questions
@@ -214,13 +269,26 @@ class ContentGaps:
         for q in open_questions:
             members.setdefault(labels.get(q.key) or q.question[:80], []).append(q)
         groups = [_group(label, qs) for label, qs in members.items()]
-        for r in resolutions:
-            qs = [by_key[k] for k in r["question_keys"] if k in by_key]
-            if qs:
-                groups.append(_group(r["title"], qs, status=r["status"], resolution=r))
+        groups += _resolved_groups(state)
         with self._lock:
-            self._cache[course] = _Cache(signature, groups)
-        return self._split(groups)
+            self._cache[course] = _Cache(state.signature, groups)
+        return groups
+
+    def _stale(self, course: str, state: _State) -> GapOverview:
+        resolved_keys = {k for r in state.resolutions for k in r["question_keys"]}
+        with self._lock:
+            cached = self._cache.get(course)
+        stale = [g for g in cached.groups if g.status == "open"] if cached else []
+        current = {q.key: q for q in state.questions if q.key not in resolved_keys}
+        open_groups, grouped = [], set()
+        for g in stale:
+            kept = [current[q.key] for q in g.questions if q.key in current]
+            if kept:
+                open_groups.append(_group(g.label, kept))
+                grouped.update(q.key for q in kept)
+        pending = [q for q in current.values() if q.key not in grouped]
+        open_, resolved = self._split(open_groups + _resolved_groups(state))
+        return GapOverview(open_, resolved, pending=pending)
 
     @staticmethod
     def _split(groups: list[GapGroup]) -> tuple[list[GapGroup], list[GapGroup]]:
@@ -329,6 +397,16 @@ class ContentGaps:
                 )
             ).inserted_primary_key[0]
         return next(r for r in self.resolutions(course) if r["id"] == new_id)
+
+
+def _resolved_groups(state: _State) -> list[GapGroup]:
+    by_key = {q.key: q for q in state.questions}
+    groups = []
+    for r in state.resolutions:
+        qs = [by_key[k] for k in r["question_keys"] if k in by_key]
+        if qs:
+            groups.append(_group(r["title"], qs, status=r["status"], resolution=r))
+    return groups
 
 
 def _group(

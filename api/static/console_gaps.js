@@ -25,6 +25,17 @@
     }
   }
 
+  // New questions still being grouped: reload in a few seconds, unless an answer is being
+  // written (a reload would lose it).
+  if (document.querySelector("[data-testid=gaps-pending]")) {
+    window.setTimeout(function reloadWhenIdle() {
+      const writing = Array.from(document.querySelectorAll(".gap-resolve")).some(
+        (d) => d.open);
+      if (writing) window.setTimeout(reloadWhenIdle, 3000);
+      else window.location.reload();
+    }, 3000);
+  }
+
   for (const article of document.querySelectorAll("[data-testid=gap-group]")) {
     const key = article.dataset.key;
     const faq = article.querySelector(".gap-faq");

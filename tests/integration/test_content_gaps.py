@@ -5,6 +5,7 @@ then answered from it with a citation. Real knowledge base, real grouping, real 
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 from argon2 import PasswordHasher
@@ -18,7 +19,9 @@ from knowledge.knowledge_base import build_knowledge_base
 from knowledge.registry import make_engine
 from knowledge.types import SearchFilter
 from tutor.accounts import AccountService
+from tutor.content_gaps import ContentGaps
 from tutor.conversations import ConversationStore
+from tutor.question_groups import build_question_grouper
 from tutor.settings import Settings
 from tutor.store import create_schema
 
@@ -230,6 +233,7 @@ def test_bad_requests_and_roles(env) -> None:
 def test_the_console_page_lists_the_groups(env) -> None:
     ask(env, "kim", DOCKER)
     client, h = env["client"], env["headers"]
+    assert gaps(env).status_code == 200  # the API waits for the grouping; the page may not
 
     page = client.get("/console/gaps?lang=en", headers=h["teacher"])
 
@@ -269,3 +273,57 @@ def test_gap_reason_column_is_added_to_an_older_database(tmp_path) -> None:
     )
     reasons = {g["question"]: g["reason"] for g in store.gaps(course="py")}
     assert reasons == {"old question": "not_covered", "new question": "low_confidence"}
+
+
+class GatedGrouper:
+    """The real grouper, held until the test opens the gate (to see a grouping that is
+    still running)."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.gate = threading.Event()
+
+    def __call__(self, items, *, course):
+        assert self.gate.wait(30), "the test never opened the gate"
+        return self.inner(items, course=course)
+
+
+def test_the_page_does_not_wait_for_a_grouping_that_is_still_running(env, tmp_path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'gaps.db'}")
+    store = ConversationStore(engine)
+    grouper = GatedGrouper(build_question_grouper(env["kb"]))
+    service = ContentGaps(
+        engine=engine,
+        conversations=store,
+        grouper=grouper,
+        faq_dir=tmp_path / "faq",
+        ingest_file=lambda path, course: ingest_path(env["kb"], path, course=course),
+    )
+
+    def record(question: str) -> None:
+        store.record_gap(
+            course="py", user_id=None, question=question, lang="en", confidence=0.1, retrieved=[]
+        )
+
+    record(PRESENTATION)
+    record(PRESENTATION_AGAIN)
+
+    first = service.overview("py", wait_s=0.05)
+    assert first.open == [] and {q.question for q in first.pending} == {
+        PRESENTATION,
+        PRESENTATION_AGAIN,
+    }
+
+    grouper.gate.set()
+    grouped = service.overview("py", wait_s=None)
+    assert grouped.pending == [] and [g.count for g in grouped.open] == [2]
+
+    grouper.gate.clear()
+    record(DOCKER)
+    stale = service.overview("py", wait_s=0.05)
+    assert [g.count for g in stale.open] == [2]  # the previous groups, at once
+    assert [q.question for q in stale.pending] == [DOCKER]
+
+    grouper.gate.set()
+    fresh = service.overview("py", wait_s=None)
+    assert fresh.pending == [] and sorted(g.count for g in fresh.open) == [1, 2]
