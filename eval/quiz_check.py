@@ -20,8 +20,8 @@ from pathlib import Path
 from eval.datasets import load_course_benchmark
 from eval.metrics.retrieval import percentile
 from knowledge.config import KnowledgeConfig
-from knowledge.embeddings import answer_embedding as product_answer_embedding
 from knowledge.embeddings import CachedEmbedding, build_embeddings
+from knowledge.embeddings import answer_embedding as product_answer_embedding
 from knowledge.ingest import ingest_path
 from knowledge.knowledge_base import build_knowledge_base
 from knowledge.types import SearchFilter

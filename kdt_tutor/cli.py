@@ -192,7 +192,7 @@ def cmd_kb_list(args: argparse.Namespace) -> int:
     kb = _kb(_settings())
     records = kb.registry.list(course=args.course)
     if args.json:
-        print(json.dumps([_record_json(r) for r in records], ensure_ascii=False, indent=2))
+        print(json.dumps([r.as_json() for r in records], ensure_ascii=False, indent=2))
         return 0
     if not records:
         print("the knowledge base is empty")
@@ -203,35 +203,12 @@ def cmd_kb_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _record_json(r) -> dict:
-    return {
-        "doc_id": r.doc_id,
-        "course": r.course,
-        "title": r.title,
-        "kind": r.kind,
-        "level": r.level,
-        "lang": r.lang,
-        "module": r.module,
-        "skills": list(r.skills),
-        "prerequisites": list(r.prerequisites),
-        "exercise": r.exercise,
-        "lesson_id": r.lesson_id,
-        "format": r.format,
-        "source_path": r.source_path,
-        "content_hash": r.content_hash,
-        "size_bytes": r.size_bytes,
-        "chunk_count": r.chunk_count,
-        "status": r.status,
-        "updated_at": r.updated_at.isoformat(),
-    }
-
-
 def cmd_kb_show(args: argparse.Namespace) -> int:
     kb = _kb(_settings())
     record = kb.registry.get(args.doc)
     chunks = kb.registry.document_chunks(args.doc)
     if args.json:
-        body = _record_json(record) | {
+        body = record.as_json() | {
             "chunks": [
                 {
                     "id": c.id,
@@ -245,7 +222,7 @@ def cmd_kb_show(args: argparse.Namespace) -> int:
         }
         print(json.dumps(body, ensure_ascii=False, indent=2))
         return 0
-    for key, value in _record_json(record).items():
+    for key, value in record.as_json().items():
         print(f"{key:>14}: {value}")
     for c in chunks:
         path = " > ".join(c.heading_path)

@@ -22,6 +22,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -134,6 +135,30 @@ class DocumentRecord:
     status: str
     created_at: datetime
     updated_at: datetime
+
+    def as_json(self) -> dict[str, Any]:
+        """Plain JSON values (the CLI's ``kb list --json``, the API, kept with versions)."""
+        return {
+            "doc_id": self.doc_id,
+            "course": self.course,
+            "title": self.title,
+            "kind": self.kind,
+            "level": self.level,
+            "lang": self.lang,
+            "module": self.module,
+            "skills": list(self.skills),
+            "prerequisites": list(self.prerequisites),
+            "exercise": self.exercise,
+            "lesson_id": self.lesson_id,
+            "format": self.format,
+            "source_path": self.source_path,
+            "content_hash": self.content_hash,
+            "size_bytes": self.size_bytes,
+            "chunk_count": self.chunk_count,
+            "status": self.status,
+            "created_at": self.created_at.isoformat() if self.created_at else None,
+            "updated_at": self.updated_at.isoformat() if self.updated_at else None,
+        }
 
 
 def make_engine(url: str) -> Engine:

@@ -134,31 +134,6 @@ def _sha256(path: Path) -> str | None:
         return None
 
 
-def record_json(r: DocumentRecord) -> dict[str, Any]:
-    """A registry record as plain JSON values (kept with versions, sent by the API)."""
-    return {
-        "doc_id": r.doc_id,
-        "course": r.course,
-        "title": r.title,
-        "kind": r.kind,
-        "level": r.level,
-        "lang": r.lang,
-        "module": r.module,
-        "skills": list(r.skills),
-        "prerequisites": list(r.prerequisites),
-        "exercise": r.exercise,
-        "lesson_id": r.lesson_id,
-        "format": r.format,
-        "source_path": r.source_path,
-        "content_hash": r.content_hash,
-        "size_bytes": r.size_bytes,
-        "chunk_count": r.chunk_count,
-        "status": r.status,
-        "created_at": r.created_at.isoformat() if r.created_at else None,
-        "updated_at": r.updated_at.isoformat() if r.updated_at else None,
-    }
-
-
 class KnowledgeAdminService:
     def __init__(
         self,
@@ -474,7 +449,7 @@ class KnowledgeAdminService:
             file_name=Path(record.source_path).name,
             content=content,
             content_hash=hashlib.sha256(content).hexdigest() if content else "",
-            meta=record_json(record),
+            meta=record.as_json(),
             overrides=fields,
         )
 
@@ -544,7 +519,7 @@ class KnowledgeAdminService:
                     f"{doc_id} changed since you loaded it (someone else edited or replaced "
                     "it); reload it and apply your change again"
                 )
-            before = record_json(record)
+            before = record.as_json()
             new_fields = {**fields, **clean}
             # The compare-and-set: another worker's edit in between makes this one fail.
             self.kb.registry.set_overrides(doc_id, new_fields, revision=revision)

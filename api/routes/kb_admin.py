@@ -29,7 +29,7 @@ from starlette.formparsers import MultiPartException
 from api.auth import CsrfAuthDep, CurrentUserDep
 from api.deps import KbAdminServiceDep, get_kb_admin_service
 from tutor.errors import InvalidInputError
-from tutor.kb_admin import DocumentView, KnowledgeAdminService, UploadResult, record_json
+from tutor.kb_admin import DocumentView, KnowledgeAdminService, UploadResult
 from tutor.kb_history import AuditEntry, Job, Version
 
 router = APIRouter(prefix="/api/kb", tags=["knowledge base"])
@@ -67,7 +67,7 @@ def _version(body_version: str | None, if_match: str | None, *, required: bool) 
 
 def document_json(view: DocumentView) -> dict[str, Any]:
     return {
-        **record_json(view.record),
+        **view.record.as_json(),
         "version": view.version,
         "hidden": view.hidden,
         "overrides": view.overrides,

@@ -68,6 +68,32 @@ def stop_server(proc: subprocess.Popen) -> None:
         proc.wait(timeout=15)
 
 
+def log_in(page, server: str, who: tuple[str, str], target: str) -> None:
+    """Open ``target``, get sent to the login page, log in as ``who`` (username, password)
+    and land back on ``target``."""
+    page.goto(f"{server}{target}")
+    page.wait_for_url("**/login**")
+    page.fill("#username", who[0])
+    page.fill("#password", who[1])
+    page.click("form[data-testid=login-form] button[type=submit]")
+    page.wait_for_url(f"**{target.split('?')[0]}**")
+
+
+def ask_in_chat(page, question: str):
+    """Send ``question`` on the chat page and wait for the whole answer; its element."""
+    answers = page.locator("[data-testid=message-assistant]")
+    before = answers.count()
+    page.fill("[data-testid=chat-input]", question)
+    page.press("[data-testid=chat-input]", "Enter")
+    page.wait_for_function(
+        "n => document.querySelectorAll('[data-testid=message-assistant]').length > n", arg=before
+    )
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=chat-send]').disabled", timeout=60_000
+    )
+    return answers.nth(before)
+
+
 @pytest.fixture(scope="session")
 def browser():
     assert CHROMIUM.exists(), (

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, start_server, stop_server
+from tests.browser.conftest import ARTIFACTS, ask_in_chat, log_in, start_server, stop_server
 
 pytestmark = pytest.mark.browser
 
@@ -52,29 +52,6 @@ def server(tmp_path_factory):
     stop_server(proc)
 
 
-def log_in(page, server: str, who: tuple[str, str], next_path: str) -> None:
-    page.goto(f"{server}{next_path}")
-    page.wait_for_url("**/login**")
-    page.fill("#username", who[0])
-    page.fill("#password", who[1])
-    page.click("form[data-testid=login-form] button[type=submit]")
-    page.wait_for_url(f"**{next_path.split('?')[0]}**")
-
-
-def ask(page, question: str):
-    answers = page.locator("[data-testid=message-assistant]")
-    before = answers.count()
-    page.fill("[data-testid=chat-input]", question)
-    page.press("[data-testid=chat-input]", "Enter")
-    page.wait_for_function(
-        "n => document.querySelectorAll('[data-testid=message-assistant]').length > n", arg=before
-    )
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=chat-send]').disabled", timeout=60_000
-    )
-    return answers.nth(before)
-
-
 def test_an_faq_written_from_a_gap_answers_the_repeated_question(server: str, browser) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     trainee = browser.new_context(locale="ko-KR", viewport={"width": 1200, "height": 900})
@@ -82,7 +59,7 @@ def test_an_faq_written_from_a_gap_answers_the_repeated_question(server: str, br
     try:
         chat = trainee.new_page()
         log_in(chat, server, TRAINEE, "/chat?lang=ko")
-        first = ask(chat, QUESTION)
+        first = ask_in_chat(chat, QUESTION)
         assert first.locator("[data-testid=citation-chip]").count() == 0
 
         console = instructor.new_page()
@@ -105,7 +82,7 @@ def test_an_faq_written_from_a_gap_answers_the_repeated_question(server: str, br
         console.screenshot(path=str(ARTIFACTS / "console-gaps-resolved.png"), full_page=True)
 
         chat.click("[data-testid=chat-new]")
-        again = ask(chat, QUESTION)
+        again = ask_in_chat(chat, QUESTION)
         text = again.locator("[data-testid=answer-text]").inner_text()
         assert "12주차 금요일" in text
         chips = again.locator("[data-testid=citation-chip]")

@@ -13,7 +13,7 @@ import sys
 import pytest
 from reportlab.pdfgen import canvas
 
-from tests.browser.conftest import ARTIFACTS, start_server, stop_server
+from tests.browser.conftest import ARTIFACTS, ask_in_chat, log_in, start_server, stop_server
 
 pytestmark = pytest.mark.browser
 
@@ -68,29 +68,6 @@ def server(tmp_path_factory):
     proc, url = start_server(data_dir, course)
     yield url, pdf
     stop_server(proc)
-
-
-def log_in(page, url: str, who: tuple[str, str], target: str) -> None:
-    page.goto(f"{url}{target}")
-    page.wait_for_url("**/login**")
-    page.fill("#username", who[0])
-    page.fill("#password", who[1])
-    page.click("form[data-testid=login-form] button[type=submit]")
-    page.wait_for_url(f"**{target.split('?')[0]}**")
-
-
-def ask(page, question: str):
-    answers = page.locator("[data-testid=message-assistant]")
-    before = answers.count()
-    page.fill("[data-testid=chat-input]", question)
-    page.press("[data-testid=chat-input]", "Enter")
-    page.wait_for_function(
-        "n => document.querySelectorAll('[data-testid=message-assistant]').length > n", arg=before
-    )
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=chat-send]').disabled", timeout=60_000
-    )
-    return answers.nth(before)
 
 
 # Records every state each upload row passes through, to prove progress was shown.
@@ -214,7 +191,7 @@ def test_instructor_uploads_and_a_trainee_gets_cited_answers(server, browser) ->
     assert denied.status == 403 and page.locator("#kb-app").count() == 0
     # ... and the tutor answers from the new files, citing them.
     page.goto(f"{url}/chat?lang=en")
-    answer = ask(page, "How does pangolin pagination keep memory small?")
+    answer = ask_in_chat(page, "How does pangolin pagination keep memory small?")
     assert "rolled" in answer.locator("[data-testid=answer-text]").inner_text()
     chips = answer.locator("[data-testid=citation-chip]")
     assert chips.count() >= 1
@@ -222,7 +199,7 @@ def test_instructor_uploads_and_a_trainee_gets_cited_answers(server, browser) ->
     panel = page.locator("[data-testid=citation-panel]")
     panel.wait_for(state="visible")
     assert "uploads/pangolin.pdf" in panel.inner_text()
-    answer = ask(page, "In a capybara queue, in what order are tasks served?")
+    answer = ask_in_chat(page, "In a capybara queue, in what order are tasks served?")
     assert "order they arrived" in answer.locator("[data-testid=answer-text]").inner_text()
     sources = answer.locator("[data-testid=source-item]")
     assert any("Capybara queues" in sources.nth(i).inner_text() for i in range(sources.count()))

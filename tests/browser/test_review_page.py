@@ -84,7 +84,9 @@ TESTS = {
 
 def write_course(root) -> None:
     files = {
-        "course.yaml": f"id: {COURSE_ID}\nskills:\n  loops: {{name: Loops, name_ko: 반복문, level: 1}}\n",
+        "course.yaml": (
+            f"id: {COURSE_ID}\nskills:\n  loops: {{name: Loops, name_ko: 반복문, level: 1}}\n"
+        ),
         "lessons/01-counting.md": LESSON,
         "exercises/ex-positives/exercise.md": EXERCISE,
         "exercises/ex-positives/solution.py": SOLUTION,
@@ -154,7 +156,11 @@ def test_submit_buggy_see_the_failing_test_and_line_then_fix_it(server: str, pag
     _log_in(page, server, "/review?lang=en&exercise=ex-positives")
     assert page.locator("h1.learn-title").inner_text() == "Code review"
     assert page.locator("#review-exercise").input_value() == "ex-positives"
-    # The starter code was loaded into the editor (line numbers and Python highlighting).
+    # The starter code is loaded into the editor (line numbers and Python highlighting).
+    page.wait_for_function(
+        "() => document.querySelector('.CodeMirror').CodeMirror.getValue()"
+        ".includes('def count_positive')"
+    )
     assert "def count_positive" in page.locator(".CodeMirror").inner_text()
     assert page.locator(".CodeMirror-linenumber").count() >= 2
     assert page.locator(".CodeMirror .cm-keyword").count() >= 1
