@@ -244,6 +244,9 @@ def test_memory_bomb_is_stopped_at_the_memory_limit(sandbox):
             while True:
                 hog.append(bytearray(10 * 1024 * 1024))
         """,
+        # filling 512 MB can take over a second on a busy machine: a longer per-test limit,
+        # so the memory limit, not the time limit, is what stops it
+        limits=SandboxLimits(cpu_s=10, wall_s=15, case_s=6.0),
     )
     assert result.verdict == "crashed"
     assert "memory" in result.limits_hit
