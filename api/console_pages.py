@@ -53,7 +53,7 @@ def console_course(
 ) -> tuple[str | None, list[str]]:
     """The course the page shows, and the courses the user may pick from."""
     if user.role == "admin":
-        courses = sorted({r.course for r in kb.registry.list()})
+        courses = kb.registry.courses()
         if requested and requested not in courses:
             courses = [*courses, requested]
         return (requested or (courses[0] if courses else None)), courses

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field, StrictStr
 
 from api.auth import CsrfAuthDep, require_roles
+from api.console_pages import console_course
 from api.deps import ContentGapsDep, KnowledgeBaseDep
 from tutor.accounts import User
 from tutor.content_gaps import GapGroup
@@ -36,13 +37,8 @@ class OutOfScope(BaseModel):
 
 
 def staff_course(user: User, requested: str | None, kb) -> str:
-    """The course a staff member works on: instructors their own, admins the one asked for."""
-    if user.role == "admin":
-        course = requested or next(iter(sorted({r.course for r in kb.registry.list()})), None)
-    else:
-        if requested and requested != user.course:
-            raise PermissionDeniedError("instructors see their own course only")
-        course = user.course
+    """The course a staff member works on (see ``console_course``); one is required."""
+    course, _courses = console_course(user, requested, kb)
     if not course:
         raise InvalidInputError("no course: pass ?course=")
     return course
