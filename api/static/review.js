@@ -58,6 +58,7 @@
     const wanted = new URL(window.location.href).searchParams.get("exercise");
     if (wanted && exercises.some((e) => e.id === wanted)) el.exercise.value = wanted;
     await exerciseChanged(Boolean(wanted));
+    app.dataset.exercisesReady = "1";
   }
 
   async function exerciseChanged(loadStarter) {

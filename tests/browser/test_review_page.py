@@ -140,6 +140,8 @@ def _log_in(page, server: str, path: str) -> None:
     page.click("form[data-testid=login-form] button[type=submit]")
     page.wait_for_url("**/review**")
     page.locator("#review-app[data-editor-ready='1']").wait_for()
+    # The exercise list, the exercise named in the address and its history load after the editor.
+    page.locator("#review-app[data-exercises-ready='1']").wait_for()
 
 
 def _set_code(page, code: str) -> None:
