@@ -150,13 +150,16 @@ class LexicalIndex:
         self.generation = -1
         self._bm25 = None
         self._rows: list[_Row] = []
+        self._positions: dict[str, int] = {}
         self._columns = _Columns([])
         self._masks: dict[SearchFilter, np.ndarray] = {}
         self._lock = threading.Lock()
 
     def _install(self, bm25, rows: list[_Row], generation: int) -> None:
+        positions = {r.chunk_id: i for i, r in enumerate(rows)}
         with self._lock:
             self._bm25, self._rows, self.generation = bm25, rows, generation
+            self._positions = positions
             self._columns = _Columns(rows)
             self._masks = {}
 
@@ -206,6 +209,22 @@ class LexicalIndex:
 
     def chunk_ids(self) -> list[str]:
         return [r.chunk_id for r in self._rows]
+
+    def accepts(self, chunk_ids: list[str], where: SearchFilter | None = None) -> list[bool]:
+        """Whether ``where`` accepts each chunk, by the metadata this index holds (the
+        registry's, as of its generation). A chunk the index does not hold is not accepted:
+        the registry does not know it (a vector left over, or one still being written).
+
+        The dense search filters its wide candidate list with this, which spares reading
+        every candidate's metadata back from the vector store.
+        """
+        with self._lock:
+            positions, mask = self._positions, self._mask(where)
+        out = []
+        for chunk_id in chunk_ids:
+            i = positions.get(chunk_id)
+            out.append(i is not None and (mask is None or bool(mask[i])))
+        return out
 
     # --- corpus statistics ------------------------------------------------------------
     def document_frequencies(

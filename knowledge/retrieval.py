@@ -128,7 +128,12 @@ class HybridRetriever:
         p = self.params
         n = max(p.candidates, k)
         lists = {
-            "dense": self._vectors.search(self._embed_query(query), k=n, where=where),
+            "dense": self._vectors.search(
+                self._embed_query(query),
+                k=n,
+                where=where,
+                accepts=lambda ids: self._lexical.accepts(ids, where),
+            ),
             "lexical": self._lexical.search(self._tokenizer.tokenize(query), k=n, where=where),
         }
         fused = fuse(

@@ -181,6 +181,27 @@ def test_filters(index, where, accepted) -> None:
     assert expected, "a filter test needs something to find"
     assert set(ids_of(hits)) == expected
     assert all(where.accepts(IDS[cid]) for cid in ids_of(hits))
+    # The same through an in-memory ``accepts`` (what the hybrid retriever passes).
+    seen: list[str] = []
+
+    def accepts(ids: list[str]) -> list[bool]:
+        seen.extend(ids)
+        return [where.accepts(IDS[cid]) for cid in ids]
+
+    assert index.search(unit(1, 1, 1), k=len(CORPUS), where=where, accepts=accepts) == hits
+    assert set(seen) == set(IDS)
+
+
+def test_accepts_decides_which_candidates_are_kept(index) -> None:
+    fill(index)
+    everything = SearchFilter(include_solutions=True)
+    only_b = "c/a.md#b"
+
+    hits = index.search(
+        unit(1, 0, 0), k=3, where=everything, accepts=lambda ids: [c == only_b for c in ids]
+    )
+
+    assert ids_of(hits) == [only_b]  # the metadata would accept every chunk
 
 
 def test_filter_that_allows_no_kind_finds_nothing(index) -> None:

@@ -156,6 +156,39 @@ def test_filter_on_lang_and_level_keeps_unlevelled(entries, tmp_path, tokenizer)
     assert {cid for cid, _ in level_two} == {"py/loops.md#0-loops", "py/ko.md#0-ko"}
 
 
+@pytest.mark.parametrize(
+    "where",
+    [
+        None,
+        SearchFilter(),
+        SearchFilter(include_solutions=True),
+        SearchFilter(course="ds"),
+        SearchFilter(lang="ko"),
+        SearchFilter(level_min=2, level_max=2),
+    ],
+)
+def test_accepts_agrees_with_the_filter_chunk_by_chunk(entries, tmp_path, where) -> None:
+    index = LexicalIndex(tmp_path / "bm25")
+    index.build(entries, generation=1)
+    ids = [c.id for c, _ in entries]
+
+    flags = index.accepts(ids, where)
+
+    assert flags == [where is None or where.accepts(c) for c, _ in entries]
+    reloaded = LexicalIndex(tmp_path / "bm25")
+    assert reloaded.load() and reloaded.accepts(ids[::-1], where) == flags[::-1]
+
+
+def test_accepts_rejects_chunks_the_index_does_not_hold(entries, tmp_path) -> None:
+    index = LexicalIndex(tmp_path / "bm25")
+    assert index.accepts(["py/lists.md#0-lists"]) == [False]  # nothing built yet
+    index.build(entries, generation=1)
+
+    flags = index.accepts(["py/gone.md#0-gone", "py/lists.md#0-lists"], SearchFilter())
+
+    assert flags == [False, True]
+
+
 def test_empty_index_and_empty_query_return_nothing(tmp_path, tokenizer) -> None:
     index = LexicalIndex(tmp_path / "bm25")
     assert index.search(tokenizer.tokenize("list"), k=5) == []  # never built
