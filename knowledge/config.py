@@ -15,6 +15,9 @@ class KnowledgeConfig:
     embedding: str = "hybrid"
     chunk_size: int = 900
     max_file_bytes: int = 20 * 1024 * 1024
+    # Where sentence-transformers models cache their ONNX export for fast queries; None:
+    # queries run in torch.
+    onnx_cache_dir: Path | None = None
 
     @property
     def kb_dir(self) -> Path:

