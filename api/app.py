@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import threading
+import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -53,11 +56,31 @@ async def _lifespan(app: FastAPI):
     log.info("code review sandbox: %s", sandbox.name)
     # Group each course's open content gaps in the background, so the instructors' first
     # gaps page does not wait for a search per question.
-    gaps = get_content_gaps(settings, kb, get_chat_service(settings, kb))
+    chat_service = get_chat_service(settings, kb)
+    gaps = get_content_gaps(settings, kb, chat_service)
     for course in kb.registry.courses():
         gaps.refresh(course)
+    # The offline answerer embeds the sentences it quotes; embed the course's ahead of the
+    # questions, in the background and at low priority (cold answers cost ~10x warm ones).
+    threading.Thread(
+        target=_warm_answers, args=(chat_service,), name="answer-warm-up", daemon=True
+    ).start()
     yield
     close_review_services()  # let running test jobs finish and store their reviews
+
+
+def _warm_answers(chat_service) -> None:
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)  # this thread only
+    except (AttributeError, OSError):  # not Linux: run at normal priority
+        pass
+    started = time.perf_counter()
+    try:
+        count = chat_service.warm_up()
+    except Exception:  # a warm-up failure must never stop the server
+        log.exception("answer warm-up failed")
+        return
+    log.info("answer warm-up: %d course texts in %.1f s", count, time.perf_counter() - started)
 
 
 def create_app(*, warm_up: bool = True) -> FastAPI:

@@ -143,6 +143,14 @@ class ChatService:
             terms=coverage_terms,
         )
 
+    def warm_up(self, *, limit: int = 10_000) -> int:
+        """Let the answerer pre-embed the course text it quotes (the offline answerer does;
+        others have nothing to warm). Returns how many texts were embedded."""
+        warm = getattr(self.answerer, "warm_up", None)
+        if warm is None:
+            return 0
+        return warm((chunk for chunk, _ in self.kb.registry.lexical_entries()), limit=limit)
+
     # --- step 1-3: validate and plan (raises before any streaming) -------------------
     def plan(
         self,

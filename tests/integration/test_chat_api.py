@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.deps import get_account_service, get_knowledge_base, get_settings
+from api.deps import get_account_service, get_chat_service, get_knowledge_base, get_settings
 from knowledge.embeddings import build_embeddings
 from knowledge.ingest import ingest_path
 from knowledge.knowledge_base import build_knowledge_base
@@ -311,3 +311,19 @@ def test_openai_compatible_endpoint_with_the_openai_client(env) -> None:
     )
     text = "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
     assert "tuple" in text.lower()
+
+
+def test_warm_up_embeds_the_course_text_the_offline_answerer_quotes(env) -> None:
+    client, _, settings = env
+    kb = client.app.dependency_overrides[get_knowledge_base]()
+    service = get_chat_service(settings, kb)
+    remembered = service.answerer._embed.__self__  # the service's CachedEmbedding
+
+    count = service.warm_up()
+
+    assert count > 10 and len(remembered) >= count
+    assert service.warm_up(limit=2) == 2
+    before = remembered.misses
+    events = ask(env, "How can I put one more item at the end of a list?")
+    assert events["done"][0]["citations"]
+    assert remembered.misses - before <= 2  # the question (and the history-free query)

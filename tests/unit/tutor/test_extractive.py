@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 
+from knowledge.embeddings import CachedEmbedding
 from knowledge.types import Chunk, ScoredChunk
 from prompts import render
 from tutor.answering import AnswerRequest, LearnerContext, answer_text
@@ -401,3 +403,32 @@ def test_korean_level1_key_term_from_the_korean_passage(answerer) -> None:
     assert render("tutor/offline_section.text", kind="key_terms", lang="ko") in answer.text
     assert "- 별칭(alias): 같은 객체를 가리키는 두 번째 이름입니다. [1]" in answer.text
     assert [c.n for c in answer.citations] == [1]
+
+
+# --- warm-up --------------------------------------------------------------------------------
+def test_warm_up_embeds_what_answers_quote_so_a_warm_answer_embeds_only_the_question(
+    embeddings, tokenizer
+) -> None:
+    passages = three_passages()
+    solution = replace(passages[0].chunk, id="sol#0", kind="solution", text="SECRET sum = 42.")
+    cache = CachedEmbedding(embeddings)
+    warm = ExtractiveAnswerer(embed=cache.embed_array, tokenizer=tokenizer)
+
+    count = warm.warm_up([p.chunk for p in passages] + [solution], limit=10_000)
+
+    assert count == len(cache) > 0
+    before = cache.misses
+    text = ask(warm, "How do I copy a list?", passages)
+    assert cache.misses == before + 1  # the question; every quoted text was remembered
+    cold = ExtractiveAnswerer(embed=CachedEmbedding(embeddings).embed_array, tokenizer=tokenizer)
+    assert text == ask(cold, "How do I copy a list?", passages)  # same answer, warm or cold
+    cache.embed_array(["SECRET sum = 42."])
+    assert cache.misses == before + 2  # the solution was not warmed: it is never quoted
+
+
+def test_warm_up_stops_at_its_limit(embeddings, tokenizer) -> None:
+    cache = CachedEmbedding(embeddings)
+    warm = ExtractiveAnswerer(embed=cache.embed_array, tokenizer=tokenizer)
+
+    assert warm.warm_up([p.chunk for p in three_passages()], limit=3) == 3
+    assert len(cache) == 3
