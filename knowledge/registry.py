@@ -168,10 +168,15 @@ def make_engine(url: str) -> Engine:
 
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     is_sqlite = url.startswith("sqlite")
+    # SQLite connections are cheap to keep and costly to churn (each new one runs the
+    # pragmas below): keep enough for a busy server's request threads (the default pool
+    # keeps 5 and closes every overflow connection on return).
+    pool = {"pool_size": 20, "max_overflow": 20} if is_sqlite else {}
     engine = create_engine(
         url,
         connect_args={"timeout": 30, "check_same_thread": False} if is_sqlite else {},
         pool_pre_ping=not is_sqlite,
+        **pool,
     )
     if is_sqlite:
 

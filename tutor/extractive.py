@@ -23,6 +23,7 @@ phrase comes from ``prompts/tutor/offline_*.text.j2``.
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 import re
 from collections import Counter
@@ -118,6 +119,9 @@ class ExtractiveAnswerer:
     ) -> None:
         self._embed = embed
         self._tokenizer = tokenizer
+        # Units recur across questions like their vectors do; Kiwi's analysis of a Korean
+        # unit is most of the scoring's own time. Callers only read the returned lists.
+        self._unit_tokens = functools.lru_cache(maxsize=20_000)(tokenizer.tokenize)
         self.max_units = max_units
         self.max_embedded = max_embedded
 
@@ -138,8 +142,8 @@ class ExtractiveAnswerer:
         yield AnswerEvent(kind="done", answer=answer)
 
     def warm_up(self, chunks: Iterable[Chunk], *, limit: int, batch: int = 64) -> int:
-        """Embed the texts answers quote from these chunks (their units and headers) ahead
-        of the questions, ``limit`` texts at most; returns how many were embedded.
+        """Embed (and tokenize) the texts answers quote from these chunks (their units and
+        headers) ahead of the questions, ``limit`` texts at most; returns how many.
 
         ``embed`` remembers what it embedded (``CachedEmbedding``): an answer whose
         sentences are all remembered embeds only the question (in-process, a warm answer
@@ -162,6 +166,8 @@ class ExtractiveAnswerer:
         texts = texts[:limit]
         for i in range(0, len(texts), batch):
             self._embed(texts[i : i + batch])
+            for text in texts[i : i + batch]:
+                self._unit_tokens(text)
         return len(texts)
 
     # --- composition --------------------------------------------------------------------
@@ -248,7 +254,7 @@ class ExtractiveAnswerer:
     # --- scoring ------------------------------------------------------------------------
     def _score(self, question: str, units: list[Unit], *, passages: list[ScoredChunk]) -> _Scored:
         q_tokens = set(self._tokenizer.tokenize(question))
-        token_sets = [set(self._tokenizer.tokenize(_embed_text(u))) for u in units]
+        token_sets = [set(self._unit_tokens(_embed_text(u))) for u in units]
         # Document frequencies over the prose units: code repeats identifiers and would
         # make them look rare or common by layout rather than meaning.
         prose_sets = [t for t, u in zip(token_sets, units, strict=True) if u.kind != "code"]

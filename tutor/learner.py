@@ -783,6 +783,12 @@ class LearnerService:
             threshold=learner.threshold,
         )
 
+    def context_and_level(self, user_id: int, course: str) -> tuple[LearnerContext, LevelProgress]:
+        """``context_for`` and ``level`` from one load of the learner's state (a chat
+        request needs both)."""
+        learner, _ = self._load(user_id, course)
+        return self._context(learner), self._progress(learner)
+
     def context_for(self, user_id: int, course: str) -> LearnerContext:
         """What the chat answerer adapts to: the level and the skills of the current and
         next level that are still to learn."""

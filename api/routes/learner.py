@@ -107,10 +107,8 @@ def learner_context(
     try:
         if not service.skill_maps(course).skills:
             return LearnerContext(level=default_level), "default"
-        context = service.context_for(user.id, course)
-        source = level_source(
-            service, user.id, course=course, progress=service.level(user.id, course)
-        )
+        context, progress = service.context_and_level(user.id, course)
+        source = level_source(service, user.id, course=course, progress=progress)
     except KnowledgeError as exc:  # not ingested, or an invalid skill map: chat goes on
         log.info("no learner model for %s in %s: %s", user.username, course, exc)
         return LearnerContext(level=default_level), "default"

@@ -345,6 +345,8 @@ def test_context_for_chat_names_the_skills_still_to_learn(service, new_user, clo
     master(service, user, ["variables"], clock=clock)
     context = service.context_for(user, COURSE)
     assert "variables" not in context.unmastered and "loops" in context.unmastered
+    # The chat's one-load variant agrees with the two separate calls.
+    assert service.context_and_level(user, COURSE) == (context, service.level(user, COURSE))
 
 
 # --- reviews ----------------------------------------------------------------------------------
