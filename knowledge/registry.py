@@ -304,9 +304,11 @@ class DocumentRegistry:
         with self.engine.connect() as conn:
             return {r.chunk_id: r.doc_id for r in conn.execute(query)}
 
-    def _select_chunks(self):
+    def _select_chunks(self, *, with_tokens: bool = False):
+        # The stored tokens are the bulk of a row; only the BM25 build reads them.
+        columns = [c for c in chunks.c if with_tokens or c.name != "tokens"]
         return select(
-            chunks,
+            *columns,
             documents.c.course,
             documents.c.title,
             documents.c.kind,
@@ -356,7 +358,7 @@ class DocumentRegistry:
     def lexical_entries(self) -> list[tuple[Chunk, list[str]]]:
         """Every chunk of a ready document with its tokens, in a stable order."""
         query = (
-            self._select_chunks()
+            self._select_chunks(with_tokens=True)
             .where(documents.c.status == "ready")
             .order_by(chunks.c.doc_id, chunks.c.idx)
         )
