@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, start_server, stop_server
+from tests.browser.conftest import ARTIFACTS, ask_in_chat, log_in, start_server, stop_server
 
 pytestmark = pytest.mark.browser
 
@@ -75,30 +75,15 @@ def server(tmp_path_factory):
 
 
 def _log_in(page, server: str, lang: str) -> None:
-    page.goto(f"{server}/chat?lang={lang}")
-    page.wait_for_url("**/login**")  # the chat page needs a login
-    page.fill("#username", USERNAME)
-    page.fill("#password", PASSWORD)
-    page.click("form[data-testid=login-form] button[type=submit]")
-    page.wait_for_url("**/chat**")
+    log_in(page, server, (USERNAME, PASSWORD), f"/chat?lang={lang}")  # the chat needs a login
 
 
 def _ask(page, question: str):
     """Send ``question`` and wait until the streamed answer is done; return the answer."""
-    answers = page.locator("[data-testid=message-assistant]")
-    before = answers.count()
-    page.fill("[data-testid=chat-input]", question)
-    page.press("[data-testid=chat-input]", "Enter")
-    page.wait_for_function(
-        "n => document.querySelectorAll('[data-testid=message-assistant]').length > n", arg=before
-    )
-    send = page.locator("[data-testid=chat-send]")
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=chat-send]').disabled", timeout=60_000
-    )
-    assert send.is_enabled()
+    answer = ask_in_chat(page, question)
+    assert page.locator("[data-testid=chat-send]").is_enabled()
     assert page.locator("[data-testid=chat-error]").is_hidden()
-    return answers.nth(before)
+    return answer
 
 
 def test_chat_in_korean_then_english(server: str, page) -> None:

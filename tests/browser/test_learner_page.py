@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, start_server, stop_server
+from tests.browser.conftest import ARTIFACTS, log_in, start_server, stop_server
 
 pytestmark = pytest.mark.browser
 
@@ -139,12 +139,7 @@ def server(tmp_path_factory):
 
 
 def _log_in(page, server: str) -> None:
-    page.goto(f"{server}/learn?lang=en")
-    page.wait_for_url("**/login**")  # the dashboard needs a login
-    page.fill("#username", USERNAME)
-    page.fill("#password", PASSWORD)
-    page.click("form[data-testid=login-form] button[type=submit]")
-    page.wait_for_url("**/learn**")
+    log_in(page, server, (USERNAME, PASSWORD), "/learn?lang=en")  # the dashboard needs a login
 
 
 def _answer(page, *, right: bool) -> dict:

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, start_server, stop_server
+from tests.browser.conftest import ARTIFACTS, log_in, start_server, stop_server
 
 pytestmark = pytest.mark.browser
 
@@ -133,12 +133,7 @@ def server(tmp_path_factory):
 
 
 def _log_in(page, server: str, path: str) -> None:
-    page.goto(f"{server}{path}")
-    page.wait_for_url("**/login**")
-    page.fill("#username", USERNAME)
-    page.fill("#password", PASSWORD)
-    page.click("form[data-testid=login-form] button[type=submit]")
-    page.wait_for_url("**/review**")
+    log_in(page, server, (USERNAME, PASSWORD), path)
     page.locator("#review-app[data-editor-ready='1']").wait_for()
     # The exercise list, the exercise named in the address and its history load after the editor.
     page.locator("#review-app[data-exercises-ready='1']").wait_for()
