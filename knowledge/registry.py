@@ -355,15 +355,23 @@ class DocumentRegistry:
         with self.engine.connect() as conn:
             return [self._chunk(r) for r in conn.execute(query)]
 
-    def lexical_entries(self) -> list[tuple[Chunk, list[str]]]:
-        """Every chunk of a ready document with its tokens, in a stable order."""
-        query = (
-            self._select_chunks(with_tokens=True)
+    def _ready_chunks(self, *, with_tokens: bool):
+        return (
+            self._select_chunks(with_tokens=with_tokens)
             .where(documents.c.status == "ready")
             .order_by(chunks.c.doc_id, chunks.c.idx)
         )
+
+    def ready_chunks(self) -> list[Chunk]:
+        """Every chunk of a ready document, in a stable order (without the stored tokens)."""
         with self.engine.connect() as conn:
-            return [(self._chunk(r), json.loads(r.tokens)) for r in conn.execute(query)]
+            return [self._chunk(r) for r in conn.execute(self._ready_chunks(with_tokens=False))]
+
+    def lexical_entries(self) -> list[tuple[Chunk, list[str]]]:
+        """Every chunk of a ready document with its tokens, in a stable order."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(self._ready_chunks(with_tokens=True))
+            return [(self._chunk(r), json.loads(r.tokens)) for r in rows]
 
     def counts(self) -> tuple[int, int]:
         with self.engine.connect() as conn:

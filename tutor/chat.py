@@ -149,7 +149,7 @@ class ChatService:
         warm = getattr(self.answerer, "warm_up", None)
         if warm is None:
             return 0
-        return warm((chunk for chunk, _ in self.kb.registry.lexical_entries()), limit=limit)
+        return warm(self.kb.registry.ready_chunks(), limit=limit)
 
     # --- step 1-3: validate and plan (raises before any streaming) -------------------
     def plan(
