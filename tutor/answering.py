@@ -19,7 +19,7 @@ from typing import Literal, Protocol
 
 from knowledge.types import ScoredChunk
 
-Mode = Literal["answer", "hint", "not_covered"]
+Mode = Literal["answer", "hint", "not_covered", "smalltalk"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,14 @@ class AnswerRequest:
     nearest_topics: tuple[str, ...] = ()  # for "not covered" answers
     # Solution texts (code and prose) of the exercise: an answer must never reproduce them.
     withheld: tuple[str, ...] = ()
+    # What retrieval searched for: the question, or for a follow-up the question with the
+    # conversation's topic ("Why?" -> "What is a list? Why?"); "" = the question.
+    search_query: str = ""
+
+    @property
+    def standalone(self) -> str:
+        """The question as it reads without the conversation (what answers are scored on)."""
+        return self.search_query or self.question
 
 
 @dataclass(frozen=True)

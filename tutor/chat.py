@@ -4,10 +4,17 @@ For each question it decides, in order:
 1. **Validity**: empty or over-long messages are refused before anything is stored.
 2. **Conversation**: the trainee's own (another user's id is "not found") or a new one.
 3. **Language**: Korean if the question has Hangul, else English (or what the client asks).
-4. **Retrieval query**: an elliptical follow-up ("그럼 튜플은?", "and for dicts?") joins the
-   previous question's topic (offline); with an LLM, the model condenses a standalone
-   question from the history.
-5. **Mode**:
+4. **Topic** (``tutor/topics.py``): small talk, a follow-up, or a new topic, decided from
+   evidence (the message's own topic words, reference words and ellipsis, a change of
+   language, and what retrieval finds for the message alone and with the conversation's
+   topic); with an LLM, the model writes the standalone question and the offline rule
+   decides when it fails. The retrieval query is the message, or the message with its topic.
+5. **Retrieval** in the question's language first: when the course has material in it and
+   that material covers the question, only it is quoted; otherwise every language is
+   searched (and the answer says once that it quotes the other language).
+6. **Mode**:
+   - ``smalltalk`` for greetings, thanks and questions about the tutor
+     (``tutor/smalltalk.py``): a short reply, nothing retrieved, never a content gap;
    - ``hint`` when the question is about a graded exercise (the client names it, the
      trainee mentions its id, or retrieval lands on exercise material): solution material is
      never passed to the answerer and its text is given as ``withheld`` so neither answerer
@@ -17,7 +24,7 @@ For each question it decides, in order:
      course): the answer says so honestly, names the nearest topics, and the question is
      recorded as a content gap for instructors;
    - ``answer`` otherwise.
-6. **Answer**: streamed by the configured answerer (offline extractive by default), then
+7. **Answer**: streamed by the configured answerer (offline extractive by default), then
    stored with its citations, notices, answerer and timings.
 """
 
@@ -25,7 +32,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from knowledge.knowledge_base import KnowledgeBase
@@ -36,19 +43,24 @@ from tutor.answering import (
     AnswerRequest,
     LearnerContext,
     Mode,
-    Turn,
     answer_text,
 )
 from tutor.conversations import ConversationStore, Message, citation_json
 from tutor.errors import InvalidInputError
+from tutor.smalltalk import SmalltalkReplies
+from tutor.topics import (
+    Exchange,
+    Probe,
+    TopicDecision,
+    TopicRule,
+    as_turns,
+    build_topic_rule,
+)
 
 MAX_MESSAGE_CHARS = 4000
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
 _EXERCISE_ID = re.compile(r"\bex-[a-z0-9][a-z0-9-]*\b", re.IGNORECASE)
-_FOLLOW_UP = re.compile(
-    r"^\s*(그럼|그러면|그리고|그건|그거|그래서|and|what about|how about|then|also)\b",
-    re.IGNORECASE,
-)
+HISTORY_TURNS = 6  # earlier exchanges the policy and the answerer see
 # The "not covered" rule's defaults (dense cosine of the hybrid model; term coverage share),
 # calibrated with ``python -m bench.coverage`` on two courses: see bench/RESULTS.md.
 DEFAULT_COVERAGE_THRESHOLD = 0.41
@@ -104,6 +116,19 @@ class Decision:
     retrieved: list[ScoredChunk]
     confidence: float  # best dense similarity among the retrieved passages
     term_coverage: float = 1.0  # share of the question's words the course uses (IDF-weighted)
+    topic: TopicDecision | None = None  # follow-up, new topic or small talk, and why
+
+    def exchange(self, answer: Answer) -> Exchange:
+        """This turn as the next turn's history sees it."""
+        topic = self.topic or TopicDecision("new", self.request.question, "")
+        return Exchange(
+            question=self.request.question,
+            lang=self.request.lang,
+            kind=topic.kind,
+            query=topic.query,
+            doc_id=anchor(self.retrieved[0]) if self.retrieved else None,
+            answer=answer.text,
+        )
 
 
 @dataclass(frozen=True)
@@ -117,6 +142,15 @@ class ChatPlan:
     lang: str
     learner: LearnerContext
     exercise: str | None
+    # The earlier turns, when the client sends them (the OpenAI-compatible API); ``None``:
+    # read them from the stored conversation.
+    history: tuple[Exchange, ...] | None = None
+
+
+def anchor(hit: ScoredChunk) -> str:
+    """What a turn is about: the lesson of its best passage (a lesson and its translation
+    are one topic), else the document."""
+    return hit.chunk.lesson_id or hit.chunk.doc_id
 
 
 class ChatService:
@@ -130,10 +164,13 @@ class ChatService:
         coverage_threshold: float = DEFAULT_COVERAGE_THRESHOLD,
         coverage_floor: float = DEFAULT_COVERAGE_FLOOR,
         coverage_terms: float = DEFAULT_COVERAGE_TERMS,
+        topic_rule: TopicRule | None = None,
     ) -> None:
         self.kb = kb
         self.store = store
         self.answerer = answerer
+        self.smalltalk = SmalltalkReplies()
+        self.topic_rule: TopicRule = topic_rule or build_topic_rule(answerer, kb.tokenizer)
         self.k = k
         # A threshold set below the floor (the old single-threshold setting) lowers the floor
         # too, which makes the rule "dense >= threshold" alone.
@@ -162,6 +199,7 @@ class ChatService:
         lang: str | None = None,
         exercise: str | None = None,
         learner: LearnerContext | None = None,
+        history: Sequence[Exchange] | None = None,
     ) -> ChatPlan:
         text = (message or "").strip()
         if not text:
@@ -184,9 +222,10 @@ class ChatService:
             lang=lang or detect_lang(text),
             learner=learner or LearnerContext(),
             exercise=exercise,
+            history=tuple(history) if history is not None else None,
         )
 
-    # --- step 4-5: retrieval and mode (no storage: the eval harness uses it as is) -------
+    # --- step 4-6: topic, retrieval and mode (no storage: the eval harness uses it as is) ---
     def decide(
         self,
         question: str,
@@ -195,22 +234,52 @@ class ChatService:
         lang: str,
         learner: LearnerContext,
         exercise: str | None = None,
-        history: tuple[Turn, ...] = (),
-        retrieval_query: str | None = None,
+        history: Sequence[Exchange] = (),
     ) -> Decision:
-        """Retrieve for ``retrieval_query`` (default: the question) and pick the mode.
+        """Decide the topic, retrieve for it and pick the mode.
 
         Coverage is judged on everything retrieved (``k + 3`` passages, before the level
         preference trims them to ``k``), as ``bench/coverage.py`` calibrated it.
         """
-        where = SearchFilter(course=course)
-        query = retrieval_query or question
-        hits = self.kb.search(query, k=self.k + 3, where=where)
-        confidence = max((h.signals.get("dense", 0.0) for h in hits), default=0.0)
-        term_coverage = self.kb.term_coverage(query, where=where) if hits else 0.0
-        covered = bool(hits) and self.coverage.covers(
-            dense=confidence, term_coverage=term_coverage
-        )
+        history = tuple(history)[-HISTORY_TURNS:]
+        where = self._where(course, lang)
+        searched: dict[tuple[str, SearchFilter], list[ScoredChunk]] = {}
+        shares: dict[str, float] = {}
+
+        def search(query: str, filter_: SearchFilter) -> list[ScoredChunk]:
+            key = (query, filter_)
+            if key not in searched:
+                searched[key] = self.kb.search(query, k=self.k + 3, where=filter_)
+            return searched[key]
+
+        def term_coverage(query: str) -> float:
+            if query not in shares:
+                shares[query] = self.kb.term_coverage(query, where=SearchFilter(course=course))
+            return shares[query]
+
+        def retrieve(query: str) -> tuple[list[ScoredChunk], float, bool]:
+            return self._retrieve(query, where, course=course, search=search, terms=term_coverage)
+
+        def probe(query: str) -> Probe:
+            hits, confidence, covered = retrieve(query)
+            return Probe(
+                doc_id=anchor(hits[0]) if hits else None,
+                confidence=confidence,
+                covered=covered,
+                clear=covered and confidence >= self.coverage.threshold,
+            )
+
+        topic = self.topic_rule.decide(question, lang=lang, history=history, probe=probe)
+        turns = as_turns(history)
+        if topic.kind == "smalltalk":
+            request = AnswerRequest(
+                question=question, passages=[], lang=lang, learner=learner, mode="smalltalk",
+                history=turns,
+            )  # fmt: skip
+            return Decision(request=request, retrieved=[], confidence=0.0, topic=topic)
+        query = topic.query or question
+        hits, confidence, covered = retrieve(query)
+        share = term_coverage(query) if hits else 0.0
         hits = self._prefer_level(hits, learner.level)[: self.k]
         # A named exercise always means hints; retrieval may infer one only when confident.
         exercise = self._exercise_of(question, exercise, hits if covered else [])
@@ -230,17 +299,51 @@ class ChatService:
             lang=lang,
             learner=learner,
             mode=mode,
-            history=history,
+            history=turns,
             exercise=exercise,
             nearest_topics=self._topics(hits),
             withheld=withheld,
+            search_query=query,
         )
         return Decision(
             request=request,
             retrieved=hits,
             confidence=float(confidence),
-            term_coverage=float(term_coverage),
+            term_coverage=float(share),
+            topic=topic,
         )
+
+    def _where(self, course: str | None, lang: str) -> SearchFilter:
+        """The question's language when the course has material in it, else every one."""
+        everything = SearchFilter(course=course)
+        if self.kb.lexical.languages(where=everything).get(lang):
+            return SearchFilter(course=course, lang=lang)
+        return everything
+
+    def _retrieve(
+        self,
+        query: str,
+        where: SearchFilter,
+        *,
+        course: str | None,
+        search: Callable[[str, SearchFilter], list[ScoredChunk]],
+        terms: Callable[[str], float],
+    ) -> tuple[list[ScoredChunk], float, bool]:
+        """Hits, best dense similarity and coverage for ``query``: in ``where``'s language
+        when it covers the query, else in every language of the course."""
+        filters = [where] if where.lang is None else [where, SearchFilter(course=course)]
+        best: tuple[list[ScoredChunk], float, bool] = ([], 0.0, False)
+        for filter_ in filters:
+            hits = search(query, filter_)
+            confidence = max((h.signals.get("dense", 0.0) for h in hits), default=0.0)
+            covered = bool(hits) and self.coverage.covers(
+                dense=confidence, term_coverage=terms(query)
+            )
+            if covered:
+                return hits, confidence, True
+            if not best[0]:
+                best = (hits, confidence, False)
+        return best
 
     def reply(
         self,
@@ -250,32 +353,52 @@ class ChatService:
         lang: str | None = None,
         learner: LearnerContext | None = None,
         exercise: str | None = None,
+        history: Sequence[Exchange] = (),
     ) -> tuple[Decision, Answer]:
-        """One stand-alone question answered by the policy, nothing stored (evaluation)."""
+        """One question answered by the policy, nothing stored (evaluation). For a turn of a
+        conversation, pass the earlier turns: ``decision.exchange(answer)`` of each."""
         decision = self.decide(
             question,
             course=course,
             lang=lang or detect_lang(question),
             learner=learner or LearnerContext(),
             exercise=exercise,
+            history=history,
         )
-        return decision, answer_text(self.answerer.stream(decision.request))
+        return decision, answer_text(self._answerer_for(decision.request).stream(decision.request))
 
-    # --- step 6: stream and store --------------------------------------------------------
+    def _answerer_for(self, request: AnswerRequest) -> Answerer:
+        return self.smalltalk if request.mode == "smalltalk" else self.answerer
+
+    # --- step 7: stream and store --------------------------------------------------------
     def stream(self, plan: ChatPlan) -> Iterator[ChatEvent]:
         started = time.perf_counter()
-        history = self.store.messages(plan.conversation_id, user_id=plan.user_id)
-        self.store.add_message(
-            plan.conversation_id, role="user", content=plan.message, lang=plan.lang
-        )
+        if plan.history is not None:
+            history = plan.history
+        else:
+            stored = self.store.messages(plan.conversation_id, user_id=plan.user_id)
+            history = exchanges(stored)
         decision = self.decide(
             plan.message,
             course=plan.course,
             lang=plan.lang,
             learner=plan.learner,
             exercise=plan.exercise,
-            history=tuple(Turn(m.role, m.content) for m in history[-6:]),  # type: ignore[arg-type]
-            retrieval_query=self._retrieval_query(plan.message, history),
+            history=history,
+        )
+        topic = decision.topic
+        self.store.add_message(
+            plan.conversation_id,
+            role="user",
+            content=plan.message,
+            lang=plan.lang,
+            topic={
+                "kind": topic.kind,
+                "query": topic.query,
+                "anchor": anchor(decision.retrieved[0]) if decision.retrieved else None,
+            }
+            if topic
+            else None,
         )
         request, hits = decision.request, decision.retrieved
         retrieved_at = time.perf_counter()
@@ -297,10 +420,16 @@ class ChatService:
                 ],
             )
         yield ChatEvent(
-            "meta", {"conversation_id": plan.conversation_id, "mode": mode, "lang": plan.lang}
+            "meta",
+            {
+                "conversation_id": plan.conversation_id,
+                "mode": mode,
+                "lang": plan.lang,
+                "turn": topic.kind if topic else "new",
+            },
         )
         answer: Answer | None = None
-        for event in self.answerer.stream(request):
+        for event in self._answerer_for(request).stream(request):
             if event.kind == "token":
                 yield ChatEvent("token", {"text": event.text})
             elif event.kind == "notice":
@@ -335,6 +464,7 @@ class ChatService:
                 "text": answer.text,
                 "answerer": answer.answerer,
                 "mode": answer.mode,
+                "turn": topic.kind if topic else "new",
                 "citations": [citation_json(c) for c in answer.citations],
                 "notices": list(answer.notices),
                 "timings": timings,
@@ -342,20 +472,6 @@ class ChatService:
         )
 
     # --- policy helpers ------------------------------------------------------------------
-    def _retrieval_query(self, message: str, history: list[Message]) -> str:
-        """Join the previous question to an elliptical follow-up (offline condensation)."""
-        condense = getattr(self.answerer, "condense_question", None)
-        previous = [m for m in history if m.role == "user"]
-        if not previous:
-            return message
-        if condense is not None:
-            turns = tuple(Turn(m.role, m.content) for m in history[-6:])  # type: ignore[arg-type]
-            return condense(turns, message)
-        short = len(message) <= 30 or len(message.split()) <= 4
-        if short or _FOLLOW_UP.match(message):
-            return f"{previous[-1].content} {message}"
-        return message
-
     @staticmethod
     def _prefer_level(hits: list[ScoredChunk], level: int) -> list[ScoredChunk]:
         """Stable re-sort that lets material at or near the learner's level go first."""
@@ -407,3 +523,37 @@ class ChatService:
             if label not in seen:
                 seen.append(label)
         return tuple(seen[:3])
+
+
+def exchanges(stored: Sequence[Message]) -> tuple[Exchange, ...]:
+    """A stored conversation's turns as the topic rule sees them: each user message with the
+    topic it was given and the answer that followed it."""
+    out: list[Exchange] = []
+    for i, message in enumerate(stored):
+        if message.role != "user":
+            continue
+        following = stored[i + 1] if i + 1 < len(stored) else None
+        answer = following if following is not None and following.role == "assistant" else None
+        topic = message.topic or {}
+        kind = topic.get("kind")
+        if kind not in ("new", "follow_up", "smalltalk"):
+            kind = "smalltalk" if answer is not None and answer.mode == "smalltalk" else "new"
+        out.append(
+            Exchange(
+                question=message.content,
+                lang=message.lang or detect_lang(message.content),
+                kind=kind,
+                query=topic.get("query") or "",
+                doc_id=topic.get("anchor") or _first_cited_lesson(answer),
+                answer=answer.content if answer is not None else "",
+            )
+        )
+    return tuple(out)
+
+
+def _first_cited_lesson(answer: Message | None) -> str | None:
+    """For turns stored before topics were: the stem of the first cited document."""
+    if answer is None or not answer.citations:
+        return None
+    stem = answer.citations[0].doc_id.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    return stem[:-3] if stem.endswith(".ko") else stem

@@ -56,6 +56,7 @@ class Message:
     timings: dict = field(default_factory=dict)
     created_at: datetime | None = None
     feedback: Feedback | None = None
+    topic: dict | None = None  # user messages: {"kind", "query", "anchor"} (tutor/topics.py)
 
 
 def citation_json(c: Citation) -> dict:
@@ -158,6 +159,7 @@ class ConversationStore:
         citations: tuple[Citation, ...] = (),
         notices: tuple[str, ...] = (),
         timings: dict | None = None,
+        topic: dict | None = None,
     ) -> Message:
         now = datetime.now(UTC)
         message_id = uuid.uuid4().hex
@@ -179,6 +181,7 @@ class ConversationStore:
                     notices=json.dumps(list(notices), ensure_ascii=False),
                     timings=json.dumps(timings or {}),
                     created_at=now,
+                    topic=json.dumps(topic, ensure_ascii=False) if topic is not None else None,
                 )
             )
             conn.execute(
@@ -188,7 +191,7 @@ class ConversationStore:
             )
         return Message(
             message_id, conversation_id, role, content, lang, mode, answerer,
-            citations, notices, timings or {}, now,
+            citations, notices, timings or {}, now, None, topic,
         )  # fmt: skip
 
     def messages(self, conversation_id: str, *, user_id: int) -> list[Message]:
@@ -215,6 +218,7 @@ class ConversationStore:
                 timings=json.loads(r.timings),
                 created_at=as_utc(r.created_at),
                 feedback=Feedback(r.rating, r.comment) if r.rating else None,
+                topic=json.loads(r.topic) if r.topic else None,
             )
             for r in rows
         ]

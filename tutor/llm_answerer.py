@@ -57,6 +57,7 @@ from tutor.errors import ConfigError
 log = logging.getLogger("kdt.tutor.llm")
 
 HISTORY_TURNS = 6  # earlier turns sent with a question (the most recent ones)
+CONDENSE_CHARS = 1500  # of each earlier turn, when asking for a standalone question
 LEAK_RATIO = 0.6  # SequenceMatcher ratio between a code block and a withheld text
 LEAK_LINE_CHARS = 20  # a shared line at least this long (normalised) counts as a leak
 
@@ -283,9 +284,10 @@ class LLMAnswerer:
         yield AnswerEvent("done", answer=answer)
 
     # -- condensing follow-up questions ------------------------------------------------------
-    def condense_question(self, history: Sequence[Turn], question: str) -> str:
-        """A standalone version of ``question`` given ``history``; the question itself when
-        there is no history or the model fails in any way (no retries: it is an optimisation)."""
+    def condense_question(self, history: Sequence[Turn], question: str) -> str | None:
+        """A standalone version of ``question`` given ``history`` (the question itself when
+        there is no history), or ``None`` when the model fails in any way or replies with
+        nothing usable: the caller then decides offline (no retries: one call per turn)."""
         if not history:
             return question
         messages = [
@@ -295,7 +297,7 @@ class LLMAnswerer:
                 render(
                     "tutor/condense.human",
                     history=[
-                        {"role": t.role, "content": strip_citations(t.content)}
+                        {"role": t.role, "content": strip_citations(t.content)[:CONDENSE_CHARS]}
                         for t in history[-HISTORY_TURNS:]
                     ],
                     question=question,
@@ -304,14 +306,16 @@ class LLMAnswerer:
         ]
         try:
             reply = self._model.invoke(messages)
-        except Exception as exc:  # noqa: BLE001 - the original question always works
-            log.warning(
-                "condensing the question failed (%s); using it as asked", _classify(exc).detail
-            )
-            return question
+        except Exception as exc:  # noqa: BLE001 - the offline rule always works
+            detail = _classify(exc).detail
+            log.warning("condensing the question failed (%s); deciding offline", detail)
+            return None
         text = reply.content if isinstance(reply.content, str) else ""
         text = _normalize(text).strip('"“”').strip()
-        return text or question
+        if not text or len(text) > max(400, 3 * len(question)):
+            log.warning("the model's standalone question was empty or too long; deciding offline")
+            return None
+        return text
 
     # -- internals --------------------------------------------------------------------------
     def messages_for(self, request: AnswerRequest) -> list[tuple[str, str]]:

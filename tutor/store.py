@@ -121,6 +121,8 @@ messages = Table(
     Column("notices", Text, nullable=False, default="[]"),
     Column("timings", Text, nullable=False, default="{}"),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # user messages: how the chat followed the conversation (JSON: kind, query, anchor)
+    Column("topic", Text),
 )
 
 feedback = Table(
@@ -153,7 +155,10 @@ content_gaps = Table(
 
 # Columns added to existing tables after their first release: ``create_schema`` adds them
 # to a database created earlier (create_all never alters a table). Nullable, no default.
-_ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (("content_gaps", "reason", "VARCHAR(16)"),)
+_ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("content_gaps", "reason", "VARCHAR(16)"),
+    ("messages", "topic", "TEXT"),
+)
 
 
 def create_schema(engine: Engine) -> None:

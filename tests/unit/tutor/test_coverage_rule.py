@@ -34,8 +34,15 @@ def test_defaults_are_ordered() -> None:
 
 def test_a_threshold_below_the_floor_makes_one_dense_threshold() -> None:
     from tutor.chat import ChatService
+    from tutor.topics import LengthRule
 
-    service = ChatService(kb=None, store=None, answerer=None, coverage_threshold=0.2)  # type: ignore[arg-type]
+    service = ChatService(
+        kb=None,  # type: ignore[arg-type]
+        store=None,  # type: ignore[arg-type]
+        answerer=None,  # type: ignore[arg-type]
+        coverage_threshold=0.2,
+        topic_rule=LengthRule(),
+    )
 
     assert (service.coverage.threshold, service.coverage.floor) == (0.2, 0.2)
     assert service.coverage.covers(dense=0.2, term_coverage=0.0)
