@@ -242,9 +242,9 @@ class ChatService:
         preference trims them to ``k``), as ``bench/coverage.py`` calibrated it.
         """
         history = tuple(history)[-HISTORY_TURNS:]
-        where = self._where(course, lang)
+        filters = self._filters(course, lang)
         searched: dict[tuple[str, SearchFilter], list[ScoredChunk]] = {}
-        shares: dict[str, float] = {}
+        shares: dict[tuple[str, SearchFilter], float] = {}
 
         def search(query: str, filter_: SearchFilter) -> list[ScoredChunk]:
             key = (query, filter_)
@@ -252,13 +252,14 @@ class ChatService:
                 searched[key] = self.kb.search(query, k=self.k + 3, where=filter_)
             return searched[key]
 
-        def term_coverage(query: str) -> float:
-            if query not in shares:
-                shares[query] = self.kb.term_coverage(query, where=SearchFilter(course=course))
-            return shares[query]
+        def term_coverage(query: str, filter_: SearchFilter) -> float:
+            key = (query, filter_)
+            if key not in shares:
+                shares[key] = self.kb.term_coverage(query, where=filter_)
+            return shares[key]
 
         def retrieve(query: str) -> tuple[list[ScoredChunk], float, bool]:
-            return self._retrieve(query, where, course=course, search=search, terms=term_coverage)
+            return self._retrieve(query, filters, search=search, terms=term_coverage)
 
         def probe(query: str) -> Probe:
             hits, confidence, covered = retrieve(query)
@@ -279,7 +280,7 @@ class ChatService:
             return Decision(request=request, retrieved=[], confidence=0.0, topic=topic)
         query = topic.query or question
         hits, confidence, covered = retrieve(query)
-        share = term_coverage(query) if hits else 0.0
+        share = term_coverage(query, SearchFilter(course=course)) if hits else 0.0
         hits = self._prefer_level(hits, learner.level)[: self.k]
         # A named exercise always means hints; retrieval may infer one only when confident.
         exercise = self._exercise_of(question, exercise, hits if covered else [])
@@ -313,37 +314,41 @@ class ChatService:
             topic=topic,
         )
 
-    def _where(self, course: str | None, lang: str) -> SearchFilter:
-        """The question's language when the course has material in it, else every one."""
+    def _filters(self, course: str | None, lang: str) -> tuple[SearchFilter, ...]:
+        """Where to look, in order: the question's language when the course has material in
+        it, then each other language; a course without material in the question's language
+        is searched whole."""
         everything = SearchFilter(course=course)
-        if self.kb.lexical.languages(where=everything).get(lang):
-            return SearchFilter(course=course, lang=lang)
-        return everything
+        languages = self.kb.lexical.languages(where=everything)
+        if not languages.get(lang):
+            return (everything,)
+        others = sorted(other for other in languages if other != lang)
+        return tuple(SearchFilter(course=course, lang=code) for code in (lang, *others))
 
     def _retrieve(
         self,
         query: str,
-        where: SearchFilter,
+        filters: tuple[SearchFilter, ...],
         *,
-        course: str | None,
         search: Callable[[str, SearchFilter], list[ScoredChunk]],
-        terms: Callable[[str], float],
+        terms: Callable[[str, SearchFilter], float],
     ) -> tuple[list[ScoredChunk], float, bool]:
-        """Hits, best dense similarity and coverage for ``query``: in ``where``'s language
-        when it covers the query, else in every language of the course."""
-        filters = [where] if where.lang is None else [where, SearchFilter(course=course)]
-        best: tuple[list[ScoredChunk], float, bool] = ([], 0.0, False)
+        """Hits, best dense similarity and coverage for ``query`` from the first filter that
+        covers it (term coverage judged on the material that filter holds: a Korean
+        question quoting English material is judged as in an English-only course);
+        uncovered, the first filter's hits (the nearest topics, in the question's language)."""
+        first: tuple[list[ScoredChunk], float, bool] | None = None
         for filter_ in filters:
             hits = search(query, filter_)
             confidence = max((h.signals.get("dense", 0.0) for h in hits), default=0.0)
             covered = bool(hits) and self.coverage.covers(
-                dense=confidence, term_coverage=terms(query)
+                dense=confidence, term_coverage=terms(query, filter_)
             )
             if covered:
                 return hits, confidence, True
-            if not best[0]:
-                best = (hits, confidence, False)
-        return best
+            if first is None:
+                first = (hits, confidence, False)
+        return first or ([], 0.0, False)
 
     def reply(
         self,

@@ -181,6 +181,85 @@ def test_conversation_is_stored_and_follow_up_uses_it(env) -> None:
     assert body["messages"][1]["citations"] and body["messages"][1]["timings"]["total_ms"] > 0
 
 
+def _gap_questions(env) -> set[str]:
+    store = ConversationStore(make_engine(env[2].resolved_database_url))
+    return {g["question"] for g in store.gaps(course="pycourse")}
+
+
+@pytest.mark.parametrize(
+    ("message", "lang"),
+    [("hi", "en"), ("안녕하세요!", "ko"), ("thanks!", "en"), ("뭘 할 수 있어?", "ko")],
+)
+def test_small_talk_gets_a_short_reply_and_is_never_a_gap(env, message, lang) -> None:
+    events = ask(env, message)
+    done = events["done"][0]
+    assert (done["mode"], done["citations"], events["meta"][0]["turn"]) == (
+        "smalltalk",
+        [],
+        "smalltalk",
+    )
+    assert any("\uac00" <= ch <= "\ud7a3" for ch in done["text"]) == (lang == "ko")
+    assert message not in _gap_questions(env)
+
+
+def test_a_short_new_topic_in_the_same_conversation_cites_its_own_lesson(env) -> None:
+    conv_id = ask(env, "How do I add an item to a list?")["meta"][0]["conversation_id"]
+    second = ask(env, "What is a tuple?", conversation_id=conv_id)
+    assert second["meta"][0]["turn"] == "new"
+    assert second["done"][0]["citations"][0]["doc_id"].endswith("lessons/tuples.md")
+
+
+def test_a_follow_up_after_thanks_joins_the_topic_before_it(env) -> None:
+    conv_id = ask(env, "What is a tuple?")["meta"][0]["conversation_id"]
+    assert ask(env, "thanks!", conversation_id=conv_id)["done"][0]["mode"] == "smalltalk"
+    third = ask(env, "and can I change it?", conversation_id=conv_id)
+    assert third["meta"][0]["turn"] == "follow_up"
+    assert third["done"][0]["citations"][0]["doc_id"].endswith("lessons/tuples.md")
+    stored = env[0].get(f"/api/conversations/{conv_id}", headers=_headers(env)).json()
+    assert [m["mode"] for m in stored["messages"] if m["role"] == "assistant"] == [
+        "answer",
+        "smalltalk",
+        "answer",
+    ]
+
+
+def test_a_switch_to_korean_is_answered_from_the_korean_lesson(env) -> None:
+    conv_id = ask(env, "What is a tuple?")["meta"][0]["conversation_id"]
+    second = ask(env, "리스트가 뭐예요?", conversation_id=conv_id)
+    done = second["done"][0]
+    assert second["meta"][0]["turn"] == "new"
+    assert done["citations"] and all(
+        c["doc_id"].endswith("lessons-ko/lists.md") for c in done["citations"]
+    )
+    assert done["notices"] == []
+
+
+def test_korean_question_without_korean_material_quotes_english_with_one_notice(env) -> None:
+    events = ask(env, "튜플(tuple)은 만든 뒤에 바꿀 수 있나요?")
+    done = events["done"][0]
+    assert done["mode"] == "answer"
+    assert done["citations"][0]["doc_id"].endswith("lessons/tuples.md")
+    assert len(done["notices"]) == 1 and "영어" in done["notices"][0]
+    assert len(events.get("notice", [])) <= 1
+
+
+def test_a_follow_up_in_a_deleted_conversation_is_not_found(env) -> None:
+    client = env[0]
+    conv_id = ask(env, "What is a tuple?")["meta"][0]["conversation_id"]
+    assert client.delete(f"/api/conversations/{conv_id}", headers=_headers(env)).status_code == 204
+    response = client.post(
+        "/api/chat", json={"message": "Why?", "conversation_id": conv_id}, headers=_headers(env)
+    )
+    assert response.status_code == 404
+
+
+def test_a_mixed_language_question_is_answered_in_korean(env) -> None:
+    done = ask(env, "list에 append는 어떻게 써요?")["done"][0]
+    assert done["mode"] == "answer"
+    assert any("\uac00" <= ch <= "\ud7a3" for ch in done["text"])
+    assert done["citations"][0]["doc_id"].endswith("lessons-ko/lists.md")
+
+
 def test_exercise_question_gets_hints_never_the_solution(env) -> None:
     for question in (
         "How do I solve ex-sum-evens?",

