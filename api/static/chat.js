@@ -16,7 +16,7 @@
   const NARROW = window.matchMedia("(max-width: 900px)");
 
   const el = {
-    sidebar: document.getElementById("chat-sidebar"),
+    main: app.querySelector(".chat-main"),
     backdrop: document.getElementById("chat-backdrop"),
     drawerToggle: document.getElementById("chat-drawer-toggle"),
     drawerClose: document.getElementById("chat-drawer-close"),
@@ -323,7 +323,7 @@
         actions.push(h("span", { class: "msg-actions-sep", "aria-hidden": "true" }), ...fb.thumbs);
         box = fb.commentBox;
       }
-      footer.replaceChildren(h("div", { class: "msg-actions" }, actions), box);
+      footer.replaceChildren(h("div", { class: "msg-actions" }, actions), ...(box ? [box] : []));
     }
 
     function render() {
@@ -424,6 +424,7 @@
     closePanel();
     app.classList.add("drawer-open");
     el.backdrop.hidden = false;
+    el.main.inert = true; // the page behind the drawer takes no focus or clicks
     el.drawerToggle.setAttribute("aria-expanded", "true");
     el.search.focus({ preventScroll: true });
   }
@@ -432,6 +433,7 @@
     if (!drawerOpen()) return;
     app.classList.remove("drawer-open");
     el.backdrop.hidden = true;
+    el.main.inert = false;
     el.drawerToggle.setAttribute("aria-expanded", "false");
     if (returnFocus) el.drawerToggle.focus({ preventScroll: true });
   }

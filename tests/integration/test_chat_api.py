@@ -526,3 +526,13 @@ def test_regenerate_errors(env) -> None:
     # bob's attempt changed nothing
     messages = env[0].get(f"/api/conversations/{conv_id}", headers=_headers(env)).json()["messages"]
     assert [m["role"] for m in messages] == ["user", "assistant"]
+
+
+def test_code_colours_are_served_locally(env) -> None:
+    response = env[0].get("/assets/code.css")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/css")
+    assert "pre.code .k {" in response.text
+    page = env[0].get("/chat", headers=_headers(env)).text
+    assert '<link rel="stylesheet" href="/assets/code.css">' in page
+    assert "cdn" not in page.lower() and "https://" not in page
