@@ -384,10 +384,8 @@
   function openPanel(c, opener) {
     const path = (c.heading_path || []).filter((p) => p !== c.title);
     el.panelNum.textContent = "[" + c.n + "]";
-    el.panelTitle.replaceChildren(
-      h("span", { text: c.title }),
-      path.length ? h("span", { class: "path", text: " › " + path.join(" › ") }) : null,
-    );
+    el.panelTitle.replaceChildren(h("span", { text: c.title }));
+    if (path.length) el.panelTitle.append(h("span", { class: "path", text: " › " + path.join(" › ") }));
     el.panelMeta.replaceChildren(
       h("code", { text: c.doc_id }),
       " · " + S.chat_lines + " " + c.line_start + "–" + c.line_end,

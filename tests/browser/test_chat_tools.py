@@ -63,6 +63,27 @@ for key, value in scores.items():
 ```
 """
 
+# A document without sections: its citations have no heading path beyond the title.
+HOURS_EN = """---
+title: Office hours
+kind: lesson
+lang: en
+---
+# Office hours
+
+Office hours with the instructors are every Thursday at 3 pm in room 204.
+"""
+
+HOURS_KO = """---
+title: 상담 시간
+kind: lesson
+lang: ko
+---
+# 상담 시간
+
+강사 상담 시간은 매주 목요일 오후 3시, 204호입니다.
+"""
+
 CODE = "for key, value in scores.items():\n    print(key, value)"
 LONG_LINE = 'message = "' + "a" * 220 + '"'
 ANSWER = (
@@ -77,6 +98,8 @@ QUESTION = {
     "en": "How do I loop over keys and values of a dictionary?",
     "ko": "딕셔너리의 키와 값을 같이 반복하려면 어떻게 하나요?",
 }
+HOURS_QUESTION = {"en": "When are the office hours?", "ko": "강사 상담 시간은 언제인가요?"}
+HOURS_TITLE = {"en": "Office hours", "ko": "상담 시간"}
 
 
 def t(lang: str, key: str) -> str:
@@ -98,6 +121,8 @@ def server(tmp_path_factory, llm):
     (course / "lessons-ko").mkdir()
     (course / "lessons" / "dicts.md").write_text(LESSON_EN, encoding="utf-8")
     (course / "lessons-ko" / "dicts.md").write_text(LESSON_KO, encoding="utf-8")
+    (course / "lessons" / "hours.md").write_text(HOURS_EN, encoding="utf-8")
+    (course / "lessons-ko" / "hours.md").write_text(HOURS_KO, encoding="utf-8")
     data_dir = root / "var"
     env = {**os.environ, "KDT_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
     for username in USERS:
@@ -170,6 +195,9 @@ def _open_list(page) -> None:
         assert toggle.get_attribute("aria-expanded") == "false"
         toggle.click()
         assert toggle.get_attribute("aria-expanded") == "true"
+        page.wait_for_function(  # slid in all the way
+            "() => document.getElementById('chat-sidebar').getBoundingClientRect().left >= 0"
+        )
     page.locator("[data-testid=conversation-search]").wait_for(state="visible")
 
 
@@ -350,12 +378,15 @@ def test_layout_in_the_other_language(server, llm, browser, width, lang) -> None
     page = _page(browser, server, width=width, lang=lang)
     script.reset()
     script.script({"content": ANSWER})
-    answer = ask_in_chat(page, QUESTION[lang])
+    answer = ask_in_chat(page, HOURS_QUESTION[lang])  # the answer is scripted; [1] is hours
     assert answer.locator("pre.code .k").count() >= 1
     _no_sideways_scroll(page)
     _fully_visible(page, "[data-testid=chat-send]")
     answer.locator("[data-testid=citation-chip]").click()
-    page.locator("[data-testid=citation-panel]").wait_for(state="visible")
+    panel = page.locator("[data-testid=citation-panel]")
+    panel.wait_for(state="visible")
+    assert panel.locator("#citation-title").inner_text() == HOURS_TITLE[lang]  # no "null"
+    assert "204" in panel.locator("pre").inner_text()
     _fully_visible(page, "[data-testid=citation-close]")
     _no_sideways_scroll(page)
     _shot(page, f"chat-tools-{lang}-{width}-citation")
