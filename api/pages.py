@@ -6,17 +6,19 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from api.auth import require_page_roles
 from api.deps import KnowledgeBaseDep, LearnerServiceDep, SettingsDep
 from api.i18n import CHAT_UI_KEYS, LEARN_UI_KEYS, REVIEW_UI_KEYS, pick_lang, translator
+from api.markdown import code_css
 from api.routes.learner import dashboard
 from api.routes.search import MAX_QUERY_CHARS
 from knowledge.types import SearchFilter
 from tutor.accounts import User
 from tutor.chat import MAX_MESSAGE_CHARS
+from tutor.conversations import MAX_TITLE_CHARS
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -92,6 +94,15 @@ def chat_page(request: Request, user: ChatUserDep):
         course=user.course,
         chat_strings={key: t(key) for key in CHAT_UI_KEYS},
         max_chars=MAX_MESSAGE_CHARS,
+        max_title=MAX_TITLE_CHARS,
+    )
+
+
+@router.get("/assets/code.css")
+def code_stylesheet() -> Response:
+    """The colours of highlighted code (api/markdown.py), generated from Pygments: no CDN."""
+    return Response(
+        code_css(), media_type="text/css", headers={"Cache-Control": "public, max-age=86400"}
     )
 
 

@@ -8,11 +8,12 @@ leak nothing.
 from __future__ import annotations
 
 import json
+import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, delete, exists, func, insert, or_, select, update
 
 from tutor.answering import Citation
 from tutor.errors import InvalidInputError, NotFoundError
@@ -34,6 +35,20 @@ class Conversation:
     title: str
     created_at: datetime
     updated_at: datetime
+
+
+MAX_TITLE_CHARS = 200  # the column's width
+MAX_SEARCH_CHARS = 200
+_SNIPPET_BEFORE, _SNIPPET_AFTER = 40, 80
+
+
+@dataclass(frozen=True)
+class ConversationHit:
+    """A conversation found by :meth:`ConversationStore.search`: ``snippet`` is the first
+    matching message around the match, ``None`` when only the title matched."""
+
+    conversation: Conversation
+    snippet: str | None
 
 
 @dataclass(frozen=True)
@@ -86,6 +101,35 @@ def _citation(raw: dict) -> Citation:
     )
 
 
+def clean_title(title: str) -> str:
+    """A title as stored: whitespace runs (newlines included) become one space, control
+    characters go; an empty or over-long result is refused."""
+    text = " ".join("".join(ch for ch in title if unicodedata.category(ch) != "Cc").split())
+    if not text:
+        raise InvalidInputError("the title is empty")
+    if len(text) > MAX_TITLE_CHARS:
+        raise InvalidInputError(
+            f"the title has {len(text)} characters; the limit is {MAX_TITLE_CHARS}"
+        )
+    return text
+
+
+def _snippet(content: str, needle: str) -> str:
+    """``content`` around the first occurrence of ``needle`` (lower case), on one line."""
+    at = content.lower().find(needle)
+    start, end = max(0, at - _SNIPPET_BEFORE), at + len(needle) + _SNIPPET_AFTER
+    text = " ".join(content[start:end].split())
+    return ("…" if start > 0 else "") + text + ("…" if end < len(content) else "")
+
+
+def _conversation(row) -> Conversation:
+    m = row._mapping
+    return Conversation(
+        m["id"], m["user_id"], m["course"], m["title"],
+        as_utc(m["created_at"]), as_utc(m["updated_at"]),
+    )  # fmt: skip
+
+
 class ConversationStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -117,11 +161,7 @@ class ConversationStore:
             ).first()
         if row is None:
             raise NotFoundError(f"no conversation {conversation_id!r}")
-        m = row._mapping
-        return Conversation(
-            m["id"], m["user_id"], m["course"], m["title"],
-            as_utc(m["created_at"]), as_utc(m["updated_at"]),
-        )  # fmt: skip
+        return _conversation(row)
 
     def list(self, *, user_id: int, limit: int = 100) -> list[Conversation]:
         query = (
@@ -131,12 +171,59 @@ class ConversationStore:
             .limit(limit)
         )
         with self.engine.connect() as conn:
-            return [
-                Conversation(
-                    r.id, r.user_id, r.course, r.title, as_utc(r.created_at), as_utc(r.updated_at)
+            return [_conversation(r) for r in conn.execute(query)]
+
+    def rename(self, conversation_id: str, *, user_id: int, title: str) -> Conversation:
+        """Give the conversation a new title (see :func:`clean_title`); the list order,
+        which follows the last message, does not change."""
+        text = clean_title(title)
+        self.get(conversation_id, user_id=user_id)
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(conversations)
+                .where(conversations.c.id == conversation_id, conversations.c.user_id == user_id)
+                .values(title=text)
+            )
+        return self.get(conversation_id, user_id=user_id)
+
+    def search(self, *, user_id: int, query: str, limit: int = 50) -> list[ConversationHit]:
+        """The user's conversations whose title or any message contains ``query`` (case
+        folded, no wildcards: ``%`` and ``_`` are literal), newest first."""
+        needle = " ".join(query.split()).lower()
+        if not needle:
+            raise InvalidInputError("the search text is empty")
+        if len(needle) > MAX_SEARCH_CHARS:
+            raise InvalidInputError(
+                f"the search text has {len(needle)} characters; the limit is {MAX_SEARCH_CHARS}"
+            )
+        in_messages = func.lower(messages.c.content).contains(needle, autoescape=True)
+        found = (
+            select(conversations)
+            .where(
+                conversations.c.user_id == user_id,
+                or_(
+                    func.lower(conversations.c.title).contains(needle, autoescape=True),
+                    exists().where(messages.c.conversation_id == conversations.c.id, in_messages),
+                ),
+            )
+            .order_by(conversations.c.updated_at.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            convs = [_conversation(r) for r in conn.execute(found)]
+            first_match: dict[str, str] = {}
+            if convs:
+                matching = (
+                    select(messages.c.conversation_id, messages.c.content)
+                    .where(messages.c.conversation_id.in_([c.id for c in convs]), in_messages)
+                    .order_by(messages.c.conversation_id, messages.c.seq)
                 )
-                for r in conn.execute(query)
-            ]
+                for r in conn.execute(matching):
+                    first_match.setdefault(r.conversation_id, r.content)
+        return [
+            ConversationHit(c, _snippet(first_match[c.id], needle) if c.id in first_match else None)
+            for c in convs
+        ]
 
     def delete(self, conversation_id: str, *, user_id: int) -> None:
         self.get(conversation_id, user_id=user_id)
@@ -193,6 +280,37 @@ class ConversationStore:
             message_id, conversation_id, role, content, lang, mode, answerer,
             citations, notices, timings or {}, now, None, topic,
         )  # fmt: skip
+
+    def last_question(self, conversation_id: str, *, user_id: int) -> Message:
+        """The conversation's last user message (what "regenerate" answers again)."""
+        asked = [m for m in self.messages(conversation_id, user_id=user_id) if m.role == "user"]
+        if not asked:
+            raise InvalidInputError("the conversation has no question to answer again")
+        return asked[-1]
+
+    def remove_from(self, conversation_id: str, *, user_id: int, message_id: str) -> int:
+        """Delete ``message_id`` and every later message of the conversation (their feedback
+        too); returns how many messages went. Regenerating an answer removes the question
+        and its answer this way, then asks the question again."""
+        self.get(conversation_id, user_id=user_id)
+        with self.engine.begin() as conn:
+            seq = conn.execute(
+                select(messages.c.seq).where(
+                    messages.c.id == message_id, messages.c.conversation_id == conversation_id
+                )
+            ).scalar_one_or_none()
+            if seq is None:
+                raise NotFoundError(f"no message {message_id!r} in this conversation")
+            ids = select(messages.c.id).where(
+                messages.c.conversation_id == conversation_id, messages.c.seq >= seq
+            )
+            conn.execute(delete(feedback).where(feedback.c.message_id.in_(ids)))
+            removed = conn.execute(
+                delete(messages).where(
+                    messages.c.conversation_id == conversation_id, messages.c.seq >= seq
+                )
+            ).rowcount
+        return removed
 
     def messages(self, conversation_id: str, *, user_id: int) -> list[Message]:
         self.get(conversation_id, user_id=user_id)

@@ -3,6 +3,12 @@
 ``POST /api/chat`` streams ``meta``, ``token``, ``notice``, ``sources``, ``done`` events; a
 failure after the stream started ends it with an ``error`` event (no traceback). Errors
 before the stream (empty or too long message, unknown conversation) are plain JSON errors.
+The ``done`` event and the stored answers of ``GET /api/conversations/{id}`` carry ``html``:
+the answer rendered by ``api.markdown`` (code highlighted, ``[n]`` as citation chips).
+
+A stream the client stops (it closes the connection) stores no answer: the question stays,
+unanswered, and ``POST /api/conversations/{id}/regenerate`` answers it (or answers the last
+question again, replacing its answer) without storing the question twice.
 """
 
 from __future__ import annotations
@@ -14,18 +20,20 @@ import uuid
 from collections.abc import Iterator
 from typing import Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from api.auth import CsrfAuthDep, CurrentUserDep
 from api.deps import ChatServiceDep, LearnerServiceDep, SettingsDep
+from api.i18n import pick_lang, translator
+from api.markdown import render_markdown
 from api.routes.learner import learner_context
 from knowledge.errors import KnowledgeError
 from tutor.accounts import User
 from tutor.answering import LearnerContext
 from tutor.chat import ChatEvent, ChatPlan, ChatService
-from tutor.conversations import citation_json
+from tutor.conversations import Conversation, Message, citation_json
 from tutor.errors import InvalidInputError
 from tutor.learner import LearnerService
 
@@ -42,6 +50,11 @@ class ChatCreate(BaseModel):
     lang: Literal["en", "ko"] | None = None
     exercise: str | None = Field(default=None, max_length=128)
     course: str | None = Field(default=None, max_length=128, description="instructors/admins only")
+
+
+class ConversationUpdate(BaseModel):
+    # The store says what is wrong with a title (empty, too long); the body only caps size.
+    title: str = Field(max_length=10_000)
 
 
 class FeedbackCreate(BaseModel):
@@ -71,9 +84,33 @@ def _sse(event: ChatEvent) -> str:
     return f"event: {event.kind}\ndata: {json.dumps(event.data, ensure_ascii=False)}\n\n"
 
 
-def _event_stream(service: ChatService, plan: ChatPlan) -> Iterator[str]:
+def _chip_label(request: Request) -> str:
+    """The citation chips' accessible name in the page's language ("Source {n}")."""
+    return translator(pick_lang(request))("chat_source_n")
+
+
+def answer_html(text: str, *, citations: list[dict], chip_label: str) -> str:
+    """An answer as the page shows it: Markdown, with chips for the numbers it cites."""
+    return render_markdown(text, citations=[c["n"] for c in citations], chip_label=chip_label)
+
+
+def _event_stream(
+    service: ChatService, plan: ChatPlan, *, chip_label: str, rewind_from: str | None = None
+) -> Iterator[str]:
+    """The SSE frames of answering ``plan``. ``rewind_from``: a message id to delete with
+    everything after it first (regenerate), in the same step that stores the question again,
+    so a client that leaves before the stream starts changes nothing."""
     try:
+        if rewind_from is not None:
+            service.store.remove_from(
+                plan.conversation_id, user_id=plan.user_id, message_id=rewind_from
+            )
         for event in service.stream(plan):
+            if event.kind == "done":
+                html = answer_html(
+                    event.data["text"], citations=event.data["citations"], chip_label=chip_label
+                )
+                event = ChatEvent("done", {**event.data, "html": html})
             yield _sse(event)
     except KnowledgeError as exc:
         yield _sse(ChatEvent("error", {"code": exc.code, "message": str(exc)}))
@@ -84,8 +121,23 @@ def _event_stream(service: ChatService, plan: ChatPlan) -> Iterator[str]:
         yield _sse(ChatEvent("error", {"code": "internal_error", "message": message}))
 
 
+def _streaming(frames: Iterator[str], *, conversation_id: str) -> StreamingResponse:
+    """An SSE response; the conversation's id also goes in a header, so a client that stops
+    the answer before the ``meta`` event still knows which conversation holds the question."""
+    return StreamingResponse(
+        frames,
+        media_type="text/event-stream",
+        headers={
+            "Cache-Control": "no-cache",
+            "X-Accel-Buffering": "no",
+            "X-Conversation-Id": conversation_id,
+        },
+    )
+
+
 @router.post("/api/chat", summary="Ask the tutor (server-sent events)")
 def chat(
+    request: Request,
     body: ChatCreate,
     auth: CsrfAuthDep,
     service: ChatServiceDep,
@@ -103,55 +155,110 @@ def chat(
         exercise=body.exercise,
         learner=_learner(user, settings=settings, learner=learner, course=course),
     )
-    return StreamingResponse(
-        _event_stream(service, plan),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    frames = _event_stream(service, plan, chip_label=_chip_label(request))
+    return _streaming(frames, conversation_id=plan.conversation_id)
+
+
+def _conversation_json(c: Conversation) -> dict:
+    return {
+        "id": c.id,
+        "title": c.title,
+        "course": c.course,
+        "created_at": c.created_at.isoformat(),
+        "updated_at": c.updated_at.isoformat(),
+    }
+
+
+def _message_json(m: Message, *, chip_label: str) -> dict:
+    citations = [citation_json(c) for c in m.citations]
+    return {
+        "id": m.id,
+        "role": m.role,
+        "content": m.content,
+        "html": (
+            answer_html(m.content, citations=citations, chip_label=chip_label)
+            if m.role == "assistant"
+            else None
+        ),
+        "lang": m.lang,
+        "mode": m.mode,
+        "answerer": m.answerer,
+        "citations": citations,
+        "notices": list(m.notices),
+        "timings": m.timings,
+        "created_at": m.created_at.isoformat() if m.created_at else None,
+        "feedback": (
+            {"rating": m.feedback.rating, "comment": m.feedback.comment} if m.feedback else None
+        ),
+    }
 
 
 @router.get("/api/conversations", summary="The caller's conversations, newest first")
-def list_conversations(user: CurrentUserDep, service: ChatServiceDep) -> list[dict]:
+def list_conversations(user: CurrentUserDep, service: ChatServiceDep, q: str = "") -> list[dict]:
+    """With ``q``: only those whose title or messages contain it (case-insensitive), each
+    with ``match``, the first matching message around the match (null: the title matched)."""
+    if not q.strip():
+        return [_conversation_json(c) for c in service.store.list(user_id=user.id)]
     return [
-        {
-            "id": c.id,
-            "title": c.title,
-            "course": c.course,
-            "created_at": c.created_at.isoformat(),
-            "updated_at": c.updated_at.isoformat(),
-        }
-        for c in service.store.list(user_id=user.id)
+        {**_conversation_json(hit.conversation), "match": hit.snippet}
+        for hit in service.store.search(user_id=user.id, query=q)
     ]
 
 
 @router.get("/api/conversations/{conversation_id}", summary="One conversation with messages")
-def get_conversation(conversation_id: str, user: CurrentUserDep, service: ChatServiceDep) -> dict:
+def get_conversation(
+    conversation_id: str, request: Request, user: CurrentUserDep, service: ChatServiceDep
+) -> dict:
     conv = service.store.get(conversation_id, user_id=user.id)
+    chip_label = _chip_label(request)
     return {
         "id": conv.id,
         "title": conv.title,
         "course": conv.course,
         "messages": [
-            {
-                "id": m.id,
-                "role": m.role,
-                "content": m.content,
-                "lang": m.lang,
-                "mode": m.mode,
-                "answerer": m.answerer,
-                "citations": [citation_json(c) for c in m.citations],
-                "notices": list(m.notices),
-                "timings": m.timings,
-                "created_at": m.created_at.isoformat() if m.created_at else None,
-                "feedback": (
-                    {"rating": m.feedback.rating, "comment": m.feedback.comment}
-                    if m.feedback
-                    else None
-                ),
-            }
+            _message_json(m, chip_label=chip_label)
             for m in service.store.messages(conv.id, user_id=user.id)
         ],
     }
+
+
+@router.patch("/api/conversations/{conversation_id}", summary="Rename a conversation")
+def rename_conversation(
+    conversation_id: str, body: ConversationUpdate, auth: CsrfAuthDep, service: ChatServiceDep
+) -> dict:
+    conv = service.store.rename(conversation_id, user_id=auth.user.id, title=body.title)
+    return _conversation_json(conv)
+
+
+@router.post(
+    "/api/conversations/{conversation_id}/regenerate",
+    summary="Answer the last question again (server-sent events, as /api/chat)",
+)
+def regenerate(
+    conversation_id: str,
+    request: Request,
+    auth: CsrfAuthDep,
+    service: ChatServiceDep,
+    settings: SettingsDep,
+    learner: LearnerServiceDep,
+) -> StreamingResponse:
+    """The last question's answer (if any) is replaced: the question and what follows it are
+    removed when the stream starts, and the question is asked again the usual way, so the
+    stored history holds it once. 422 when the conversation has no question."""
+    user = auth.user
+    question = service.store.last_question(conversation_id, user_id=user.id)
+    conv = service.store.get(conversation_id, user_id=user.id)
+    course = _course_for(user, conv.course)
+    plan = service.plan(
+        user_id=user.id,
+        course=course,
+        message=question.content,
+        conversation_id=conversation_id,
+        lang=question.lang if question.lang in ("en", "ko") else None,
+        learner=_learner(user, settings=settings, learner=learner, course=course),
+    )
+    frames = _event_stream(service, plan, chip_label=_chip_label(request), rewind_from=question.id)
+    return _streaming(frames, conversation_id=plan.conversation_id)
 
 
 @router.delete("/api/conversations/{conversation_id}", status_code=204)

@@ -1,18 +1,26 @@
-/* The chat page: conversation list, streamed answers (SSE over fetch), citations, feedback.
- * Every user-visible string comes from the #chat-strings JSON blob rendered by chat.html. */
+/* The chat page: conversation list (search, rename, delete), streamed answers (SSE over
+ * fetch) that can be stopped and answered again, server-rendered Markdown with copyable
+ * code, citations, feedback. Every user-visible string comes from the #chat-strings JSON
+ * blob rendered by chat.html; the answers' HTML comes from the server (api/markdown.py). */
 (function () {
   "use strict";
 
   const app = document.getElementById("chat-app");
-  if (!app) return;
+  if (!app || !window.KdtUi) return;
+  const { h, api: callApi, formatter, copyText } = window.KdtUi;
 
   const S = JSON.parse(document.getElementById("chat-strings").textContent);
   const CONFIG = JSON.parse(document.getElementById("chat-config").textContent);
   const LANG = app.dataset.lang || "ko";
-  const csrfMeta = document.querySelector('meta[name="csrf-token"]');
-  const CSRF = csrfMeta ? csrfMeta.content : "";
+  const fmt = formatter(S);
+  const NARROW = window.matchMedia("(max-width: 900px)");
 
   const el = {
+    main: app.querySelector(".chat-main"),
+    backdrop: document.getElementById("chat-backdrop"),
+    drawerToggle: document.getElementById("chat-drawer-toggle"),
+    drawerClose: document.getElementById("chat-drawer-close"),
+    search: document.getElementById("chat-search"),
     history: document.getElementById("chat-history"),
     historyEmpty: document.getElementById("chat-history-empty"),
     newBtn: document.getElementById("chat-new"),
@@ -22,6 +30,7 @@
     form: document.getElementById("chat-form"),
     input: document.getElementById("chat-input"),
     send: document.getElementById("chat-send"),
+    stop: document.getElementById("chat-stop"),
     count: document.getElementById("chat-count"),
     level: document.getElementById("level-badge"),
     panel: document.getElementById("citation-panel"),
@@ -32,77 +41,17 @@
     panelClose: document.getElementById("citation-close"),
   };
 
-  const state = { conversationId: null, streaming: false, conversations: [] };
+  const state = {
+    conversationId: null,
+    streaming: false,
+    abort: null, // the AbortController of the answer being streamed
+    conversations: [],
+    query: "", // the conversation search being shown ("" = all)
+  };
 
-  // --- small helpers -------------------------------------------------------------------
-  function h(tag, attrs, children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(attrs || {})) {
-      if (value === null || value === undefined || value === false) continue;
-      if (key === "class") node.className = value;
-      else if (key === "text") node.textContent = value;
-      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-      else node.setAttribute(key, value === true ? "" : value);
-    }
-    for (const child of [].concat(children || [])) {
-      if (child !== null && child !== undefined) {
-        node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-      }
-    }
-    return node;
-  }
-
-  function escapeHtml(text) {
-    return text.replace(/[&<>"']/g, (c) => (
-      { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]
-    ));
-  }
-
-  class ApiError extends Error {
-    constructor(status, code, message) {
-      super(message);
-      this.status = status;
-      this.code = code;
-    }
-  }
-
-  async function errorFrom(response) {
-    let code = "http_" + response.status;
-    let message = response.statusText || code;
-    try {
-      const body = await response.json();
-      if (body && body.error) {
-        code = body.error.code || code;
-        message = body.error.message || message;
-      } else if (body && body.detail) {
-        // FastAPI's own validation errors: [{loc, msg, ...}]
-        message = Array.isArray(body.detail)
-          ? body.detail.map((d) => d.msg).join("; ")
-          : String(body.detail);
-      }
-    } catch (_) { /* not JSON */ }
-    if (response.status === 401) message = S.chat_error_login;
-    return new ApiError(response.status, code, message);
-  }
-
-  async function api(path, options) {
-    const opts = Object.assign({ credentials: "same-origin" }, options || {});
-    opts.headers = Object.assign({ Accept: "application/json" }, opts.headers || {});
-    if (opts.method && opts.method !== "GET") opts.headers["X-CSRF-Token"] = CSRF;
-    if (opts.json !== undefined) {
-      opts.headers["Content-Type"] = "application/json";
-      opts.body = JSON.stringify(opts.json);
-      delete opts.json;
-    }
-    let response;
-    try {
-      response = await fetch(path, opts);
-    } catch (_) {
-      throw new ApiError(0, "network", S.chat_error_network);
-    }
-    if (!response.ok) throw await errorFrom(response);
-    return response;
-  }
+  const api = (path, options) => callApi(path, options, {
+    network: S.chat_error_network, login: S.chat_error_login,
+  });
 
   function showError(message) {
     if (!message) {
@@ -114,92 +63,50 @@
     el.error.hidden = false;
   }
 
-  // --- answer rendering: escape first, then code fences, blocks, inline code, [n] chips -----
-  function renderInline(text) {
-    return text.split(/(`[^`\n]+`)/).map((part) => {
-      if (part.length > 2 && part.startsWith("`") && part.endsWith("`")) {
-        return "<code>" + escapeHtml(part.slice(1, -1)) + "</code>";
-      }
-      return escapeHtml(part)
-        .replace(/\*\*([^*\n]+)\*\*/g, "<strong>$1</strong>")
-        .replace(/\[(\d{1,2})\]/g,
-          '<button type="button" class="citation-chip" data-testid="citation-chip" ' +
-          'data-n="$1" aria-label="' + escapeHtml(S.chat_sources) + ' $1">$1</button>');
-    }).join("");
-  }
-
-  /** Paragraphs, "- " / "1. " lists and "#" headings; line breaks inside a paragraph. */
-  function renderBlocks(text) {
-    const out = [];
-    let para = [];
-    let list = null;
-    const flushPara = () => {
-      if (para.length) out.push("<p>" + para.map(renderInline).join("<br>") + "</p>");
-      para = [];
-    };
-    const flushList = () => {
-      if (list) {
-        out.push("<" + list.tag + ">" + list.items.map((i) => "<li>" + renderInline(i) + "</li>")
-          .join("") + "</" + list.tag + ">");
-      }
-      list = null;
-    };
-    for (const line of text.split("\n")) {
-      const bullet = /^\s*[-*•]\s+(.*)$/.exec(line);
-      const numbered = /^\s*\d{1,3}[.)]\s+(.*)$/.exec(line);
-      const heading = /^\s*#{1,6}\s+(.*)$/.exec(line);
-      if (bullet || numbered) {
-        const tag = bullet ? "ul" : "ol";
-        flushPara();
-        if (list && list.tag !== tag) flushList();
-        if (!list) list = { tag: tag, items: [] };
-        list.items.push((bullet || numbered)[1]);
-      } else if (heading) {
-        flushPara();
-        flushList();
-        out.push('<p class="answer-heading">' + renderInline(heading[1]) + "</p>");
-      } else if (!line.trim()) {
-        flushPara();
-        flushList();
-      } else if (list && /^\s{2,}\S/.test(line)) {
-        list.items[list.items.length - 1] += " " + line.trim();
-      } else {
-        flushList();
-        para.push(line);
-      }
-    }
-    flushPara();
-    flushList();
-    return out.join("");
-  }
-
-  function renderAnswer(text) {
-    const html = [];
-    const fence = /```([\w+-]*)[^\n]*\n?([\s\S]*?)(?:```|$)/g;
-    let last = 0;
-    let match;
-    while ((match = fence.exec(text)) !== null) {
-      html.push(renderBlocks(text.slice(last, match.index)));
-      const langClass = match[1] ? ' class="language-' + escapeHtml(match[1]) + '"' : "";
-      html.push("<pre><code" + langClass + ">" + escapeHtml(match[2].replace(/\n$/, "")) +
-        "</code></pre>");
-      last = fence.lastIndex;
-      if (match[0].length === 0) break;
-    }
-    html.push(renderBlocks(text.slice(last)));
-    return html.join("");
-  }
-
   // Icons are inline SVG: no icon font, no emoji font needed on the trainee's machine.
-  const ICON = {
-    up: '<svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true"><path d="M7 10v11H3V10h4zm2 11h8.3a2 2 0 0 0 2-1.6l1.4-7A2 2 0 0 0 18.7 10H14V5.5A2.5 2.5 0 0 0 11.5 3L9 10v11z" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linejoin="round"/></svg>',
-    down: '<svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true"><g transform="rotate(180 12 12)"><path d="M7 10v11H3V10h4zm2 11h8.3a2 2 0 0 0 2-1.6l1.4-7A2 2 0 0 0 18.7 10H14V5.5A2.5 2.5 0 0 0 11.5 3L9 10v11z" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linejoin="round"/></g></svg>',
-    trash: '<svg viewBox="0 0 24 24" width="15" height="15" aria-hidden="true"><path d="M4 7h16M9 7V4h6v3m-8 0 1 13h8l1-13" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round"/></svg>',
+  const PATHS = {
+    up: '<path d="M7 10v11H3V10h4zm2 11h8.3a2 2 0 0 0 2-1.6l1.4-7A2 2 0 0 0 18.7 10H14V5.5A2.5 2.5 0 0 0 11.5 3L9 10v11z" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linejoin="round"/>',
+    trash: '<path d="M4 7h16M9 7V4h6v3m-8 0 1 13h8l1-13" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round"/>',
+    pencil: '<path d="M4 20h4L19 9l-4-4L4 16v4zM13.5 6.5l4 4" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round"/>',
+    copy: '<rect x="8" y="8" width="12" height="12" rx="2" fill="none" stroke="currentColor" stroke-width="1.8"/><path d="M16 8V5a1 1 0 0 0-1-1H5a1 1 0 0 0-1 1v10a1 1 0 0 0 1 1h3" fill="none" stroke="currentColor" stroke-width="1.8"/>',
+    check: '<path d="M5 12.5l4.5 4.5L19 7.5" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round"/>',
+    again: '<path d="M20 12a8 8 0 1 1-2.3-5.6M20 4v5h-5" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round"/>',
   };
 
-  function iconButton(icon, attrs) {
-    const button = h("button", attrs);
-    button.innerHTML = ICON[icon];
+  function icon(name, size) {
+    const px = size || 16;
+    const span = h("span", { class: "icon", "aria-hidden": "true" });
+    const inner = name === "down"
+      ? '<g transform="rotate(180 12 12)">' + PATHS.up + "</g>"
+      : PATHS[name];
+    span.innerHTML = '<svg viewBox="0 0 24 24" width="' + px + '" height="' + px + '">' +
+      inner + "</svg>";
+    return span;
+  }
+
+  /** A button that copies ``getText()`` and says so for a moment (in its label and a
+   * polite live region), or says it could not. */
+  function copyButton(attrs, label, getText) {
+    const text = h("span", { class: "label", text: label });
+    const button = h("button", Object.assign({
+      type: "button", title: attrs["aria-label"] || label,
+    }, attrs), [icon("copy", 15), text]);
+    let timer = null;
+    button.addEventListener("click", async () => {
+      const ok = await copyText(getText());
+      button.classList.toggle("copied", ok);
+      button.classList.toggle("copy-failed", !ok);
+      button.replaceChildren(icon(ok ? "check" : "copy", 15), text);
+      text.textContent = ok ? S.chat_copied : label;
+      button.dataset.copied = ok ? "true" : "false";
+      if (!ok) showError(S.chat_copy_failed);
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        button.classList.remove("copied", "copy-failed");
+        button.replaceChildren(icon("copy", 15), text);
+        text.textContent = label;
+      }, 1800);
+    });
     return button;
   }
 
@@ -230,20 +137,41 @@
     return node;
   }
 
-  /** A tutor message: an object that owns its DOM and re-renders from its state. */
+  /** Code blocks from the server get a bar with their language and a copy button. */
+  function enhanceCode(container) {
+    for (const pre of container.querySelectorAll("pre.code")) {
+      if (pre.parentElement.classList.contains("code-block")) continue;
+      const code = pre.querySelector("code") || pre;
+      const bar = h("div", { class: "code-bar" }, [
+        h("span", { class: "code-lang", text: pre.dataset.lang || "" }),
+        copyButton(
+          { class: "code-copy", "data-testid": "copy-code", "aria-label": S.chat_copy_code },
+          S.chat_copy_code, () => code.textContent,
+        ),
+      ]);
+      const block = h("div", { class: "code-block" });
+      pre.replaceWith(block);
+      block.append(bar, pre);
+    }
+  }
+
+  /** A tutor message: an object that owns its DOM and re-renders from its state. While it
+   * streams, the text shows as it arrives (plain); the ``done`` event brings its HTML. */
   function TutorMessage(initial) {
-    const data = Object.assign(
-      { id: null, text: "", citations: [], notices: [], mode: "answer", feedback: null,
-        streaming: false, error: null },
-      initial || {},
-    );
+    const blank = {
+      id: null, text: "", html: null, citations: [], notices: [], mode: "answer",
+      feedback: null, streaming: false, error: null, stopped: false, unanswered: false,
+    };
+    const data = Object.assign({}, blank, initial || {});
     const root = h("div", { class: "msg msg-assistant", "data-testid": "message-assistant" });
     const who = h("div", { class: "msg-who" });
     const notices = h("div", { class: "msg-notices" });
     const body = h("div", { class: "bubble answer", "data-testid": "answer-text" });
+    const note = h("div", { class: "msg-note" });
     const sources = h("div", { class: "msg-sources" });
     const footer = h("div", { class: "msg-footer" });
-    root.append(who, notices, body, sources, footer);
+    root.append(who, notices, body, note, sources, footer);
+    const self = { root: root, data: data };
 
     function citation(n) {
       return data.citations.find((c) => Number(c.n) === Number(n));
@@ -267,17 +195,25 @@
     }
 
     function renderBody() {
-      body.innerHTML = renderAnswer(data.text);
+      const rendered = !data.streaming && data.html;
+      body.classList.toggle("plain", !rendered);
       body.classList.toggle("streaming", data.streaming);
-      if (data.streaming && !data.text) body.append(h("span", { class: "typing" }, [
-        h("i"), h("i"), h("i"),
-      ]));
-      if (!data.streaming) {
-        for (const chip of body.querySelectorAll(".citation-chip")) {
-          chip.classList.toggle("missing", !citation(chip.dataset.n));
-        }
+      body.hidden = !data.streaming && !data.text && !data.error;
+      if (rendered) {
+        body.innerHTML = data.html;
+        enhanceCode(body);
+      } else {
+        body.textContent = data.text;
+      }
+      if (data.streaming && !data.text) {
+        body.append(h("span", { class: "typing" }, [h("i"), h("i"), h("i")]));
       }
       if (data.error) body.append(h("div", { class: "msg-error", role: "alert", text: data.error }));
+    }
+
+    function renderNote() {
+      const text = data.stopped ? S.chat_stopped : data.unanswered ? S.chat_unanswered : "";
+      note.replaceChildren(text ? h("span", { "data-testid": "answer-stopped", text: text }) : "");
     }
 
     function renderNotices() {
@@ -310,11 +246,7 @@
       );
     }
 
-    function renderFooter() {
-      if (!data.id || data.streaming) {
-        footer.replaceChildren();
-        return;
-      }
+    function feedbackButtons() {
       const status = h("span", { class: "feedback-status", "data-testid": "feedback-status" });
       const comment = h("textarea", {
         class: "feedback-comment", rows: "1", maxlength: "2000",
@@ -328,16 +260,13 @@
           onclick: () => submit(data.feedback && data.feedback.rating, comment.value.trim()),
         }),
       ]);
-      const up = iconButton("up", {
-        type: "button", class: "thumb", "data-testid": "feedback-up",
-        title: S.chat_feedback_up, "aria-label": S.chat_feedback_up,
-        onclick: () => submit("up", comment.value.trim()),
-      });
-      const down = iconButton("down", {
-        type: "button", class: "thumb", "data-testid": "feedback-down",
-        title: S.chat_feedback_down, "aria-label": S.chat_feedback_down,
-        onclick: () => submit("down", comment.value.trim()),
-      });
+      const thumb = (rating, label) => h("button", {
+        type: "button", class: "thumb", "data-testid": "feedback-" + rating,
+        title: label, "aria-label": label,
+        onclick: () => submit(rating, comment.value.trim()),
+      }, [icon(rating)]);
+      const up = thumb("up", S.chat_feedback_up);
+      const down = thumb("down", S.chat_feedback_down);
 
       function mark() {
         const rating = data.feedback && data.feedback.rating;
@@ -367,16 +296,41 @@
 
       if (data.feedback && data.feedback.comment) comment.value = data.feedback.comment;
       mark();
-      footer.replaceChildren(
-        h("div", { class: "feedback" }, [up, down, status]),
-        commentBox,
-      );
+      return { thumbs: [up, down, status], commentBox: commentBox };
+    }
+
+    function renderFooter() {
+      if (data.streaming) {
+        footer.replaceChildren();
+        return;
+      }
+      const actions = [];
+      if (data.text) {
+        actions.push(copyButton(
+          { class: "msg-action", "data-testid": "copy-answer", "aria-label": S.chat_copy },
+          S.chat_copy, () => data.text,
+        ));
+      }
+      // Shown on the conversation's last answer only (CSS), and only when it has a question.
+      actions.push(h("button", {
+        type: "button", class: "msg-action msg-regenerate", "data-testid": "regenerate",
+        title: S.chat_regenerate_label, "aria-label": S.chat_regenerate_label,
+        onclick: () => regenerate(self),
+      }, [icon("again", 15), h("span", { class: "label", text: S.chat_regenerate })]));
+      let box = null;
+      if (data.id) {
+        const fb = feedbackButtons();
+        actions.push(h("span", { class: "msg-actions-sep", "aria-hidden": "true" }), ...fb.thumbs);
+        box = fb.commentBox;
+      }
+      footer.replaceChildren(h("div", { class: "msg-actions" }, actions), ...(box ? [box] : []));
     }
 
     function render() {
       renderWho();
       renderNotices();
       renderBody();
+      renderNote();
       renderSources();
       renderFooter();
     }
@@ -394,9 +348,18 @@
     }
 
     render();
-    return {
-      root: root,
-      data: data,
+    return Object.assign(self, {
+      /** Start over, streaming (regenerate answers in the same place). */
+      restart() {
+        Object.assign(data, blank, { streaming: true });
+        render();
+      },
+      /** Back to what it was (a regenerate that never started). */
+      restore(saved) {
+        Object.assign(data, saved);
+        render();
+      },
+      snapshot() { return Object.assign({}, data); },
       meta(d) { data.mode = d.mode || data.mode; renderWho(); },
       token(text) { data.text += text; renderBodySoon(); },
       notice(text) { data.notices.push(text); renderNotices(); },
@@ -404,14 +367,15 @@
       done(d) {
         // done.text is authoritative: it may differ from the streamed tokens.
         Object.assign(data, {
-          id: d.message_id, text: d.text, mode: d.mode || data.mode,
+          id: d.message_id, text: d.text, html: d.html || null, mode: d.mode || data.mode,
           citations: d.citations || data.citations, notices: d.notices || data.notices,
           streaming: false,
         });
         render();
       },
+      stopped() { data.streaming = false; data.stopped = true; render(); },
       fail(message) { data.streaming = false; data.error = message; render(); },
-    };
+    });
   }
 
   // --- citation panel ------------------------------------------------------------------
@@ -420,10 +384,8 @@
   function openPanel(c, opener) {
     const path = (c.heading_path || []).filter((p) => p !== c.title);
     el.panelNum.textContent = "[" + c.n + "]";
-    el.panelTitle.replaceChildren(
-      h("span", { text: c.title }),
-      path.length ? h("span", { class: "path", text: " › " + path.join(" › ") }) : null,
-    );
+    el.panelTitle.replaceChildren(h("span", { text: c.title }));
+    if (path.length) el.panelTitle.append(h("span", { class: "path", text: " › " + path.join(" › ") }));
     el.panelMeta.replaceChildren(
       h("code", { text: c.doc_id }),
       " · " + S.chat_lines + " " + c.line_start + "–" + c.line_end,
@@ -450,8 +412,39 @@
   }
 
   el.panelClose.addEventListener("click", closePanel);
+
+  // --- the conversation list as a drawer on narrow screens -------------------------------
+  function drawerOpen() {
+    return app.classList.contains("drawer-open");
+  }
+
+  function openDrawer() {
+    closePanel();
+    app.classList.add("drawer-open");
+    el.backdrop.hidden = false;
+    el.main.inert = true; // the page behind the drawer takes no focus or clicks
+    el.drawerToggle.setAttribute("aria-expanded", "true");
+    el.search.focus({ preventScroll: true });
+  }
+
+  function closeDrawer(returnFocus) {
+    if (!drawerOpen()) return;
+    app.classList.remove("drawer-open");
+    el.backdrop.hidden = true;
+    el.main.inert = false;
+    el.drawerToggle.setAttribute("aria-expanded", "false");
+    if (returnFocus) el.drawerToggle.focus({ preventScroll: true });
+  }
+
+  el.drawerToggle.addEventListener("click", () => (drawerOpen() ? closeDrawer(true) : openDrawer()));
+  el.drawerClose.addEventListener("click", () => closeDrawer(true));
+  el.backdrop.addEventListener("click", () => closeDrawer(true));
+  NARROW.addEventListener("change", () => closeDrawer(false));
+
   document.addEventListener("keydown", (event) => {
-    if (event.key === "Escape" && !el.panel.hidden) closePanel();
+    if (event.key !== "Escape" || event.defaultPrevented) return;
+    if (!el.panel.hidden) closePanel();
+    else if (drawerOpen()) closeDrawer(true);
   });
 
   // --- conversation list ---------------------------------------------------------------
@@ -479,40 +472,129 @@
       : { month: "short", day: "numeric" });
   }
 
-  function renderHistory() {
-    el.historyEmpty.hidden = state.conversations.length > 0;
-    el.history.replaceChildren(...state.conversations.map((c) => {
-      const active = c.id === state.conversationId;
-      return h("li", {
-        class: "conversation" + (active ? " active" : ""),
-        "data-testid": "conversation-item", "data-id": c.id,
+  function conversationItem(c) {
+    const active = c.id === state.conversationId;
+    const item = h("li", {
+      class: "conversation" + (active ? " active" : ""),
+      "data-testid": "conversation-item", "data-id": c.id,
+    });
+    const iconButton = (name, label, testid, onclick) => h("button", {
+      type: "button", class: "conversation-tool conversation-" + testid,
+      "data-testid": "conversation-" + testid, title: label, "aria-label": label,
+      onclick: onclick,
+    }, [icon(name, 15)]);
+    item.append(
+      h("button", {
+        type: "button", class: "conversation-open", title: c.title,
+        "aria-current": active ? "true" : null,
+        onclick: () => {
+          if (state.streaming) return;
+          closeDrawer(false);
+          openConversation(c.id);
+        },
       }, [
+        h("span", { class: "conversation-title", "data-testid": "conversation-title", text: c.title }),
+        c.match ? h("span", { class: "conversation-match", "data-testid": "conversation-match", text: c.match }) : null,
+        h("span", { class: "conversation-when", text: formatWhen(c.updated_at) }),
+      ]),
+      iconButton("pencil", S.chat_rename, "rename", () => startRename(item, c)),
+      iconButton("trash", S.chat_delete, "delete", () => deleteConversation(c.id)),
+    );
+    return item;
+  }
+
+  function renderHistory() {
+    const empty = state.conversations.length === 0;
+    el.historyEmpty.hidden = !empty;
+    el.historyEmpty.textContent = state.query
+      ? fmt("chat_search_none", { q: state.query })
+      : S.chat_no_history;
+    el.history.replaceChildren(...state.conversations.map(conversationItem));
+  }
+
+  /** Replace the item with a small form: Enter saves, Escape (or Cancel) puts it back. */
+  function startRename(item, c) {
+    const input = h("input", {
+      type: "text", class: "rename-input", "data-testid": "rename-input",
+      value: c.title, maxlength: String(CONFIG.max_title || 200), "aria-label": S.chat_rename_label,
+      required: true,
+    });
+    const problem = h("p", { class: "rename-error", role: "alert", "data-testid": "rename-error" });
+    const cancel = () => item.replaceWith(conversationItem(c));
+    const form = h("form", { class: "rename-form", "data-testid": "rename-form" }, [
+      input,
+      h("div", { class: "rename-buttons" }, [
+        h("button", { type: "submit", class: "rename-save", "data-testid": "rename-save", text: S.chat_rename_save }),
         h("button", {
-          type: "button", class: "conversation-open", title: c.title,
-          "aria-current": active ? "true" : null,
-          onclick: () => { if (!state.streaming) openConversation(c.id); },
-        }, [
-          h("span", { class: "conversation-title", text: c.title }),
-          h("span", { class: "conversation-when", text: formatWhen(c.updated_at) }),
-        ]),
-        iconButton("trash", {
-          type: "button", class: "conversation-delete", "data-testid": "conversation-delete",
-          title: S.chat_delete, "aria-label": S.chat_delete,
-          onclick: () => deleteConversation(c.id),
+          type: "button", class: "rename-cancel secondary", "data-testid": "rename-cancel",
+          text: S.chat_rename_cancel, onclick: () => { cancel(); },
         }),
-      ]);
-    }));
+      ]),
+      problem,
+    ]);
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const title = input.value.trim();
+      if (!title) {
+        problem.textContent = S.chat_rename_empty;
+        input.focus();
+        return;
+      }
+      try {
+        const saved = await (await api("/api/conversations/" + encodeURIComponent(c.id), {
+          method: "PATCH", json: { title: title },
+        })).json();
+        Object.assign(c, { title: saved.title });
+        const fresh = conversationItem(c);
+        item.replaceWith(fresh);
+        fresh.querySelector(".conversation-rename").focus();
+      } catch (err) {
+        problem.textContent = err.message;
+        input.focus();
+      }
+    });
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") {
+        event.preventDefault(); // the page's Escape (close the drawer) waits for this one
+        cancel();
+        const back = el.history.querySelector('[data-id="' + c.id + '"] .conversation-rename');
+        if (back) back.focus();
+      }
+    });
+    item.replaceChildren(form);
+    input.focus();
+    input.select();
   }
 
   async function loadHistory() {
+    const query = state.query;
+    const path = "/api/conversations" + (query ? "?q=" + encodeURIComponent(query) : "");
+    let found;
     try {
-      const response = await api("/api/conversations");
-      state.conversations = await response.json();
+      found = await (await api(path)).json();
     } catch (err) {
       showError(err.message);
       return;
     }
+    if (query !== state.query) return; // a newer search is on its way
+    state.conversations = found;
     renderHistory();
+  }
+
+  let searchTimer = null;
+  el.search.addEventListener("input", () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(() => {
+      state.query = el.search.value.trim();
+      loadHistory();
+    }, 250);
+  });
+
+  function tutorMessageFrom(m) {
+    return TutorMessage({
+      id: m.id, text: m.content, html: m.html, citations: m.citations || [],
+      notices: m.notices || [], mode: m.mode || "answer", feedback: m.feedback,
+    });
   }
 
   async function openConversation(id) {
@@ -531,21 +613,23 @@
     state.conversationId = conv.id;
     setUrl(conv.id);
     clearMessages();
-    for (const m of conv.messages) {
+    conv.messages.forEach((m, i) => {
       if (m.role === "user") {
         addUserMessage(m.content);
+        const next = conv.messages[i + 1];
+        // A question without an answer (stopped, or the answer failed): say so, and let
+        // the last one be answered again.
+        if (!next || next.role === "user") {
+          el.messages.append(TutorMessage({ unanswered: true }).root);
+        }
       } else {
-        const msg = TutorMessage({
-          id: m.id, text: m.content, citations: m.citations || [], notices: m.notices || [],
-          mode: m.mode || "answer", feedback: m.feedback,
-        });
         el.welcome.hidden = true;
-        el.messages.append(msg.root);
+        el.messages.append(tutorMessageFrom(m).root);
       }
-    }
+    });
     renderHistory();
     scrollToBottom(true);
-    el.input.focus();
+    if (!NARROW.matches) el.input.focus();
   }
 
   async function deleteConversation(id) {
@@ -568,19 +652,22 @@
     clearMessages();
     showError(null);
     renderHistory();
+    closeDrawer(false);
     el.input.focus();
   }
 
   el.newBtn.addEventListener("click", newConversation);
 
-  // --- sending and streaming -----------------------------------------------------------
+  // --- sending, streaming, stopping ----------------------------------------------------
   function setStreaming(on) {
     state.streaming = on;
     el.send.disabled = on;
+    el.send.hidden = on;
+    el.stop.hidden = !on;
     el.input.disabled = on;
     el.newBtn.disabled = on;
-    el.send.textContent = on ? S.chat_sending : S.chat_send;
     app.classList.toggle("is-streaming", on);
+    if (on) el.stop.focus({ preventScroll: true });
   }
 
   function parseEvent(block) {
@@ -623,48 +710,23 @@
     if (tail) onEvent(tail);
   }
 
-  async function send() {
-    const text = el.input.value.trim();
-    if (!text || state.streaming) return;
-    showError(null);
-    closePanel();
-    setStreaming(true);
-    const userNode = addUserMessage(text);
-    el.input.value = "";
-    updateCount();
-
-    let response;
-    try {
-      response = await api("/api/chat", {
-        method: "POST",
-        headers: { Accept: "text/event-stream" },
-        json: { message: text, conversation_id: state.conversationId, lang: null, exercise: null },
-      });
-    } catch (err) {
-      // Nothing was answered: take the question back so it can be fixed and re-sent.
-      userNode.remove();
-      if (!el.messages.querySelector(".msg")) el.welcome.hidden = false;
-      el.input.value = text;
-      updateCount();
-      setStreaming(false);
-      showError(err.message);
-      el.input.focus();
-      return;
+  function adoptConversation(id) {
+    if (id && id !== state.conversationId) {
+      state.conversationId = id;
+      setUrl(id);
     }
+  }
 
-    const msg = TutorMessage({ streaming: true });
-    el.messages.append(msg.root);
-    scrollToBottom(true);
+  /** Stream an answer into ``msg`` from ``response`` (an SSE response); Stop aborts it. */
+  async function streamInto(msg, response, controller) {
+    adoptConversation(response.headers.get("X-Conversation-Id"));
     let finished = false;
     try {
       await readEvents(response, (event) => {
         const d = event.data || {};
         switch (event.name) {
           case "meta":
-            if (d.conversation_id && d.conversation_id !== state.conversationId) {
-              state.conversationId = d.conversation_id;
-              setUrl(d.conversation_id);
-            }
+            adoptConversation(d.conversation_id);
             msg.meta(d);
             break;
           case "token": msg.token(d.text || ""); break;
@@ -687,15 +749,104 @@
         showError(S.chat_error_network);
       }
     } catch (_) {
-      msg.fail(S.chat_error_network);
-      showError(S.chat_error_network);
-    } finally {
-      setStreaming(false);
-      scrollToBottom(false);
-      el.input.focus();
-      loadHistory();
+      if (finished) {
+        // the answer was complete; the connection closed after it
+      } else if (controller.signal.aborted) {
+        msg.stopped();
+      } else {
+        msg.fail(S.chat_error_network);
+        showError(S.chat_error_network);
+      }
     }
   }
+
+  async function post(path, json, controller) {
+    return api(path, {
+      method: "POST", headers: { Accept: "text/event-stream" }, json: json,
+      signal: controller.signal,
+    });
+  }
+
+  function finishStreaming() {
+    state.abort = null;
+    setStreaming(false);
+    scrollToBottom(false);
+    if (!NARROW.matches) el.input.focus();
+    loadHistory();
+  }
+
+  async function send() {
+    const text = el.input.value.trim();
+    if (!text || state.streaming) return;
+    showError(null);
+    closePanel();
+    const controller = new AbortController();
+    state.abort = controller;
+    setStreaming(true);
+    const userNode = addUserMessage(text);
+    el.input.value = "";
+    updateCount();
+    const msg = TutorMessage({ streaming: true });
+
+    let response;
+    try {
+      response = await post("/api/chat", {
+        message: text, conversation_id: state.conversationId, lang: null, exercise: null,
+      }, controller);
+    } catch (err) {
+      // Nothing was answered: take the question back so it can be fixed and re-sent.
+      userNode.remove();
+      if (!el.messages.querySelector(".msg")) el.welcome.hidden = false;
+      el.input.value = text;
+      updateCount();
+      state.abort = null;
+      setStreaming(false);
+      if (!controller.signal.aborted) showError(err.message);
+      el.input.focus();
+      return;
+    }
+    el.messages.append(msg.root);
+    scrollToBottom(true);
+    try {
+      await streamInto(msg, response, controller);
+    } finally {
+      finishStreaming();
+    }
+  }
+
+  /** Answer the conversation's last question again, in place of ``msg`` (its answer). */
+  async function regenerate(msg) {
+    if (state.streaming || !state.conversationId) return;
+    showError(null);
+    closePanel();
+    const saved = msg.snapshot();
+    const controller = new AbortController();
+    state.abort = controller;
+    setStreaming(true);
+    msg.restart();
+    let response;
+    try {
+      response = await post(
+        "/api/conversations/" + encodeURIComponent(state.conversationId) + "/regenerate",
+        {}, controller,
+      );
+    } catch (err) {
+      msg.restore(saved); // the server changed nothing
+      state.abort = null;
+      setStreaming(false);
+      if (!controller.signal.aborted) showError(err.message);
+      return;
+    }
+    try {
+      await streamInto(msg, response, controller);
+    } finally {
+      finishStreaming();
+    }
+  }
+
+  el.stop.addEventListener("click", () => {
+    if (state.abort) state.abort.abort();
+  });
 
   function updateCount() {
     const n = el.input.value.length;

@@ -1,6 +1,6 @@
-/* Small helpers shared by the page scripts (review.js; chat.js and learn.js predate it):
- * building elements, formatting UI strings, and calling the JSON API with the CSRF token.
- * Exposes window.KdtUi. */
+/* Small helpers shared by the page scripts (chat.js, review.js, the console; learn.js
+ * predates it): building elements, formatting UI strings, calling the JSON API with the CSRF
+ * token, and copying text to the clipboard. Exposes window.KdtUi. */
 (function () {
   "use strict";
 
@@ -83,5 +83,35 @@
     return response;
   }
 
-  window.KdtUi = { h, formatter, api, ApiError };
+  /** Put ``text`` on the clipboard; resolves true when it got there. The Clipboard API
+   * needs a secure context (HTTPS or localhost); a tutor served over plain HTTP on a
+   * classroom network falls back to a hidden textarea and execCommand("copy"). */
+  async function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) {
+      try {
+        await navigator.clipboard.writeText(text);
+        return true;
+      } catch (_) { /* denied: try the old way */ }
+    }
+    const area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.style.position = "fixed";
+    area.style.opacity = "0";
+    area.style.pointerEvents = "none";
+    const focused = document.activeElement;
+    document.body.append(area);
+    area.select();
+    let ok = false;
+    try {
+      ok = document.execCommand("copy");
+    } catch (_) {
+      ok = false;
+    }
+    area.remove();
+    if (focused && focused.focus) focused.focus({ preventScroll: true });
+    return ok;
+  }
+
+  window.KdtUi = { h, formatter, api, ApiError, copyText };
 })();

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from fastapi.testclient import TestClient
@@ -141,6 +142,11 @@ def ask(env, message: str, who: str = "alice", **extra) -> dict[str, list[dict]]
     response = client.post(
         "/api/chat", json={"message": message, **extra}, headers=_headers(env, who)
     )
+    return _events(response)
+
+
+def _events(response) -> dict[str, list[dict]]:
+    """An SSE response parsed into {event name: [data, ...]}."""
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/event-stream")
     events: dict[str, list[dict]] = {}
@@ -406,3 +412,206 @@ def test_warm_up_embeds_the_course_text_the_offline_answerer_quotes(env) -> None
     events = ask(env, "How can I put one more item at the end of a list?")
     assert events["done"][0]["citations"]
     assert remembered.misses - before <= 2  # the question (and the history-free query)
+
+
+# --- rendered answers, rename, search, regenerate -------------------------------------------
+def _store(env) -> ConversationStore:
+    return ConversationStore(make_engine(env[2].resolved_database_url))
+
+
+def test_done_event_and_history_carry_the_answer_as_html(env) -> None:
+    done = ask(env, "How do I add an item to a list?")["done"][0]
+    numbers = [c["n"] for c in done["citations"]]
+    assert numbers
+    html = done["html"]
+    assert "<code>append</code>" in html
+    chips = re.findall(r'class="citation-chip"[^>]*data-n="(\d+)"', html)
+    assert sorted(set(map(int, chips))) == sorted(numbers)
+    assert 'aria-label="출처 ' in html  # no language asked for: Korean, the default
+    body = (
+        env[0]
+        .get(
+            f"/api/conversations/{done['conversation_id']}",
+            headers={**_headers(env), "Accept-Language": "en-US,en;q=0.9"},
+        )
+        .json()
+    )
+    user, answer = body["messages"]
+    assert user["html"] is None  # the trainee's own text is shown as typed
+    assert answer["content"] == done["text"]
+    assert "<code>append</code>" in answer["html"] and 'aria-label="Source ' in answer["html"]
+
+
+def test_an_answer_with_html_in_it_is_escaped(env) -> None:
+    conv = _store(env).create(user_id=_user_id(env), course="pycourse", title="escaping")
+    store = _store(env)
+    store.add_message(conv.id, role="user", content="<b>bold?</b>")
+    store.add_message(conv.id, role="assistant", content="Here: <script>alert(1)</script> `<b>`")
+    messages = env[0].get(f"/api/conversations/{conv.id}", headers=_headers(env)).json()["messages"]
+    assert "<script>" not in messages[1]["html"]
+    assert "&lt;script&gt;" in messages[1]["html"]
+    assert "<code>&lt;b&gt;</code>" in messages[1]["html"]
+
+
+def _user_id(env, who: str = "alice") -> int:
+    return env[0].get("/api/auth/me", headers=_headers(env, who)).json()["id"]
+
+
+def test_rename_conversation(env) -> None:
+    client = env[0]
+    conv_id = ask(env, "What is a tuple?")["meta"][0]["conversation_id"]
+    before = client.get(f"/api/conversations/{conv_id}", headers=_headers(env)).json()
+    response = client.patch(
+        f"/api/conversations/{conv_id}",
+        json={"title": "  Tuples\n <script>alert(1)</script>  "},
+        headers=_headers(env),
+    )
+    assert response.status_code == 200, response.text
+    title = "Tuples <script>alert(1)</script>"  # text: the page shows it as text
+    assert response.json()["title"] == title
+    listed = {c["id"]: c for c in client.get("/api/conversations", headers=_headers(env)).json()}
+    assert listed[conv_id]["title"] == title
+    after = client.get(f"/api/conversations/{conv_id}", headers=_headers(env)).json()
+    assert after["messages"] == before["messages"]
+
+
+@pytest.mark.parametrize(
+    ("title", "needle"),
+    [
+        ("", "the title is empty"),
+        ("   \n\t ", "the title is empty"),
+        ("x" * 500, "the title has 500 characters; the limit is 200"),
+    ],
+)
+def test_bad_titles_are_422(env, title: str, needle: str) -> None:
+    conv_id = ask(env, "What is a list?")["meta"][0]["conversation_id"]
+    response = env[0].patch(
+        f"/api/conversations/{conv_id}", json={"title": title}, headers=_headers(env)
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["message"] == needle
+    missing = env[0].patch(f"/api/conversations/{conv_id}", json={}, headers=_headers(env))
+    assert missing.status_code == 422 and "title" in missing.json()["error"]["message"]
+
+
+def test_only_the_owner_renames(env) -> None:
+    client = env[0]
+    conv_id = ask(env, "What is a list?", who="alice")["meta"][0]["conversation_id"]
+    response = client.patch(
+        f"/api/conversations/{conv_id}", json={"title": "mine now"}, headers=_headers(env, "bob")
+    )
+    assert response.status_code == 404
+    assert client.patch(f"/api/conversations/{conv_id}", json={"title": "x"}).status_code == 401
+    title = client.get(f"/api/conversations/{conv_id}", headers=_headers(env)).json()["title"]
+    assert title != "mine now"
+
+
+def test_search_finds_titles_and_message_text_of_the_owner_only(env) -> None:
+    client = env[0]
+    by_title = ask(env, "What is a tuple?")["meta"][0]["conversation_id"]
+    client.patch(
+        f"/api/conversations/{by_title}", json={"title": "Zebra notes"}, headers=_headers(env)
+    )
+    by_text = ask(env, "Can a list hold a Quokka and a zebra?")["meta"][0]["conversation_id"]
+    bobs = ask(env, "Is a zebra a list?", who="bob")["meta"][0]["conversation_id"]
+
+    def search(q: str, who: str = "alice") -> list[dict]:
+        response = client.get("/api/conversations", params={"q": q}, headers=_headers(env, who))
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    found = {c["id"]: c for c in search("ZEBRA")}
+    assert by_title in found and by_text in found and bobs not in found
+    assert found[by_text]["match"].lower().count("zebra") >= 1
+    assert "Quokka" in found[by_text]["match"]
+    only_text = search("quokka")
+    assert [c["id"] for c in only_text] == [by_text]
+    # the answers are searched too: the tutor's answer to the tuple question says "changed"
+    assert by_title in {c["id"] for c in search("changed")}
+    assert [c["id"] for c in search("zebra", who="bob")] == [bobs]
+    assert search("no-such-word-anywhere") == []
+    assert search("t_ple") == [] and search("zeb%a") == []  # literal, not LIKE wildcards
+    everything = client.get("/api/conversations", params={"q": "  "}, headers=_headers(env))
+    assert len(everything.json()) >= 3
+
+
+def test_too_long_search_is_422(env) -> None:
+    response = env[0].get("/api/conversations", params={"q": "x" * 201}, headers=_headers(env))
+    assert response.status_code == 422
+    assert "limit is 200" in response.json()["error"]["message"]
+
+
+def _regenerate(env, conv_id: str, who: str = "alice"):
+    return env[0].post(f"/api/conversations/{conv_id}/regenerate", headers=_headers(env, who))
+
+
+def test_regenerate_replaces_the_last_answer_without_repeating_the_question(env) -> None:
+    client = env[0]
+    first = ask(env, "What is a tuple?")["done"][0]
+    conv_id = first["conversation_id"]
+    second = ask(env, "How do I add an item to a list?", conversation_id=conv_id)["done"][0]
+    client.post(
+        f"/api/messages/{second['message_id']}/feedback",
+        json={"rating": "down"},
+        headers=_headers(env),
+    )
+
+    response = _regenerate(env, conv_id)
+    assert response.headers["x-conversation-id"] == conv_id
+    events = _events(response)
+    assert list(events) == ["meta", "token", "sources", "done"]
+    done = events["done"][0]
+    assert done["message_id"] != second["message_id"]
+    assert "append" in done["text"] and "citation-chip" in done["html"]
+
+    messages = client.get(f"/api/conversations/{conv_id}", headers=_headers(env)).json()["messages"]
+    assert [(m["role"], m["content"]) for m in messages[:3]] == [
+        ("user", "What is a tuple?"),
+        ("assistant", first["text"]),
+        ("user", "How do I add an item to a list?"),
+    ]
+    assert messages[1]["id"] == first["message_id"]
+    assert [m["role"] for m in messages] == ["user", "assistant", "user", "assistant"]
+    assert messages[3]["id"] == done["message_id"]
+    assert messages[3]["feedback"] is None  # the replaced answer's rating went with it
+
+
+def test_regenerate_answers_a_question_left_without_an_answer(env) -> None:
+    """A stopped answer leaves its question stored and unanswered: regenerate answers it."""
+    store = _store(env)
+    conv = store.create(user_id=_user_id(env), course="pycourse", title="stopped")
+    store.add_message(conv.id, role="user", content="What is a tuple?", lang="en")
+    done = _events(_regenerate(env, conv.id))["done"][0]
+    assert "tuple" in done["text"].lower()
+    messages = env[0].get(f"/api/conversations/{conv.id}", headers=_headers(env)).json()["messages"]
+    assert [(m["role"], m["content"]) for m in messages] == [
+        ("user", "What is a tuple?"),
+        ("assistant", done["text"]),
+    ]
+
+
+def test_regenerate_errors(env) -> None:
+    store = _store(env)
+    empty = store.create(user_id=_user_id(env), course="pycourse", title="empty")
+    response = _regenerate(env, empty.id)
+    assert response.status_code == 422
+    assert response.json()["error"]["message"] == (
+        "the conversation has no question to answer again"
+    )
+    conv_id = ask(env, "What is a list?")["meta"][0]["conversation_id"]
+    assert _regenerate(env, conv_id, who="bob").status_code == 404
+    assert _regenerate(env, "no-such-conversation").status_code == 404
+    assert env[0].post(f"/api/conversations/{conv_id}/regenerate").status_code == 401
+    # bob's attempt changed nothing
+    messages = env[0].get(f"/api/conversations/{conv_id}", headers=_headers(env)).json()["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant"]
+
+
+def test_code_colours_are_served_locally(env) -> None:
+    response = env[0].get("/assets/code.css")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/css")
+    assert "pre.code .k {" in response.text
+    page = env[0].get("/chat", headers=_headers(env)).text
+    assert '<link rel="stylesheet" href="/assets/code.css">' in page
+    assert "cdn" not in page.lower() and "https://" not in page
