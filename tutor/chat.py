@@ -145,6 +145,8 @@ class ChatPlan:
     # The earlier turns, when the client sends them (the OpenAI-compatible API); ``None``:
     # read them from the stored conversation.
     history: tuple[Exchange, ...] | None = None
+    # False when the question is asked again (regenerate): its gap was recorded the first time.
+    record_gap: bool = True
 
 
 def anchor(hit: ScoredChunk) -> str:
@@ -200,6 +202,7 @@ class ChatService:
         exercise: str | None = None,
         learner: LearnerContext | None = None,
         history: Sequence[Exchange] | None = None,
+        record_gap: bool = True,
     ) -> ChatPlan:
         text = (message or "").strip()
         if not text:
@@ -223,6 +226,7 @@ class ChatService:
             learner=learner or LearnerContext(),
             exercise=exercise,
             history=tuple(history) if history is not None else None,
+            record_gap=record_gap,
         )
 
     # --- step 4-6: topic, retrieval and mode (no storage: the eval harness uses it as is) ---
@@ -411,7 +415,7 @@ class ChatService:
         # Gaps for instructors: what the course does not cover, and what it answered only
         # from loosely close passages (covered below the clear-match threshold).
         low_confidence = mode == "answer" and decision.confidence < self.coverage.threshold
-        if mode == "not_covered" or low_confidence:
+        if plan.record_gap and (mode == "not_covered" or low_confidence):
             self.store.record_gap(
                 course=plan.course,
                 user_id=plan.user_id,

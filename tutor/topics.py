@@ -328,10 +328,11 @@ def _same_text(a: str, b: str) -> bool:
 
 
 def as_turns(history: Sequence[Exchange]) -> tuple[Turn, ...]:
-    """The exchanges as chat turns (for a model's prompt); small talk left out."""
+    """The exchanges as chat turns (for a model's prompt); small talk and questions left
+    unanswered (the trainee stopped the answer) are left out."""
     turns: list[Turn] = []
     for exchange in history:
-        if exchange.kind == "smalltalk":
+        if exchange.kind == "smalltalk" or not exchange.answer:
             continue
         turns.append(Turn("user", exchange.question))
         if exchange.answer:

@@ -256,6 +256,7 @@ def regenerate(
         conversation_id=conversation_id,
         lang=question.lang if question.lang in ("en", "ko") else None,
         learner=_learner(user, settings=settings, learner=learner, course=course),
+        record_gap=False,  # recorded when it was first asked
     )
     frames = _event_stream(service, plan, chip_label=_chip_label(request), rewind_from=question.id)
     return _streaming(frames, conversation_id=plan.conversation_id)

@@ -590,6 +590,16 @@ def test_regenerate_answers_a_question_left_without_an_answer(env) -> None:
     ]
 
 
+def test_regenerate_does_not_record_the_gap_again(env) -> None:
+    question = "How do I deploy a Kubernetes cluster on bare metal?"
+    done = ask(env, question)["done"][0]
+    assert done["mode"] == "not_covered"
+    again = _events(_regenerate(env, done["conversation_id"]))["done"][0]
+    assert again["mode"] == "not_covered"
+    gaps = _store(env).gaps(course="pycourse")
+    assert [g["question"] for g in gaps].count(question) == 1
+
+
 def test_regenerate_errors(env) -> None:
     store = _store(env)
     empty = store.create(user_id=_user_id(env), course="pycourse", title="empty")
