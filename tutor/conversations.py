@@ -3,6 +3,11 @@
 Ownership is enforced here, not only in the routes: every read and write names the user,
 and a conversation of another user is reported as *not found* (never "forbidden"), so ids
 leak nothing.
+
+Channels: a conversation of the chat page is ``web``; the OpenAI-compatible API keeps one
+``api`` conversation per user and course (:meth:`ConversationStore.channel_conversation`),
+where each call adds its question and answer (the client resends the whole history on every
+call: it is not copied). ``list`` shows one channel, ``web`` unless told otherwise.
 """
 
 from __future__ import annotations
@@ -12,7 +17,8 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from tutor.answering import Citation
 from tutor.errors import InvalidInputError, NotFoundError
@@ -34,6 +40,17 @@ class Conversation:
     title: str
     created_at: datetime
     updated_at: datetime
+    channel: str = "web"  # "web" (the chat page) | "api" (the OpenAI-compatible API)
+
+
+CHANNELS = ("web", "api")
+
+
+def _conversation(m) -> Conversation:
+    return Conversation(
+        m["id"], m["user_id"], m["course"], m["title"],
+        as_utc(m["created_at"]), as_utc(m["updated_at"]), m["channel"] or "web",
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -92,9 +109,49 @@ class ConversationStore:
         create_schema(engine)
 
     # --- conversations ---------------------------------------------------------------
-    def create(self, *, user_id: int, course: str | None, title: str) -> Conversation:
+    def create(
+        self, *, user_id: int, course: str | None, title: str, channel: str = "web"
+    ) -> Conversation:
+        return self._insert(
+            conversation_id=uuid.uuid4().hex,
+            user_id=user_id,
+            course=course,
+            title=title,
+            channel=channel,
+        )
+
+    def channel_conversation(
+        self, *, user_id: int, course: str | None, channel: str, title: str
+    ) -> Conversation:
+        """The user's one conversation of ``channel`` in ``course``, created on first use.
+
+        Its id is derived from the user, course and channel, so two first calls at once
+        still make one conversation (the second insert fails and reads the first's).
+        """
+        key = f"kdt-tutor/{channel}/{user_id}/{course or ''}"
+        conversation_id = uuid.uuid5(uuid.NAMESPACE_URL, key).hex
+        try:
+            return self.get(conversation_id, user_id=user_id)
+        except NotFoundError:
+            pass
+        try:
+            return self._insert(
+                conversation_id=conversation_id,
+                user_id=user_id,
+                course=course,
+                title=title,
+                channel=channel,
+            )
+        except IntegrityError:
+            return self.get(conversation_id, user_id=user_id)
+
+    def _insert(
+        self, *, conversation_id: str, user_id: int, course: str | None, title: str, channel: str
+    ) -> Conversation:
+        if channel not in CHANNELS:
+            raise InvalidInputError(f"unknown channel {channel!r}; valid: {', '.join(CHANNELS)}")
         now = datetime.now(UTC)
-        conv = Conversation(uuid.uuid4().hex, user_id, course, title[:200] or "…", now, now)
+        conv = Conversation(conversation_id, user_id, course, title[:200] or "…", now, now, channel)
         with self.engine.begin() as conn:
             conn.execute(
                 insert(conversations).values(
@@ -104,6 +161,7 @@ class ConversationStore:
                     title=conv.title,
                     created_at=now,
                     updated_at=now,
+                    channel=channel,
                 )
             )
         return conv
@@ -117,26 +175,26 @@ class ConversationStore:
             ).first()
         if row is None:
             raise NotFoundError(f"no conversation {conversation_id!r}")
-        m = row._mapping
-        return Conversation(
-            m["id"], m["user_id"], m["course"], m["title"],
-            as_utc(m["created_at"]), as_utc(m["updated_at"]),
-        )  # fmt: skip
+        return _conversation(row._mapping)
 
-    def list(self, *, user_id: int, limit: int = 100) -> list[Conversation]:
+    def list(
+        self, *, user_id: int, limit: int = 100, channel: str | None = "web"
+    ) -> list[Conversation]:
+        """The user's conversations of ``channel`` (``None``: every channel), newest first."""
         query = (
             select(conversations)
             .where(conversations.c.user_id == user_id)
             .order_by(conversations.c.updated_at.desc())
             .limit(limit)
         )
+        if channel == "web":  # rows written before channels existed are the chat page's
+            query = query.where(
+                or_(conversations.c.channel == "web", conversations.c.channel.is_(None))
+            )
+        elif channel is not None:
+            query = query.where(conversations.c.channel == channel)
         with self.engine.connect() as conn:
-            return [
-                Conversation(
-                    r.id, r.user_id, r.course, r.title, as_utc(r.created_at), as_utc(r.updated_at)
-                )
-                for r in conn.execute(query)
-            ]
+            return [_conversation(r._mapping) for r in conn.execute(query)]
 
     def delete(self, conversation_id: str, *, user_id: int) -> None:
         self.get(conversation_id, user_id=user_id)
