@@ -10,12 +10,12 @@ tokenizer (OpenAI's ``o200k_base``, GPT-4o's) makes of English, Korean and code:
 - a Hangul syllable: 0.75 token;
 - a newline: 1 token; any other symbol or punctuation mark: 0.6 token; spaces: none.
 
-Measured with ``python -m bench.usage_estimate`` on the paragraphs of a course the rule was
-not fitted on (ML-For-Beginners, English and Korean), against ``o200k_base``: mean absolute
-error 8.5 % per English paragraph (90th percentile 19 %), 7 % per Korean paragraph
-(p90 14 %), sums within 7 %. Against the older ``cl100k_base`` (GPT-4, GPT-3.5) English is
-the same, Korean is undercounted by about 30 % (that tokenizer splits Hangul finely). A
-plain "characters / 4" rule is off by 18 % (English) and 60 % (Korean) against cl100k.
+Measured with ``python -m bench.usage_estimate`` against ``o200k_base`` on a course the
+weights were not chosen on (ML-For-Beginners): mean absolute error 8 % per English paragraph
+(90th percentile 18 %), 7 % per Korean paragraph (p90 14 %), 7 % per (short) quiz question
+(p90 18 %); sums within 6 %. Against the older ``cl100k_base`` (GPT-4, GPT-3.5) English is
+the same and Korean is undercounted by about 29 % (that tokenizer splits Hangul finely).
+The common "characters / 4" rule is off by 18 % (English) and 44 % (Korean) per paragraph.
 """
 
 from __future__ import annotations
