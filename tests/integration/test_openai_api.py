@@ -19,17 +19,19 @@ from openai import OpenAI
 
 from api.app import create_app
 from api.deps import get_account_service, get_chat_service, get_knowledge_base, get_settings
+from api.routes.openai_compat import follow
 from knowledge.embeddings import build_embeddings
 from knowledge.ingest import ingest_path
 from knowledge.knowledge_base import build_knowledge_base
 from knowledge.registry import make_engine
 from tests.fakes.openai_server import ScriptClient, start_fake_openai, stop_fake_openai
 from tutor.accounts import AccountService
-from tutor.answering import AnswerEvent
+from tutor.answering import AnswerEvent, LearnerContext
 from tutor.chat import ChatService
-from tutor.conversations import ConversationStore
+from tutor.conversations import ConversationStore, Message
 from tutor.privacy import TraineeData
 from tutor.settings import Settings
+from tutor.topics import Exchange
 
 pytestmark = pytest.mark.integration
 
@@ -278,6 +280,82 @@ def test_follow_up_is_answered_from_the_history(env) -> None:
     stream = ask(env, [*history, {"role": "user", "content": "Can I change it?"}], stream=True)
     chunks = list(stream)
     assert any("tuples.md" in c["doc_id"] for c in chunks[-1].model_extra["citations"])
+    # a follow-up of a follow-up: the middle turn's topic is the first's
+    chain = [
+        *history,
+        {"role": "user", "content": "Can I change it?"},
+        {"role": "assistant", "content": "No, it cannot be changed after it is created [1]."},
+    ]
+    for question in ("Why not?", "How do I write one?"):
+        answer = ask(env, [*chain, {"role": "user", "content": question}])
+        assert answer.model_extra["tutor"]["mode"] == "answer", question
+        assert any("tuples.md" in d for d in cited_docs(answer)), question
+
+
+def test_a_chat_ui_conversation_turn_by_turn(env) -> None:
+    # As a chat UI sends it: each call resends the conversation so far. The earlier turns'
+    # topics come from the questions stored when they were asked.
+    new_trainee(env, "gina")
+    messages: list[dict] = []
+    for question in ("What is a tuple?", "Can I change it?", "Why not?", "How do I write one?"):
+        messages.append({"role": "user", "content": question})
+        completion = ask(env, messages, who="gina")
+        assert completion.model_extra["tutor"]["mode"] == "answer", question
+        assert any("tuples.md" in d for d in cited_docs(completion)), question
+        messages.append({"role": "assistant", "content": completion.choices[0].message.content})
+    stored = store(env).recent_questions(
+        completion.model_extra["tutor"]["conversation_id"], user_id=env["ids"]["gina"]
+    )
+    assert [m.topic["query"] for m in stored] == [
+        "What is a tuple?",
+        "What is a tuple? Can I change it?",
+        "What is a tuple? Can I change it? Why not?",
+        "What is a tuple? Can I change it? Why not? How do I write one?",
+    ]
+
+
+def test_earlier_topics_are_reused_only_where_they_were_decided(env) -> None:
+    service = get_chat_service(env["settings"], env["kb"])
+    history = (
+        Exchange("What is a tuple?", answer=TUPLE_ANSWER),
+        Exchange("Can I change it?", answer="No [1]."),
+    )
+
+    def asked(*pairs) -> list[Message]:
+        return [
+            Message(id=str(i), conversation_id="c", role="user", content=q, topic=topic)
+            for i, (q, topic) in enumerate(pairs)
+        ]
+
+    stored_first = {"kind": "new", "query": "What is a tuple?", "anchor": "stored-tuples"}
+    stored_second = {
+        "kind": "follow_up",
+        "query": "What is a tuple? Can I change it?",
+        "anchor": "stored-tuples",
+    }
+    reused = follow(
+        service,
+        history,
+        course="pycourse",
+        learner=LearnerContext(),
+        asked=asked(("What is a tuple?", stored_first), ("Can I change it?", stored_second)),
+    )
+    assert [(e.kind, e.query, e.doc_id) for e in reused] == [
+        ("new", "What is a tuple?", "stored-tuples"),
+        ("follow_up", "What is a tuple? Can I change it?", "stored-tuples"),
+    ]
+    # asked after another question (another chat): decided again, from this history
+    elsewhere = follow(
+        service,
+        history,
+        course="pycourse",
+        learner=LearnerContext(),
+        asked=asked(("What is a list?", None), ("Can I change it?", stored_second)),
+    )
+    assert [(e.kind, e.query, e.doc_id) for e in elsewhere] == [
+        ("new", "What is a tuple?", "tuples"),
+        ("follow_up", "What is a tuple? Can I change it?", "tuples"),
+    ]
 
 
 def test_content_as_a_list_of_parts_and_system_messages_are_ignored(env) -> None:
