@@ -44,6 +44,10 @@ class Conversation:
 
 
 CHANNELS = ("web", "api")
+# A rated API answer's earlier questions: the API conversation logs every call of every
+# client chat, so only the questions asked just before it are kept (they may be another
+# chat's).
+API_EARLIER_QUESTIONS = 5
 
 
 def _conversation(m) -> Conversation:
@@ -387,7 +391,9 @@ class ConversationStore:
         question it answered. For instructors' exports: no user id is returned.
 
         ``course`` keeps one course's conversations, ``rating`` (``up`` | ``down``) one
-        rating, ``since`` ratings given at or after that time (naive means UTC).
+        rating, ``since`` ratings given at or after that time (naive means UTC). An answer
+        of the OpenAI-compatible API (an ``api`` conversation) keeps the last
+        ``API_EARLIER_QUESTIONS`` questions before it.
         """
         if rating is not None and rating not in ("up", "down"):
             raise InvalidInputError("rating must be 'up' or 'down'")
@@ -395,6 +401,7 @@ class ConversationStore:
             select(
                 messages,
                 conversations.c.course,
+                conversations.c.channel,
                 feedback.c.rating,
                 feedback.c.comment,
                 feedback.c.created_at.label("rated_at"),
@@ -428,6 +435,8 @@ class ConversationStore:
         out: list[RatedAnswer] = []
         for r in rated:
             before = [m for seq, m in questions.get(r.conversation_id, []) if seq < r.seq]
+            if r.channel == "api":  # a log of every API call: only the last few came before
+                before = before[-(API_EARLIER_QUESTIONS + 1) :]
             out.append(
                 RatedAnswer(
                     answer=_stored(r, Feedback(r.rating, r.comment)),

@@ -739,6 +739,25 @@ def test_api_calls_share_one_api_conversation_out_of_the_web_list(env) -> None:
     assert [c["id"] for c in listed] == [web_id]
 
 
+def test_rated_api_answer_keeps_only_the_questions_just_before_it(env) -> None:
+    new_trainee(env, "hana")
+    questions = [f"What is a list? ({i})" for i in range(7)]
+    for question in questions:
+        completion = ask(env, [{"role": "user", "content": question}], who="hana")
+    message_id = completion.model_extra["tutor"]["message_id"]
+    rated = httpx.post(
+        f"{env['url']}/api/messages/{message_id}/feedback",
+        json={"rating": "down"},
+        headers={"Authorization": f"Bearer {env['tokens']['hana']}"},
+    )
+    assert rated.status_code == 200
+    [exported] = [
+        r for r in store(env).rated_answers(course="pycourse") if r.answer.id == message_id
+    ]
+    assert exported.question.content == questions[-1]
+    assert exported.earlier_questions == tuple(questions[-6:-1])
+
+
 def test_api_exchanges_are_in_the_trainees_export_and_deleted_with_them(env) -> None:
     erin, token = new_trainee(env, "erin")
     api = OpenAI(base_url=f"{env['url']}/v1", api_key=token, max_retries=0)
