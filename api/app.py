@@ -33,6 +33,7 @@ from api.routes import (
     health,
     kb_admin,
     learner,
+    openai_compat,
     reviews,
     search,
 )
@@ -99,6 +100,7 @@ def create_app(*, warm_up: bool = True) -> FastAPI:
     app.include_router(health.router)
     app.include_router(search.router)
     app.include_router(chat.router)
+    app.include_router(openai_compat.router)
     app.include_router(learner.router)
     app.include_router(reviews.router)
     app.include_router(admin.router)

@@ -4,6 +4,12 @@ The layers below raise their own error tree (``knowledge.errors``); this maps it
 status codes with one JSON shape, ``{"error": {"code", "message"}}``. Pages get
 ``error.html`` with the same status. Unknown exceptions are logged with a request id and
 answered with a generic 500: no traceback, prompt or key ever leaves the server.
+
+Under ``/v1`` (the OpenAI-compatible API, ``api/routes/openai_compat.py``) the same errors
+take OpenAI's shape, ``{"error": {"message", "type", "param", "code"}}``, which OpenAI
+clients read: bad input is 400 (not 422), ``type`` is ``invalid_request_error`` below 500
+and ``server_error`` from 500. The compat routes raise :class:`OpenAIRequestError` when
+they know the parameter at fault (``param``, e.g. ``model`` or ``messages[2].role``).
 """
 
 from __future__ import annotations
@@ -32,17 +38,55 @@ _STATUS: list[tuple[type[Exception], int]] = [
 ]
 
 
+OPENAI_PREFIX = "/v1"
+
+
+class OpenAIRequestError(Exception):
+    """A refused request of the OpenAI-compatible API, with the parameter at fault."""
+
+    def __init__(
+        self, message: str, *, status: int = 400, param: str | None = None, code: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.param = param
+        self.code = code
+
+
 def error_body(code: str, message: str) -> dict:
     return {"error": {"code": code, "message": message}}
 
 
+def openai_error_body(
+    message: str, *, status: int, code: str | None, param: str | None = None
+) -> dict:
+    """OpenAI's error shape (its clients raise ``APIStatusError`` subclasses from it)."""
+    kind = "server_error" if status >= 500 else "invalid_request_error"
+    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
+
+
+def _openai(request: Request) -> bool:
+    path = request.url.path
+    return path == OPENAI_PREFIX or path.startswith(OPENAI_PREFIX + "/")
+
+
+# The product's error codes that OpenAI names differently.
+_OPENAI_CODES = {"unauthorized": "invalid_api_key"}
+
+
 def _wants_html(request: Request) -> bool:
-    return not request.url.path.startswith(("/api", "/v1")) and "text/html" in request.headers.get(
-        "accept", ""
+    return not request.url.path.startswith(("/api", OPENAI_PREFIX)) and (
+        "text/html" in request.headers.get("accept", "")
     )
 
 
-def _respond(request: Request, status: int, code: str, message: str):
+def _respond(request: Request, status: int, code: str, message: str, param: str | None = None):
+    if _openai(request):
+        status = 400 if status == 422 else status
+        body = openai_error_body(
+            message, status=status, code=_OPENAI_CODES.get(code, code), param=param
+        )
+        return JSONResponse(body, status_code=status)
     if _wants_html(request):
         from api.pages import render_error
 
@@ -59,13 +103,22 @@ def install_error_handlers(app: FastAPI) -> None:
             log.error("config error on %s: %s", request.url.path, exc)
         return _respond(request, status, exc.code, message)
 
+    @app.exception_handler(OpenAIRequestError)
+    async def _openai_refused(request: Request, exc: OpenAIRequestError):
+        body = openai_error_body(str(exc), status=exc.status, code=exc.code, param=exc.param)
+        return JSONResponse(body, status_code=exc.status)
+
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):
-        parts = []
+        parts, params = [], []
         for err in exc.errors():
             loc = ".".join(str(x) for x in err.get("loc", ()) if x not in ("body", "query"))
             parts.append(f"{loc}: {err.get('msg')}" if loc else str(err.get("msg")))
-        return _respond(request, 422, "invalid_input", "; ".join(parts) or "invalid request")
+            params.append(_param(err.get("loc", ())))
+        param = params[0] if params else None
+        return _respond(
+            request, 422, "invalid_input", "; ".join(parts) or "invalid request", param=param
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
@@ -79,3 +132,13 @@ def install_error_handlers(app: FastAPI) -> None:
         request_id = uuid.uuid4().hex[:12]
         log.exception("unhandled error %s on %s", request_id, request.url.path)
         return _respond(request, 500, "internal_error", f"internal error (request id {request_id})")
+
+
+def _param(loc) -> str | None:
+    """A validation error's location as OpenAI names parameters: ``messages[0].content``."""
+    out = ""
+    for part in loc:
+        if part in ("body", "query"):
+            continue
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or None

@@ -3,6 +3,11 @@
 Ownership is enforced here, not only in the routes: every read and write names the user,
 and a conversation of another user is reported as *not found* (never "forbidden"), so ids
 leak nothing.
+
+Channels: a conversation of the chat page is ``web``; the OpenAI-compatible API keeps one
+``api`` conversation per user and course (:meth:`ConversationStore.channel_conversation`),
+where each call adds its question and answer (the client resends the whole history on every
+call: it is not copied). ``list`` shows one channel, ``web`` unless told otherwise.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine, delete, exists, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from tutor.answering import Citation
 from tutor.errors import InvalidInputError, NotFoundError
@@ -35,6 +41,21 @@ class Conversation:
     title: str
     created_at: datetime
     updated_at: datetime
+    channel: str = "web"  # "web" (the chat page) | "api" (the OpenAI-compatible API)
+
+
+CHANNELS = ("web", "api")
+# A rated API answer's earlier questions: the API conversation logs every call of every
+# client chat, so only the questions asked just before it are kept (they may be another
+# chat's).
+API_EARLIER_QUESTIONS = 5
+
+
+def _conversation(m) -> Conversation:
+    return Conversation(
+        m["id"], m["user_id"], m["course"], m["title"],
+        as_utc(m["created_at"]), as_utc(m["updated_at"]), m["channel"] or "web",
+    )  # fmt: skip
 
 
 MAX_TITLE_CHARS = 200  # the column's width
@@ -122,23 +143,55 @@ def _snippet(content: str, needle: str) -> str:
     return ("…" if start > 0 else "") + text + ("…" if end < len(content) else "")
 
 
-def _conversation(row) -> Conversation:
-    m = row._mapping
-    return Conversation(
-        m["id"], m["user_id"], m["course"], m["title"],
-        as_utc(m["created_at"]), as_utc(m["updated_at"]),
-    )  # fmt: skip
-
-
 class ConversationStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         create_schema(engine)
 
     # --- conversations ---------------------------------------------------------------
-    def create(self, *, user_id: int, course: str | None, title: str) -> Conversation:
+    def create(
+        self, *, user_id: int, course: str | None, title: str, channel: str = "web"
+    ) -> Conversation:
+        return self._insert(
+            conversation_id=uuid.uuid4().hex,
+            user_id=user_id,
+            course=course,
+            title=title,
+            channel=channel,
+        )
+
+    def channel_conversation(
+        self, *, user_id: int, course: str | None, channel: str, title: str
+    ) -> Conversation:
+        """The user's one conversation of ``channel`` in ``course``, created on first use.
+
+        Its id is derived from the user, course and channel, so two first calls at once
+        still make one conversation (the second insert fails and reads the first's).
+        """
+        key = f"kdt-tutor/{channel}/{user_id}/{course or ''}"
+        conversation_id = uuid.uuid5(uuid.NAMESPACE_URL, key).hex
+        try:
+            return self.get(conversation_id, user_id=user_id)
+        except NotFoundError:
+            pass
+        try:
+            return self._insert(
+                conversation_id=conversation_id,
+                user_id=user_id,
+                course=course,
+                title=title,
+                channel=channel,
+            )
+        except IntegrityError:
+            return self.get(conversation_id, user_id=user_id)
+
+    def _insert(
+        self, *, conversation_id: str, user_id: int, course: str | None, title: str, channel: str
+    ) -> Conversation:
+        if channel not in CHANNELS:
+            raise InvalidInputError(f"unknown channel {channel!r}; valid: {', '.join(CHANNELS)}")
         now = datetime.now(UTC)
-        conv = Conversation(uuid.uuid4().hex, user_id, course, title[:200] or "…", now, now)
+        conv = Conversation(conversation_id, user_id, course, title[:200] or "…", now, now, channel)
         with self.engine.begin() as conn:
             conn.execute(
                 insert(conversations).values(
@@ -148,6 +201,7 @@ class ConversationStore:
                     title=conv.title,
                     created_at=now,
                     updated_at=now,
+                    channel=channel,
                 )
             )
         return conv
@@ -161,17 +215,26 @@ class ConversationStore:
             ).first()
         if row is None:
             raise NotFoundError(f"no conversation {conversation_id!r}")
-        return _conversation(row)
+        return _conversation(row._mapping)
 
-    def list(self, *, user_id: int, limit: int = 100) -> list[Conversation]:
+    def list(
+        self, *, user_id: int, limit: int = 100, channel: str | None = "web"
+    ) -> list[Conversation]:
+        """The user's conversations of ``channel`` (``None``: every channel), newest first."""
         query = (
             select(conversations)
             .where(conversations.c.user_id == user_id)
             .order_by(conversations.c.updated_at.desc())
             .limit(limit)
         )
+        if channel == "web":  # rows written before channels existed are the chat page's
+            query = query.where(
+                or_(conversations.c.channel == "web", conversations.c.channel.is_(None))
+            )
+        elif channel is not None:
+            query = query.where(conversations.c.channel == channel)
         with self.engine.connect() as conn:
-            return [_conversation(r) for r in conn.execute(query)]
+            return [_conversation(r._mapping) for r in conn.execute(query)]
 
     def rename(self, conversation_id: str, *, user_id: int, title: str) -> Conversation:
         """Give the conversation a new title (see :func:`clean_title`); the list order,
@@ -201,6 +264,8 @@ class ConversationStore:
             select(conversations)
             .where(
                 conversations.c.user_id == user_id,
+                # the chat page's conversations (the API's log is not a conversation to find)
+                or_(conversations.c.channel == "web", conversations.c.channel.is_(None)),
                 or_(
                     func.lower(conversations.c.title).contains(needle, autoescape=True),
                     exists().where(messages.c.conversation_id == conversations.c.id, in_messages),
@@ -210,7 +275,7 @@ class ConversationStore:
             .limit(limit)
         )
         with self.engine.connect() as conn:
-            convs = [_conversation(r) for r in conn.execute(found)]
+            convs = [_conversation(r._mapping) for r in conn.execute(found)]
             first_match: dict[str, str] = {}
             if convs:
                 matching = (
@@ -341,6 +406,22 @@ class ConversationStore:
             for r in rows
         ]
 
+    def recent_questions(
+        self, conversation_id: str, *, user_id: int, limit: int = 200
+    ) -> list[Message]:
+        """The conversation's last ``limit`` user messages, oldest first, with their topics
+        (what the OpenAI-compatible API reuses for the history a client resends)."""
+        self.get(conversation_id, user_id=user_id)
+        query = (
+            select(messages)
+            .where(messages.c.conversation_id == conversation_id, messages.c.role == "user")
+            .order_by(messages.c.seq.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            rows = list(conn.execute(query))
+        return [_stored(r) for r in reversed(rows)]
+
     # --- feedback --------------------------------------------------------------------
     def set_feedback(
         self, message_id: str, *, user_id: int, rating: str, comment: str | None
@@ -431,7 +512,9 @@ class ConversationStore:
         question it answered. For instructors' exports: no user id is returned.
 
         ``course`` keeps one course's conversations, ``rating`` (``up`` | ``down``) one
-        rating, ``since`` ratings given at or after that time (naive means UTC).
+        rating, ``since`` ratings given at or after that time (naive means UTC). An answer
+        of the OpenAI-compatible API (an ``api`` conversation) keeps the last
+        ``API_EARLIER_QUESTIONS`` questions before it.
         """
         if rating is not None and rating not in ("up", "down"):
             raise InvalidInputError("rating must be 'up' or 'down'")
@@ -439,6 +522,7 @@ class ConversationStore:
             select(
                 messages,
                 conversations.c.course,
+                conversations.c.channel,
                 feedback.c.rating,
                 feedback.c.comment,
                 feedback.c.created_at.label("rated_at"),
@@ -472,6 +556,8 @@ class ConversationStore:
         out: list[RatedAnswer] = []
         for r in rated:
             before = [m for seq, m in questions.get(r.conversation_id, []) if seq < r.seq]
+            if r.channel == "api":  # a log of every API call: only the last few came before
+                before = before[-(API_EARLIER_QUESTIONS + 1) :]
             out.append(
                 RatedAnswer(
                     answer=_stored(r, Feedback(r.rating, r.comment)),
@@ -511,4 +597,5 @@ def _stored(r, fb: Feedback | None = None) -> Message:
         timings=json.loads(r.timings),
         created_at=as_utc(r.created_at),
         feedback=fb,
+        topic=json.loads(r.topic) if r.topic else None,
     )

@@ -2,7 +2,9 @@
 
 What is stored about a user (tables on ``tutor.store.metadata``): the account (never its
 password hash in an export), browser sessions and API tokens (neither exported: they are
-credentials), conversations with their messages and feedback, the learner model's evidence
+credentials), conversations with their messages and feedback (the web chat's, and the one
+``api`` conversation per course that holds the questions asked and the answers given through
+the OpenAI-compatible API; their ``channel`` says which), the learner model's evidence
 log, mastery cache, achievements, review cards, placement sessions, code reviews with their
 files, and the questions the course could not answer (content gaps).
 

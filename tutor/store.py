@@ -12,7 +12,8 @@ Tables:
 - ``api_tokens``: long-lived bearer tokens for scripts, stored as SHA-256 hashes.
 - ``conversations`` / ``messages``: chat history; each assistant message keeps the passages
   it cited (quoted text included, so deleting a document never empties a past answer),
-  the answerer that produced it, its mode and timings.
+  the answerer that produced it, its mode and timings. A conversation's ``channel`` is
+  ``web`` (the chat page) or ``api`` (the OpenAI-compatible API).
 - ``feedback``: one thumbs up/down (+ comment) per assistant message.
 - ``content_gaps``: questions the course could not answer (or answered from loosely close
   passages only), for instructors.
@@ -98,6 +99,9 @@ conversations = Table(
     Column("title", String(200), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, index=True),
+    # where the conversation happens: "web" (the chat page; NULL in rows written before the
+    # column existed) or "api" (the OpenAI-compatible API: one per user and course)
+    Column("channel", String(8)),
 )
 
 messages = Table(
@@ -158,6 +162,7 @@ content_gaps = Table(
 _ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("content_gaps", "reason", "VARCHAR(16)"),
     ("messages", "topic", "TEXT"),
+    ("conversations", "channel", "VARCHAR(8)"),
 )
 
 

@@ -1,4 +1,4 @@
-"""Chat over HTTP: server-sent events, conversations, feedback, and an OpenAI-compatible API.
+"""Chat over HTTP: server-sent events, conversations and feedback.
 
 ``POST /api/chat`` streams ``meta``, ``token``, ``notice``, ``sources``, ``done`` events; a
 failure after the stream started ends it with an ``error`` event (no traceback). Errors
@@ -9,13 +9,13 @@ the answer rendered by ``api.markdown`` (code highlighted, ``[n]`` as citation c
 A stream the client stops (it closes the connection) stores no answer: the question stays,
 unanswered, and ``POST /api/conversations/{id}/regenerate`` answers it (or answers the last
 question again, replacing its answer) without storing the question twice.
+The OpenAI-compatible API (``/v1``) is in ``api/routes/openai_compat.py``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import time
 import uuid
 from collections.abc import Iterator
 from typing import Literal
@@ -34,7 +34,6 @@ from tutor.accounts import User
 from tutor.answering import LearnerContext
 from tutor.chat import ChatEvent, ChatPlan, ChatService
 from tutor.conversations import Conversation, Message, citation_json
-from tutor.errors import InvalidInputError
 from tutor.learner import LearnerService
 
 log = logging.getLogger("kdt.api.chat")
@@ -281,82 +280,3 @@ def give_feedback(
 
 
 # GET /api/learner/me (the level badge reads its level and source) is in api/routes/learner.py.
-
-
-# --- OpenAI-compatible -------------------------------------------------------------------
-class OpenAIMessage(BaseModel):
-    role: Literal["system", "user", "assistant", "tool", "developer"]
-    content: str | None = None
-
-
-class OpenAIChatRequest(BaseModel):
-    model: str = Field(description="the course id (e.g. python-basics)")
-    messages: list[OpenAIMessage] = Field(min_length=1)
-    stream: bool = False
-
-
-@router.post("/v1/chat/completions", summary="OpenAI-compatible chat (model = course id)")
-def openai_chat(
-    body: OpenAIChatRequest,
-    auth: CsrfAuthDep,
-    service: ChatServiceDep,
-    settings: SettingsDep,
-    learner: LearnerServiceDep,
-):
-    user = auth.user
-    question = next(
-        (m.content for m in reversed(body.messages) if m.role == "user" and m.content), None
-    )
-    if not question:
-        raise InvalidInputError("messages must contain a user message with content")
-    course = _course_for(user, body.model)
-    plan = service.plan(
-        user_id=user.id,
-        course=course,
-        message=question,
-        learner=_learner(user, settings=settings, learner=learner, course=course),
-    )
-    completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
-    created = int(time.time())
-    if not body.stream:
-        done = next(e for e in service.stream(plan) if e.kind == "done").data
-        return {
-            "id": completion_id,
-            "object": "chat.completion",
-            "created": created,
-            "model": body.model,
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": done["text"]},
-                    "finish_reason": "stop",
-                }
-            ],
-            "citations": done["citations"],
-            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-        }
-
-    def chunks() -> Iterator[str]:
-        def frame(delta: dict, finish: str | None = None) -> str:
-            payload = {
-                "id": completion_id,
-                "object": "chat.completion.chunk",
-                "created": created,
-                "model": body.model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-            }
-            return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
-
-        yield frame({"role": "assistant", "content": ""})
-        try:
-            for event in service.stream(plan):
-                if event.kind == "token":
-                    yield frame({"content": event.data["text"]})
-        except Exception:
-            log.exception("OpenAI-compatible stream failed")
-            error = {"error": {"code": "internal_error", "message": "the answer failed"}}
-            yield f"data: {json.dumps(error)}\n\n"
-        yield frame({}, finish="stop")
-        yield "data: [DONE]\n\n"
-
-    return StreamingResponse(chunks(), media_type="text/event-stream")

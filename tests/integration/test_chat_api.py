@@ -381,23 +381,6 @@ def test_chat_requires_login(env) -> None:
     assert response.status_code == 401
 
 
-def test_openai_compatible_endpoint_with_the_openai_client(env) -> None:
-    from openai import OpenAI
-
-    client = OpenAI(base_url="http://testserver/v1", api_key=env[1]["alice"], http_client=env[0])
-    completion = client.chat.completions.create(
-        model="pycourse", messages=[{"role": "user", "content": "How do I add an item to a list?"}]
-    )
-    assert "append" in completion.choices[0].message.content
-    stream = client.chat.completions.create(
-        model="pycourse",
-        messages=[{"role": "user", "content": "What is a tuple?"}],
-        stream=True,
-    )
-    text = "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
-    assert "tuple" in text.lower()
-
-
 def test_warm_up_embeds_the_course_text_the_offline_answerer_quotes(env) -> None:
     client, _, settings = env
     kb = client.app.dependency_overrides[get_knowledge_base]()

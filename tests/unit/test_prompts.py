@@ -78,6 +78,11 @@ SAMPLES: dict[str, object] = {
         }
     ],
     "links": [{"n": 1, "title": "Lists", "heading": "Indexing", "text": "xs[0] is the first."}],
+    # the OpenAI-compatible API's source list
+    "sources": [
+        {"n": 1, "title": "Lists", "heading": "Sorting lists"},
+        {"n": 3, "title": "Loops", "heading": ""},
+    ],
 }
 
 
@@ -168,3 +173,11 @@ def test_notices_exist_in_both_languages() -> None:
     assert render("tutor/llm_notice.text", kind="unavailable", lang="en") == (
         "The AI model is unavailable right now; this answer quotes the course material directly."
     )
+
+
+def test_api_sources_list_numbers_titles_and_headings() -> None:
+    sources = SAMPLES["sources"]
+    assert render("api/sources.text", sources=sources, lang="en") == (
+        "Sources:\n[1] Lists › Sorting lists\n[3] Loops"
+    )
+    assert render("api/sources.text", sources=sources, lang="ko").startswith("출처:\n[1] Lists")
