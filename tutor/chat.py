@@ -33,7 +33,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from knowledge.knowledge_base import KnowledgeBase
 from knowledge.types import ScoredChunk, SearchFilter
@@ -50,6 +50,7 @@ from tutor.errors import InvalidInputError
 from tutor.smalltalk import SmalltalkReplies
 from tutor.topics import (
     Exchange,
+    LLMTopicRule,
     Probe,
     TopicDecision,
     TopicRule,
@@ -147,6 +148,13 @@ class ChatPlan:
     history: tuple[Exchange, ...] | None = None
     # False when the question is asked again (regenerate): its gap was recorded the first time.
     record_gap: bool = True
+
+
+_nothing_found = Probe(doc_id=None, confidence=0.0, covered=False, clear=False)
+
+
+def _no_search(_query: str) -> Probe:
+    return _nothing_found
 
 
 def anchor(hit: ScoredChunk) -> str:
@@ -317,6 +325,43 @@ class ChatService:
             term_coverage=float(share),
             topic=topic,
         )
+
+    def follow(self, history: Sequence[Exchange], *, course: str | None) -> tuple[Exchange, ...]:
+        """Topics for earlier turns that come without them (a client of the OpenAI-compatible
+        API resends its conversation as plain text), so that a follow-up of a follow-up
+        ("What is a tuple?", "Can I change it?", "Why not?") stays on the first topic.
+
+        Each turn is decided by the offline rule from the turns before it, without
+        retrieval (reference words, ellipsis and "what about X" chain the topic; no search
+        is run for them), then the last topic's document is found by one search. Turns that
+        already have a query keep it. The model's rule reads the whole conversation itself:
+        with it, the history is returned as given.
+        """
+        if isinstance(self.topic_rule, LLMTopicRule):
+            return tuple(history)
+        followed: list[Exchange] = []
+        for exchange in history:
+            if exchange.query or exchange.kind == "smalltalk":
+                followed.append(exchange)
+                continue
+            topic = self.topic_rule.decide(
+                exchange.question, lang=exchange.lang, history=followed, probe=_no_search
+            )
+            followed.append(replace(exchange, kind=topic.kind, query=topic.query))
+        for i in range(len(followed) - 1, -1, -1):
+            last = followed[i]
+            if last.kind != "smalltalk":
+                if last.doc_id is None:
+                    lang = last.lang if last.lang in ("en", "ko") else detect_lang(last.topic)
+                    hits, _, _ = self._retrieve(
+                        last.topic,
+                        self._filters(course, lang),
+                        search=lambda q, f: self.kb.search(q, k=self.k + 3, where=f),
+                        terms=lambda q, f: self.kb.term_coverage(q, where=f),
+                    )
+                    followed[i] = replace(last, doc_id=anchor(hits[0]) if hits else None)
+                break
+        return tuple(followed)
 
     def _filters(self, course: str | None, lang: str) -> tuple[SearchFilter, ...]:
         """Where to look, in order: the question's language when the course has material in

@@ -406,22 +406,6 @@ class ConversationStore:
             for r in rows
         ]
 
-    def recent_questions(
-        self, conversation_id: str, *, user_id: int, limit: int = 200
-    ) -> list[Message]:
-        """The conversation's last ``limit`` user messages, oldest first, with their topics
-        (what the OpenAI-compatible API reuses for the history a client resends)."""
-        self.get(conversation_id, user_id=user_id)
-        query = (
-            select(messages)
-            .where(messages.c.conversation_id == conversation_id, messages.c.role == "user")
-            .order_by(messages.c.seq.desc())
-            .limit(limit)
-        )
-        with self.engine.connect() as conn:
-            rows = list(conn.execute(query))
-        return [_stored(r) for r in reversed(rows)]
-
     # --- feedback --------------------------------------------------------------------
     def set_feedback(
         self, message_id: str, *, user_id: int, rating: str, comment: str | None

@@ -18,9 +18,10 @@ Rules:
   whether the message has content words of its own (tokenizer tokens that are not question
   or request words), reference words and ellipsis ("it", "that", "그거", "그럼", "이 코드"),
   the "what about X" / "X은요?" shape, a change of language, and retrieval itself: a
-  message whose words, searched alone, clearly land on another document than the topic's
-  is a new topic even when it says "this"; one that finds nothing alone but something
-  with the topic is a follow-up.
+  message whose words, searched alone, clearly land on another lesson than the topic's
+  is a new topic even when it says "this"; one whose words land on the topic's lesson
+  ("How do I add an item?" after "What is a list?") or that finds nothing alone but the
+  topic's lesson with the topic is a follow-up.
 - :class:`LLMTopicRule`: the language model rewrites the message into a standalone
   question (``prompts/tutor/condense.*``); small talk is still recognised offline, and when
   the model fails the offline rule decides.
@@ -235,6 +236,10 @@ class EvidenceRule:
                 f"asks the same of {found.substitute!r}; searched alone (the topic pulls back)",
             )
         alone = probe(question)
+        if alone.covered and alone.doc_id is not None and alone.doc_id == topic.doc_id:
+            return TopicDecision(
+                "follow_up", joined(topic, question), "its own words find the topic's lesson"
+            )
         switched = alone.clear and alone.doc_id is not None and alone.doc_id != topic.doc_id
         if found.reference:
             if switched and len(found.content) >= self.min_new_terms:

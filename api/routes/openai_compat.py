@@ -40,7 +40,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -57,12 +57,10 @@ from knowledge.errors import KnowledgeError
 from knowledge.knowledge_base import KnowledgeBase
 from prompts import render
 from tutor.accounts import User
-from tutor.answering import LearnerContext
-from tutor.chat import HISTORY_TURNS, ChatPlan, ChatService, anchor, detect_lang
-from tutor.conversations import Message
+from tutor.chat import HISTORY_TURNS, ChatPlan, ChatService, detect_lang
 from tutor.errors import InvalidInputError
 from tutor.smalltalk import smalltalk_kind
-from tutor.topics import Exchange, LLMTopicRule
+from tutor.topics import Exchange
 
 log = logging.getLogger("kdt.api.openai")
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
@@ -70,7 +68,6 @@ router = APIRouter(prefix="/v1", tags=["openai-compatible"])
 ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 IGNORED_ROLES = ("system", "developer", "tool", "function")
 HISTORY_TEXT_CHARS = 2000  # each earlier question and answer, as the tutor reads it
-ASKED_LOOKBACK = 200  # stored questions whose topics the history may reuse
 MAX_CONTENT_CHARS = 100_000  # any one message; the question's own limit is the chat's (4000)
 OWNER = "kdt-tutor"
 
@@ -257,64 +254,6 @@ def read_messages(messages: list[ChatMessageIn]) -> Conversation:
     return Conversation(question=question, question_index=last, history=tuple(history))
 
 
-def follow(
-    service: ChatService,
-    history: tuple[Exchange, ...],
-    *,
-    course: str,
-    learner: LearnerContext,
-    asked: Sequence[Message] = (),
-) -> tuple[Exchange, ...]:
-    """The client's earlier turns with the topics the tutor gave them, as a stored
-    conversation has them.
-
-    The offline topic rule reads the last topic's query and document, so a follow-up of a
-    follow-up ("What is a tuple?", "Can I change it?", "Why not?") needs the middle turn's
-    query to be "What is a tuple? Can I change it?", not its bare text. Each turn's topic is
-    taken from ``asked`` (the API conversation's recent questions, stored with their topics
-    when the client asked them) when it was decided in the same place: the first turn from
-    a question decided ``new`` (a new topic's query and document depend on its text only),
-    a later one from the same question asked right after the same previous question.
-    Otherwise it is decided again from the turns before it (one retrieval each, at most
-    ``HISTORY_TURNS``). The model's rule (``LLMTopicRule``) reads the questions and answers
-    themselves, so its history is passed as sent.
-    """
-    if isinstance(service.topic_rule, LLMTopicRule):
-        return history
-    after: dict[tuple[str | None, str], dict] = {}  # (previous question, question) -> topic
-    new: dict[str, dict] = {}  # question -> its topic, when decided as a new topic
-    previous: str | None = None
-    for message in asked:  # oldest first: the latest decision wins
-        question = message.content[:HISTORY_TEXT_CHARS]
-        if message.topic:
-            after[(previous, question)] = message.topic
-            if message.topic.get("kind") == "new":
-                new[question] = message.topic
-        previous = question
-    followed: list[Exchange] = []
-    for i, exchange in enumerate(history):
-        if exchange.kind == "smalltalk":
-            followed.append(exchange)
-            continue
-        if i == 0:
-            known = new.get(exchange.question)
-        else:
-            known = after.get((history[i - 1].question, exchange.question))
-        if known is not None and known.get("kind") in ("new", "follow_up"):
-            kind, query, doc_id = known["kind"], known.get("query") or "", known.get("anchor")
-        else:
-            decision = service.decide(
-                exchange.question, course=course, lang=exchange.lang, learner=learner,
-                history=followed,
-            )  # fmt: skip
-            topic = decision.topic
-            kind = topic.kind if topic else "new"
-            query = topic.query if topic else ""
-            doc_id = anchor(decision.retrieved[0]) if decision.retrieved else None
-        followed.append(replace(exchange, kind=kind, query=query, doc_id=doc_id))
-    return tuple(followed)
-
-
 # --- the reply text -------------------------------------------------------------------------------
 def sources_text(citations: list[dict], *, lang: str) -> str:
     """The cited passages as a list under the answer, for clients that show text only."""
@@ -404,11 +343,7 @@ def chat_completions(
         raise OpenAIRequestError(
             str(exc), param=f"messages[{conversation.question_index}].content"
         ) from exc
-    asked = service.store.recent_questions(stored.id, user_id=user.id, limit=ASKED_LOOKBACK)
-    plan = replace(
-        plan,
-        history=follow(service, conversation.history, course=course, learner=context, asked=asked),
-    )
+    plan = replace(plan, history=service.follow(conversation.history, course=course))
     completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     created = int(time.time())
     if body.stream:

@@ -19,16 +19,15 @@ from openai import OpenAI
 
 from api.app import create_app
 from api.deps import get_account_service, get_chat_service, get_knowledge_base, get_settings
-from api.routes.openai_compat import follow
 from knowledge.embeddings import build_embeddings
 from knowledge.ingest import ingest_path
 from knowledge.knowledge_base import build_knowledge_base
 from knowledge.registry import make_engine
 from tests.fakes.openai_server import ScriptClient, start_fake_openai, stop_fake_openai
 from tutor.accounts import AccountService
-from tutor.answering import AnswerEvent, LearnerContext
+from tutor.answering import AnswerEvent
 from tutor.chat import ChatService
-from tutor.conversations import ConversationStore, Message
+from tutor.conversations import ConversationStore
 from tutor.privacy import TraineeData
 from tutor.settings import Settings
 from tutor.topics import Exchange
@@ -303,10 +302,10 @@ def test_a_chat_ui_conversation_turn_by_turn(env) -> None:
         assert completion.model_extra["tutor"]["mode"] == "answer", question
         assert any("tuples.md" in d for d in cited_docs(completion)), question
         messages.append({"role": "assistant", "content": completion.choices[0].message.content})
-    stored = store(env).recent_questions(
+    stored = store(env).messages(
         completion.model_extra["tutor"]["conversation_id"], user_id=env["ids"]["gina"]
     )
-    assert [m.topic["query"] for m in stored] == [
+    assert [m.topic["query"] for m in stored if m.role == "user"] == [
         "What is a tuple?",
         "What is a tuple? Can I change it?",
         "What is a tuple? Can I change it? Why not?",
@@ -314,48 +313,25 @@ def test_a_chat_ui_conversation_turn_by_turn(env) -> None:
     ]
 
 
-def test_earlier_topics_are_reused_only_where_they_were_decided(env) -> None:
+def test_a_resent_history_gets_its_topics_without_a_search_per_turn(env) -> None:
     service = get_chat_service(env["settings"], env["kb"])
     history = (
         Exchange("What is a tuple?", answer=TUPLE_ANSWER),
         Exchange("Can I change it?", answer="No [1]."),
+        Exchange("thanks!", answer="You're welcome!"),
     )
-
-    def asked(*pairs) -> list[Message]:
-        return [
-            Message(id=str(i), conversation_id="c", role="user", content=q, topic=topic)
-            for i, (q, topic) in enumerate(pairs)
-        ]
-
-    stored_first = {"kind": "new", "query": "What is a tuple?", "anchor": "stored-tuples"}
-    stored_second = {
-        "kind": "follow_up",
-        "query": "What is a tuple? Can I change it?",
-        "anchor": "stored-tuples",
-    }
-    reused = follow(
-        service,
-        history,
-        course="pycourse",
-        learner=LearnerContext(),
-        asked=asked(("What is a tuple?", stored_first), ("Can I change it?", stored_second)),
-    )
-    assert [(e.kind, e.query, e.doc_id) for e in reused] == [
-        ("new", "What is a tuple?", "stored-tuples"),
-        ("follow_up", "What is a tuple? Can I change it?", "stored-tuples"),
+    followed = service.follow(history, course="pycourse")
+    assert [(e.kind, e.query) for e in followed] == [
+        ("new", "What is a tuple?"),
+        ("follow_up", "What is a tuple? Can I change it?"),
+        ("smalltalk", ""),
     ]
-    # asked after another question (another chat): decided again, from this history
-    elsewhere = follow(
-        service,
-        history,
-        course="pycourse",
-        learner=LearnerContext(),
-        asked=asked(("What is a list?", None), ("Can I change it?", stored_second)),
-    )
-    assert [(e.kind, e.query, e.doc_id) for e in elsewhere] == [
-        ("new", "What is a tuple?", "tuples"),
-        ("follow_up", "What is a tuple? Can I change it?", "tuples"),
-    ]
+    # the last topic's document is found, so the next turn can compare with it
+    assert followed[1].doc_id == "tuples" and followed[0].doc_id is None
+    # turns that already carry their topic keep it
+    given = (Exchange("Why?", kind="follow_up", query="Q", doc_id="d"),)
+    kept = service.follow(given, course="pycourse")
+    assert kept[0].query == "Q" and kept[0].doc_id == "d"
 
 
 def test_content_as_a_list_of_parts_and_system_messages_are_ignored(env) -> None:

@@ -111,6 +111,14 @@ def test_what_about_x_searches_x_alone_when_the_topic_pulls_back(rule) -> None:
     assert (decision.kind, decision.query) == ("follow_up", message)
 
 
+def test_words_that_find_the_topics_lesson_follow_it(rule) -> None:
+    # "add an item" alone might mean a dictionary; it lands on the list lesson, so it is one
+    message = "How do I remove an item?"
+    probe = ScriptedProbe({message: Probe("05-lists", 0.35, covered=True, clear=False)})
+    decision = rule.decide(message, lang="en", history=(LISTS,), probe=probe)
+    assert (decision.kind, decision.query) == ("follow_up", f"{LISTS.question} {message}")
+
+
 def test_a_change_of_language_with_topic_words_is_a_new_topic(rule) -> None:
     message = "딕셔너리 사용법"
     probe = ScriptedProbe(default=Probe("06-dicts", 0.3, covered=True, clear=False))
