@@ -57,6 +57,7 @@ from knowledge.ingest import ingest_path
 from knowledge.knowledge_base import KnowledgeBase, build_knowledge_base
 from knowledge.types import SearchFilter
 from tutor.settings import Settings
+from tutor.topics import QUESTION_WORDS
 
 K = 8  # what ChatService.decide retrieves (k + 3)
 TOP_PASSAGES = 5
@@ -128,7 +129,7 @@ def measure(kb: KnowledgeBase, course: str, q: Question) -> dict:
         "dense_top5": max((h.signals.get("dense", 0.0) for h in hits[:5]), default=0.0),
         "lex": lex,
         "lex_norm": lex / (weight * 2.2) if weight else 0.0,  # 2.2 = k1 + 1 of the BM25
-        "cov": kb.term_coverage(q.text, where=where),
+        "cov": kb.term_coverage(q.text, where=where, ignore=QUESTION_WORDS),
         "cov_top": sum(v for t, v in idf.items() if t in top) / weight if weight else 1.0,
         "absent": [t for t in tokens if counts[t] == 0],
         "terms": [[t, counts[t]] for t in tokens],

@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -235,7 +235,13 @@ class KnowledgeBase:
         self.refresh_lexical()
         return self.retriever.search(query, k=k, where=where)
 
-    def term_coverage(self, question: str, *, where: SearchFilter | None = None) -> float:
+    def term_coverage(
+        self,
+        question: str,
+        *,
+        where: SearchFilter | None = None,
+        ignore: Collection[str] = frozenset(),
+    ) -> float:
         """The IDF-weighted share of the question's content tokens that the material uses.
 
         Tokens come from the BM25 tokenizer (stop words and Korean particles dropped), each
@@ -248,9 +254,14 @@ class KnowledgeBase:
         an English-only course is judged on its English words and code alone. A question with
         no token left to judge gives 1.0 (no lexical evidence against it), so the caller's
         dense similarity decides alone.
+
+        ``ignore``: tokens that ask rather than name a topic (the chat's question and request
+        words: 뭐, 알리, explain): left out, since formal lesson text seldom uses them.
         """
         where = where or SearchFilter()
-        tokens = list(dict.fromkeys(self.tokenizer.tokenize(question)))
+        tokens = [
+            t for t in dict.fromkeys(self.tokenizer.tokenize(question)) if t.lower() not in ignore
+        ]
         self.refresh_lexical()
         if tokens and not self.lexical.languages(where=where).get("ko"):
             tokens = [t for t in tokens if not is_hangul(t)]

@@ -49,6 +49,7 @@ from tutor.conversations import ConversationStore, Message, citation_json
 from tutor.errors import InvalidInputError
 from tutor.smalltalk import SmalltalkReplies
 from tutor.topics import (
+    QUESTION_WORDS,
     Exchange,
     LLMTopicRule,
     Probe,
@@ -267,7 +268,7 @@ class ChatService:
         def term_coverage(query: str, filter_: SearchFilter) -> float:
             key = (query, filter_)
             if key not in shares:
-                shares[key] = self.kb.term_coverage(query, where=filter_)
+                shares[key] = self.kb.term_coverage(query, where=filter_, ignore=QUESTION_WORDS)
             return shares[key]
 
         def retrieve(query: str) -> tuple[list[ScoredChunk], float, bool]:
@@ -357,7 +358,9 @@ class ChatService:
                         last.topic,
                         self._filters(course, lang),
                         search=lambda q, f: self.kb.search(q, k=self.k + 3, where=f),
-                        terms=lambda q, f: self.kb.term_coverage(q, where=f),
+                        terms=lambda q, f: self.kb.term_coverage(
+                            q, where=f, ignore=QUESTION_WORDS
+                        ),
                     )
                     followed[i] = replace(last, doc_id=anchor(hits[0]) if hits else None)
                 break

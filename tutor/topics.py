@@ -103,8 +103,9 @@ def joined(topic: Exchange, message: str) -> str:
 
 # --- cues in the message ---------------------------------------------------------------------
 # Tokenizer tokens that ask or request rather than name a topic: a message made only of
-# these ("Can you give an example?", "왜요?", "그거 다시 설명해줘") has no topic of its own.
-_DIALOGUE = frozenset(
+# these ("Can you give an example?", "왜요?", "그거 다시 설명해줘") has no topic of its own,
+# and the chat's coverage rule leaves them out of term coverage (lessons seldom say 뭐).
+QUESTION_WORDS = frozenset(
     """give example examples explain explanation explains mean means meaning meant tell show
     again please detail details detailed simpler simply simple easier easy another else ok okay
     really sure understand understood get got know like say said thing things work works
@@ -176,7 +177,7 @@ class Cues:
 
 def cues(message: str, tokenizer: Tokenizer) -> Cues:
     tokens = tokenizer.tokenize(message)
-    content = tuple(t for t in tokens if t.lower() not in _DIALOGUE)
+    content = tuple(t for t in tokens if t.lower() not in QUESTION_WORDS)
     reference = ""
     for pattern in (_EN_OPENER, _KO_OPENER, _EN_REFERENCE, _KO_REFERENCE):
         match = pattern.search(message)
@@ -188,7 +189,7 @@ def cues(message: str, tokenizer: Tokenizer) -> Cues:
         match = pattern.match(message)
         if match:
             x = match.group("x").strip()
-            if any(t.lower() not in _DIALOGUE for t in tokenizer.tokenize(x)):
+            if any(t.lower() not in QUESTION_WORDS for t in tokenizer.tokenize(x)):
                 substitute = x
                 break
     return Cues(content=content, reference=reference, substitute=substitute)
