@@ -26,7 +26,7 @@ on the same knowledge base and answerer. The summary aggregates the metrics of
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -192,12 +192,17 @@ def evaluate_dialogue(
     services: dict[str, ChatService],
     course: str | None,
     level: int | None = None,
+    hooks: Mapping[str, BeforeTurn] | None = None,
 ) -> list[dict[str, Any]]:
     """The report's turn records of one dialogue: ``services["ours"]`` fills the record,
-    every other service (a baseline) its ``baselines[name]``."""
+    every other service (a baseline) its ``baselines[name]``. ``hooks[name]`` runs before
+    each of that service's turns (see :func:`converse`)."""
     kinds = dialogue.kinds()
+    hooks = hooks or {}
     runs = {
-        name: converse(service, dialogue, course=course, level=level)
+        name: converse(
+            service, dialogue, course=course, level=level, before_turn=hooks.get(name)
+        )
         for name, service in services.items()
     }
     records: list[dict[str, Any]] = []
