@@ -422,26 +422,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, help="only the first N dialogues (quick try)")
     parser.add_argument("--skip-llm", action="store_true", help="no LLM condensation variants")
     parser.add_argument("--skip-pairs", action="store_true", help="no ML-For-Beginners pairs")
+    parser.add_argument("--skip-set", action="store_true", help="no sample dialogue set")
     parser.add_argument("--json", default=str(OUT_DIR / "dialogues.json"))
     args = parser.parse_args(argv)
     # The failing variants fail on purpose: one warning per call says nothing new.
     logging.getLogger("kdt.tutor.llm").setLevel(logging.ERROR)
 
+    if not args.skip_pairs and not (ML_COURSE / "quiz.jsonl").is_file():
+        parser.error(f"{ML_COURSE} has no quiz.jsonl: set KDT_BENCH_SHARED to the shared/bench "
+                     "folder, or pass --skip-pairs")
     machine = machine_info()
     before = load_average()
     print(f"machine: {machine['cpu']}, {machine['cores']} cores, {machine['ram_gb']} GB RAM, "
           f"Python {machine['python']}; load average {before}\n", flush=True)
     result: dict[str, Any] = {"machine": machine, "load_average": {"before": before}}
-    result["dialogues"] = run_dialogue_set(llm=not args.skip_llm, limit=args.limit)
-    print(format_dialogue_table(result["dialogues"]) + "\n", flush=True)
+    out = Path(args.json)
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+    def save() -> None:  # after each part, so a failure later keeps what was measured
+        result["load_average"]["after"] = load_average()
+        out.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+
+    if not args.skip_set:
+        result["dialogues"] = run_dialogue_set(llm=not args.skip_llm, limit=args.limit)
+        print(format_dialogue_table(result["dialogues"]) + "\n", flush=True)
+        save()
     if not args.skip_pairs:
         result["ml_pairs"] = run_ml_pairs(pairs=args.pairs, seed=args.seed)
         print(format_pairs_table(result["ml_pairs"]) + "\n", flush=True)
-    result["load_average"]["after"] = load_average()
-    print(f"load average before {before}, after {result['load_average']['after']}")
-    out = Path(args.json)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+        save()
+    print(f"load average before {before}, after {result['load_average'].get('after')}")
     log(f"results written to {out}")
     return 0
 
