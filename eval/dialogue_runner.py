@@ -42,7 +42,7 @@ from eval.metrics.smalltalk_gap import smalltalk_gap
 from eval.metrics.style import language_match
 from eval.metrics.topic_switch import topic_switch
 from eval.metrics.turn_citation import BUCKETS, position_bucket, turn_citation
-from eval.runner import _machine
+from eval.runner import EvalSetup, _machine
 from tutor.answering import Answer, LearnerContext
 from tutor.chat import ChatService, Decision
 from tutor.topics import Exchange, LengthRule, TopicRule
@@ -290,15 +290,14 @@ def unknown_gold(dataset: DialogueDataset, known: Sequence[tuple[str, str]]) -> 
 
 
 def run_dialogues(
-    setup: Any,
+    setup: EvalSetup,
     dataset: DialogueDataset,
     *,
     baseline: bool = True,
     progress_bar: bool = True,
 ) -> dict[str, Any]:
-    """Every dialogue with ours and (``baseline``) the LengthRule; the report (schema 1).
-
-    ``setup`` is an ``eval.runner.EvalSetup`` (the knowledge base and the chat service)."""
+    """Every dialogue with ours (``setup.service``) and (``baseline``) the LengthRule on the
+    same knowledge base and answerer; the report (schema 1, docs/evaluation.md)."""
     from tqdm import tqdm
 
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
