@@ -67,3 +67,14 @@ def test_several_reports_are_gated_together(tmp_path) -> None:
     (both,) = check_reports([{"citation_accuracy": 0.9}, {"citation_accuracy": 0.7}],
                             thresholds[:1])
     assert not both.ok and "0.9" in both.detail and "0.7" in both.detail
+
+
+def test_the_checked_in_thresholds_gate_every_dialogue_metric() -> None:
+    from pathlib import Path
+
+    from eval.metrics.catalog import DIALOGUE_METRICS
+
+    path = Path(__file__).resolve().parents[3] / "eval" / "gate.toml"
+    gated = {t.metric: t.bound for t in read_thresholds(path)}
+    for metric in DIALOGUE_METRICS:
+        assert gated.get(metric.key) == ("min" if metric.higher_is_better else "max"), metric.key
