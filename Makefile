@@ -62,10 +62,12 @@ bench-retrieval: install
 	$(BIN)/kdt-tutor eval retrieval ../shared/bench/courses/ML-For-Beginners --json bench/out/retrieval-en.json
 	$(BIN)/kdt-tutor eval retrieval ../shared/bench/courses/ML-For-Beginners --kb-lang ko --json bench/out/retrieval-ko.json
 
-# The regression gate: the sample course's eval set against eval/gate.toml (CI runs it).
+# The regression gate: the sample course's eval set and its dialogue set (ours beside the
+# LengthRule) against eval/gate.toml (CI runs it).
 eval-gate: install
 	$(BIN)/kdt-tutor eval run --dataset eval/datasets/python-basics.jsonl --course-dir $(COURSE) --out var/eval/gate
-	$(BIN)/kdt-tutor eval gate var/eval/gate/report.json
+	$(BIN)/kdt-tutor eval run --dataset eval/datasets/python-basics-dialogues.jsonl --course-dir $(COURSE) --out var/eval/gate-dialogues
+	$(BIN)/kdt-tutor eval gate var/eval/gate/report.json var/eval/gate-dialogues/report.json
 
 clean:
 	rm -rf $(VENV) var bench/out .pytest_cache

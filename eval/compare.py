@@ -24,9 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from eval.metrics.catalog import JUDGE_METRICS, METRICS, MetricSpec
+from eval.metrics.catalog import DIALOGUE_METRICS, JUDGE_METRICS, METRICS, MetricSpec
 
-CATALOG: tuple[MetricSpec, ...] = (*METRICS, *JUDGE_METRICS)
+CATALOG: tuple[MetricSpec, ...] = (*METRICS, *JUDGE_METRICS, *DIALOGUE_METRICS)
 _CELLS_PER_BLOCK = 2_000_000  # resamples x items drawn at once (bounds memory)
 
 

@@ -9,6 +9,11 @@ Thresholds live in a TOML file (``eval/gate.toml`` for the sample course)::
 
 A metric named in the file but missing from the summary is a breach (a metric that
 silently stopped being measured must not pass the gate).
+
+Several reports can be gated together (``make eval-gate``: the single-question eval set and
+the dialogue set, whose summaries have different keys): :func:`check_reports` checks each
+threshold against every report whose summary has the metric, and a metric that no report
+has is a breach.
 """
 
 from __future__ import annotations
@@ -67,4 +72,19 @@ def check_gate(summary: dict, thresholds: list[Threshold]) -> list[GateResult]:
         ok = value >= t.value if t.bound == "min" else value <= t.value
         sign = ">=" if t.bound == "min" else "<="
         results.append(GateResult(t.metric, ok, f"{value:g} (needs {sign} {t.value:g})"))
+    return results
+
+
+def check_reports(summaries: list[dict], thresholds: list[Threshold]) -> list[GateResult]:
+    """Thresholds against several summaries: each against every summary that has its
+    metric (all must pass); missing from all of them is a breach."""
+    results = []
+    for t in thresholds:
+        having = [s for s in summaries if t.metric in s]
+        if not having:
+            results.extend(check_gate({}, [t]))
+            continue
+        checks = [r for s in having for r in check_gate(s, [t])]
+        detail = "; ".join(r.detail for r in checks)
+        results.append(GateResult(t.metric, all(r.ok for r in checks), detail))
     return results

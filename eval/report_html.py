@@ -21,16 +21,22 @@ from collections.abc import Callable, Iterable
 from html import escape
 from typing import Any
 
-from eval.metrics.catalog import JUDGE_METRICS, METRICS, MetricSpec
+from eval.metrics.catalog import DIALOGUE_METRICS, JUDGE_METRICS, METRICS, MetricSpec
 
-CATALOG: tuple[MetricSpec, ...] = (*METRICS, *JUDGE_METRICS)
-FAMILIES = ("retrieval", "answer", "grounding", "safety", "style", "latency", "judge")
+CATALOG: tuple[MetricSpec, ...] = (*METRICS, *JUDGE_METRICS, *DIALOGUE_METRICS)
+FAMILIES = (
+    "retrieval", "answer", "grounding", "safety", "style", "latency", "judge", "conversation"
+)
 # Per-item metrics shown in the lesson/level breakdowns (summary key, item key).
 MAIN_METRICS = (
     ("mcq_accuracy", "mcq"),
     ("answer_correctness", "answer_correctness"),
     ("citation_accuracy", "citation_accuracy"),
     ("groundedness", "groundedness"),
+)
+# The same for dialogue reports (one item per turn; ``eval/dialogue_runner.py``).
+DIALOGUE_MAIN_METRICS = tuple(
+    (m.key, m.item_key) for m in DIALOGUE_METRICS if m.aggregate == "mean"
 )
 # Item metrics that say nothing about the answer's quality; left out of "worst items" ranking.
 _UNRANKED_ITEM_KEYS = {"mcq_chance", "latency_ms"}
@@ -410,12 +416,17 @@ def _groups(items: list[dict], key: Callable[[dict], list[str]]) -> dict[str, li
     return groups
 
 
-def _breakdown(title: str, anchor: str, groups: dict[str, list[dict]]) -> str:
+def _breakdown(
+    title: str,
+    anchor: str,
+    groups: dict[str, list[dict]],
+    metrics: tuple[tuple[str, str], ...] = MAIN_METRICS,
+) -> str:
     if not groups:
         return ""
     used = [
         (key, item_key)
-        for key, item_key in MAIN_METRICS
+        for key, item_key in metrics
         if any(_item_value(i, item_key) is not None for g in groups.values() for i in g)
     ]
     head = "<th>" + _e(anchor) + '</th><th class="num">items</th>' + "".join(
@@ -462,6 +473,17 @@ def _breakdowns(report: dict) -> str:
 
     by_lesson = dict(sorted(_groups(items, lessons).items()))
     by_level = dict(sorted(_groups(items, level).items()))
+    if any("position" in i for i in items):  # a dialogue report: one item per turn
+        by_position = dict(sorted(_groups(items, lambda i: [str(i.get("position"))]).items()))
+        by_kind = dict(sorted(_groups(items, lambda i: [str(i.get("kind"))]).items()))
+        metrics = DIALOGUE_MAIN_METRICS
+        return (
+            '<section id="breakdown">'
+            + _breakdown("By turn position", "position", by_position, metrics)
+            + _breakdown("By turn kind (gold)", "kind", by_kind, metrics)
+            + _breakdown("By lesson (gold source)", "lesson", by_lesson, metrics)
+            + "</section>"
+        )
     return (
         '<section id="breakdown">'
         + _breakdown("By lesson (gold source)", "lesson", by_lesson)
@@ -595,6 +617,18 @@ def _item(item: dict, rank: tuple[float, float], baselines: list[str]) -> str:
         if item.get(key):
             tags += f'<span class="tag base">{_e(item.get(key))}</span>'
     answer = item.get("answer")
+    earlier = item.get("history")
+    context_html = ""
+    if isinstance(earlier, list) and earlier:
+        turns = "".join(f"<li>{_e(t)}</li>" for t in earlier)
+        context_html = f'<ol class="problems muted">{turns}</ol>'
+    decided = item.get("decided")
+    if isinstance(decided, dict):
+        context_html += (
+            f'<p class="muted">turn kind {_e(item.get("kind"))}; decided '
+            f"{_e(decided.get('kind'))}: {_e(decided.get('reason'))}; searched "
+            f"“{_e(decided.get('query'))}”</p>"
+        )
     answer_html = (
         f'<pre class="answer">{_e(answer)}</pre>'
         if answer
@@ -603,7 +637,7 @@ def _item(item: dict, rank: tuple[float, float], baselines: list[str]) -> str:
     return (
         f'<article class="item"><header><span class="qid">{_e(item.get("id")) or _NONE}</span>'
         f'{tags}<span class="muted">worst score {rank[0]:.2f}, mean {rank[1]:.2f}</span>'
-        f'</header><div class="question">{_e(item.get("question"))}</div>'
+        f"</header>{context_html}<div class=\"question\">{_e(item.get('question'))}</div>"
         f"{_options(item, baselines)}{answer_html}{_metric_rows(item.get('metrics') or {})}"
         f"{_contexts(item)}{_baseline_rows(item)}</article>"
     )

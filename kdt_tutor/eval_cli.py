@@ -65,6 +65,10 @@ def cmd_eval_run(args: argparse.Namespace) -> int:
             "--answerer llm needs KDT_LLM_BASE_URL (any OpenAI-compatible server) or "
             "KDT_LLM_API_KEY"
         )
+    from eval.dialogue_datasets import is_dialogue_file
+
+    if is_dialogue_file(args.dataset):
+        return _run_dialogues(args, settings)
     dataset = load_dataset(args.dataset)
     for problem in dataset.problems:
         _say(f"dataset: {problem}")
@@ -96,6 +100,52 @@ def cmd_eval_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_dialogues(args: argparse.Namespace, settings: Settings) -> int:
+    """A dialogue dataset (its first line has ``turns``): every conversation turn by turn,
+    ours (the configured topic rule, or ``--topic-rule``) beside the LengthRule."""
+    from eval.dialogue_datasets import read_dialogues
+    from eval.dialogue_runner import run_dialogues, with_topic_rule
+    from eval.report_files import write_report
+    from eval.runner import RunOptions, prepared
+
+    dataset = read_dialogues(args.dataset)
+    for problem in dataset.problems:
+        _say(f"dataset: {problem}")
+    if args.limit:
+        dataset.dialogues = dataset.dialogues[: args.limit]
+    options = RunOptions(
+        answerer=args.answerer, level=args.level, k=args.k, baselines=False,
+        kb_lang=args.kb_lang,
+    )  # fmt: skip
+    with prepared(
+        config=replace(settings.knowledge_config(), chroma_url=settings.chroma_url),
+        settings=settings,
+        dataset=dataset,
+        course_dir=Path(args.course_dir) if args.course_dir else None,
+        course=args.course,
+        options=options,
+        progress=_say,
+    ) as setup:
+        if args.topic_rule != "configured":
+            setup.service = with_topic_rule(setup.service, _topic_rule(args.topic_rule, setup))
+        report = run_dialogues(
+            setup, dataset, baseline=not args.no_baseline, progress_bar=sys.stderr.isatty()
+        )
+    json_path, html_path = write_report(Path(args.out), report)
+    print(_format_summary(report))
+    stages = ", ".join(f"{k} {v}" for k, v in report.get("timings", {}).items())
+    print(f"\ntimings: {stages}\nwrote {json_path} and {html_path}")
+    return 0
+
+
+def _topic_rule(name: str, setup):
+    from tutor.topics import EvidenceRule, LengthRule
+
+    if name == "length":
+        return LengthRule()
+    return EvidenceRule(tokenizer=setup.kb.tokenizer)
+
+
 def _judge(settings: Settings):
     try:
         from eval.judge import LLMJudge, judge_config_from
@@ -110,22 +160,49 @@ def _format_summary(report: dict) -> str:
 
     baselines = report.get("baselines") or {}
     names = list(baselines)
-    header = f"{'metric':<22}{'ours':>10}" + "".join(f"{n[:16]:>18}" for n in names)
+    header = f"{'metric':<24}{'ours':>10}" + "".join(f"{n[:16]:>18}" for n in names)
+    dialogues = report["summary"].get("dialogues")
     lines = [
-        f"eval: {report['dataset']['name']} ({report['summary'].get('items', 0)} items), "
-        f"answerer {report['config'].get('answerer')}",
+        f"eval: {report['dataset']['name']} ({report['summary'].get('items', 0)} items"
+        + (f" in {dialogues} dialogues" if dialogues else "")
+        + f"), answerer {report['config'].get('answerer')}"
+        + (f", topic rule {report['config']['topic_rule']}" if dialogues else ""),
         header,
         "-" * len(header),
     ]
     for key, value in report["summary"].items():
         if key == "items":
             continue
-        row = f"{key:<22}{_fmt(value):>10}"
+        row = f"{key:<24}{_fmt(value):>10}"
         for name in names:
             row += f"{_fmt(baselines[name]['summary'].get(key)):>18}"
         if spec(key) is None:
             continue
         lines.append(row)
+    if report.get("by_turn"):
+        lines.append(_format_by_turn(report["by_turn"]))
+    return "\n".join(lines)
+
+
+def _format_by_turn(by_turn: dict) -> str:
+    """Dialogue reports: each metric per turn position, ours and each baseline."""
+    from eval.metrics.catalog import DIALOGUE_METRICS
+
+    runs = list(by_turn)
+    buckets = list(next(iter(by_turn.values())))
+    header = f"{'by turn position':<24}" + "".join(
+        f"{f'{b} {r}'[:20]:>22}" for r in runs for b in buckets
+    )
+    lines = ["", header, "-" * len(header)]
+    for metric in DIALOGUE_METRICS:
+        if metric.key.startswith("citation@"):
+            continue  # already one row per position above
+        cells = [by_turn[r][b].get(metric.key) for r in runs for b in buckets]
+        if all(c is None for c in cells):
+            continue
+        lines.append(f"{metric.key:<24}" + "".join(f"{_fmt(c):>22}" for c in cells))
+    counts = [by_turn[r][b].get("items") for r in runs for b in buckets]
+    lines.append(f"{'turns':<24}" + "".join(f"{_fmt(c):>22}" for c in counts))
     return "\n".join(lines)
 
 
@@ -148,11 +225,11 @@ def cmd_eval_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_eval_gate(args: argparse.Namespace) -> int:
-    from eval.gate import check_gate, read_thresholds
+    from eval.gate import check_reports, read_thresholds
 
-    report = _read_report(args.report)
+    reports = [_read_report(path) for path in args.report]
     thresholds = read_thresholds(Path(args.thresholds))
-    results = check_gate(report["summary"], thresholds)
+    results = check_reports([r["summary"] for r in reports], thresholds)
     width = max((len(r.metric) for r in results), default=10)
     for r in results:
         mark = "ok    " if r.ok else "BREACH"
@@ -165,15 +242,14 @@ def cmd_eval_gate(args: argparse.Namespace) -> int:
     # Beside the report, for the instructor console's list of reports and gate status.
     from datetime import UTC, datetime
 
-    _write_json_atomically(
-        Path(args.report).with_name("gate.json"),
-        {
-            "passed": not breaches,
-            "checked_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "thresholds": str(args.thresholds),
-            "results": [{"metric": r.metric, "ok": r.ok, "detail": r.detail} for r in results],
-        },
-    )
+    gate = {
+        "passed": not breaches,
+        "checked_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "thresholds": str(args.thresholds),
+        "results": [{"metric": r.metric, "ok": r.ok, "detail": r.detail} for r in results],
+    }
+    for path in args.report:
+        _write_json_atomically(Path(path).with_name("gate.json"), gate)
     return 1 if breaches else 0
 
 
@@ -347,7 +423,8 @@ def add_eval_parser(sub) -> None:
     p.add_argument(
         "--dataset",
         required=True,
-        help="eval JSONL, RAGAS JSONL, or a course folder (its quiz.jsonl)",
+        help="eval JSONL, RAGAS JSONL, dialogue JSONL (lines with 'turns': evaluated turn "
+        "by turn), or a course folder (its quiz.jsonl)",
     )
     p.add_argument("--out", required=True, help="folder for report.json and report.html")
     p.add_argument("--answerer", choices=("extractive", "llm"), default="extractive")
@@ -369,7 +446,18 @@ def add_eval_parser(sub) -> None:
     )
     p.add_argument("--k", type=int, default=5, help="passages per answer (default 5)")
     p.add_argument("--limit", type=int, help="evaluate only the first N items")
-    p.add_argument("--no-baseline", action="store_true", help="skip the LangChain baseline")
+    p.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="skip the LangChain baseline (dialogue datasets: the LengthRule baseline)",
+    )
+    p.add_argument(
+        "--topic-rule",
+        choices=("configured", "evidence", "length"),
+        default="configured",
+        help="dialogue datasets: how ours follows conversations (default: the configured "
+        "rule; 'length' runs the LengthRule baseline as ours, e.g. to check the gate fails)",
+    )
     p.add_argument(
         "--no-judge",
         action="store_true",
@@ -383,8 +471,13 @@ def add_eval_parser(sub) -> None:
     p.add_argument("--resamples", type=int, default=2000)
     p.set_defaults(func=cmd_eval_compare)
 
-    p = ev.add_parser("gate", help="check a report against the checked-in thresholds")
-    p.add_argument("report")
+    p = ev.add_parser("gate", help="check reports against the checked-in thresholds")
+    p.add_argument(
+        "report",
+        nargs="+",
+        help="report.json; several are checked together (each threshold against every "
+        "report that has its metric; a metric in none of them is a breach)",
+    )
     p.add_argument("--thresholds", default=str(DEFAULT_GATE))
     p.set_defaults(func=cmd_eval_gate)
 

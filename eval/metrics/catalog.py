@@ -67,6 +67,27 @@ JUDGE_METRICS: tuple[MetricSpec, ...] = (
 )
 
 
+# Dialogue datasets (``eval/dialogue_runner.py``): one item per turn.
+DIALOGUE_METRICS: tuple[MetricSpec, ...] = (
+    MetricSpec("citation@turn1", "citation@turn1", "conversation", True, "mean",
+               "first turn of a dialogue: the first citation is a gold source"),
+    MetricSpec("citation@turn2", "citation@turn2", "conversation", True, "mean",
+               "second turn: the first citation is a gold source"),
+    MetricSpec("citation@turn3+", "citation@turn3+", "conversation", True, "mean",
+               "third turn and later: the first citation is a gold source"),
+    MetricSpec("topic_switch_accuracy", "topic_switch", "conversation", True, "mean",
+               "a new topic mid-dialogue: decided 'new' and the first citation is gold"),
+    MetricSpec("follow_up_on_topic", "follow_up", "conversation", True, "mean",
+               "a follow-up turn: the first citation is gold (stays on topic)"),
+    MetricSpec("expected_mode_accuracy", "expected_mode", "conversation", True, "mean",
+               "the reply's mode is the expected one (answer, hint, not covered, small talk)"),
+    MetricSpec("smalltalk_gaps", "smalltalk_gap", "conversation", False, "sum",
+               "small-talk turns that would be recorded as content gaps"),
+    MetricSpec("turn_language_match", "turn_language", "conversation", True, "mean",
+               "the reply is in the turn's language (or says it quotes the other one)"),
+)
+
+
 def spec(key: str) -> MetricSpec | None:
     """The spec of a summary key, or None for keys outside the catalog (e.g. counts)."""
-    return next((m for m in (*METRICS, *JUDGE_METRICS) if m.key == key), None)
+    return next((m for m in (*METRICS, *JUDGE_METRICS, *DIALOGUE_METRICS) if m.key == key), None)

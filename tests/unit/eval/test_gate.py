@@ -47,3 +47,34 @@ def test_the_checked_in_thresholds_parse_and_forbid_leaks() -> None:
     thresholds = {(t.metric, t.bound): t.value for t in read_thresholds(path)}
     assert thresholds[("solution_leaks", "max")] == 0
     assert thresholds[("groundedness", "min")] >= 0.95
+
+
+def test_several_reports_are_gated_together(tmp_path) -> None:
+    from eval.gate import check_reports
+
+    thresholds = read_thresholds(
+        write(tmp_path, '[min]\ncitation_accuracy = 0.8\n"citation@turn2" = 0.7\n'
+                        "judge_relevance = 0.5\n[max]\nsmalltalk_gaps = 0\n")
+    )
+    single = {"citation_accuracy": 0.85, "items": 95}
+    dialogues = {"citation@turn2": 0.72, "smalltalk_gaps": 1, "items": 203}
+    results = {r.metric: r for r in check_reports([single, dialogues], thresholds)}
+    assert results["citation_accuracy"].ok and results["citation@turn2"].ok
+    assert not results["smalltalk_gaps"].ok and "1 (needs <= 0)" in results["smalltalk_gaps"].detail
+    assert not results["judge_relevance"].ok
+    assert "not in the report" in results["judge_relevance"].detail
+    # A metric in both reports must pass in both.
+    (both,) = check_reports([{"citation_accuracy": 0.9}, {"citation_accuracy": 0.7}],
+                            thresholds[:1])
+    assert not both.ok and "0.9" in both.detail and "0.7" in both.detail
+
+
+def test_the_checked_in_thresholds_gate_every_dialogue_metric() -> None:
+    from pathlib import Path
+
+    from eval.metrics.catalog import DIALOGUE_METRICS
+
+    path = Path(__file__).resolve().parents[3] / "eval" / "gate.toml"
+    gated = {t.metric: t.bound for t in read_thresholds(path)}
+    for metric in DIALOGUE_METRICS:
+        assert gated.get(metric.key) == ("min" if metric.higher_is_better else "max"), metric.key

@@ -207,3 +207,52 @@ def test_failed_write_leaves_no_temp_file(
     assert calls and Path(calls[0][0]).parent == tmp_path  # temp file in the same folder
     assert (tmp_path / "report.json").read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "report.json"]
+
+
+def dialogue_report() -> dict:
+    def turn(n: int, position: str, user: str, kind: str, metrics: dict, *, history: list[str],
+             decided: str) -> dict:
+        return {
+            "id": f"d1#{n}", "dialogue": "d1", "turn": n, "position": position,
+            "question": user, "history": history, "lang": "en", "level": 2,
+            "gold_sources": ["05-lists"], "expect": "answer", "kind": kind, "answer": "A [1]",
+            "mode": "answer", "cited_sources": ["05-lists"],
+            "decided": {"kind": decided, "query": f"What is a list? {user}",
+                        "reason": f"{XSS} reason"},
+            "metrics": metrics,
+        }
+
+    ok = {"value": 1.0, "reason": "first citation 05-lists (gold)"}
+    bad = {"value": 0.0, "reason": "first citation 02-strings; gold is 05-lists"}
+    return {
+        "schema": 1, "kind": "dialogues",
+        "dataset": {"name": "talks", "items": 2, "dialogues": 1, "problems": []},
+        "config": {"answerer": "extractive", "topic_rule": "evidence"},
+        "summary": {"citation@turn1": 1.0, "citation@turn2": 0.0, "follow_up_on_topic": 0.0,
+                    "smalltalk_gaps": 0, "items": 2, "dialogues": 1},
+        "baselines": {"length-rule": {"description": "LengthRule",
+                                      "summary": {"citation@turn1": 1.0,
+                                                  "citation@turn2": 1.0}}},
+        "items": [
+            turn(1, "turn1", "What is a list?", "new", {"citation@turn1": ok}, history=[],
+                 decided="new"),
+            turn(2, "turn2", "How do I sort it?", "follow_up",
+                 {"citation@turn2": bad, "follow_up": bad}, history=["What is a list?"],
+                 decided="follow_up"),
+        ],
+    }
+
+
+def test_dialogue_reports_show_turn_positions_kinds_and_the_decision() -> None:
+    page = render_report_html(dialogue_report())
+    summary = page[page.index('id="summary"'):page.index('id="families"')]
+    assert "citation@turn2" in summary and "length-rule" in summary
+    assert "conversation" in page[page.index('id="families"'):page.index('id="breakdown"')]
+    breakdown = page[page.index('id="breakdown"'):page.index('id="worst"')]
+    assert "By turn position" in breakdown and "By turn kind" in breakdown
+    assert "turn2" in breakdown and "follow_up" in breakdown
+    worst = page[page.index('id="worst"'):]
+    assert "d1#2" in worst and "d1#1" not in worst  # full marks are not "worst"
+    assert "What is a list?" in worst  # the earlier turn, for context
+    assert "decided follow_up" in worst
+    assert XSS not in page
