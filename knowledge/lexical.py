@@ -35,6 +35,7 @@ _HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+(?:\.[0-9]+)?")
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 _KIWI_KEEP = ("NNG", "NNP", "NR", "NP", "VV", "VA", "XR", "SH", "MAG")
+_KIWI_NOUNS = ("NNG", "NNP", "NR", "XR", "SH")
 
 # Function words and quiz/question boilerplate: they match everywhere and rank nothing.
 _STOP = frozenset(
@@ -96,6 +97,18 @@ class Tokenizer:
         if _HANGUL.search(text):
             tokens.extend(self._korean(text))
         return tokens
+
+    def korean_nouns(self, text: str) -> list[str]:
+        """The nouns (and roots, foreign words) among the Korean tokens of ``text``: what a
+        Korean question is about, without its verbs ("어떻게 만들어요?" has none)."""
+        if not _HANGUL.search(text):
+            return []
+        self._load()
+        return [
+            token.form
+            for token in self._kiwi.tokenize(text)
+            if token.tag in _KIWI_NOUNS and _HANGUL.search(token.form)
+        ]
 
     def tokenize_many(self, texts: list[str]) -> list[list[str]]:
         return [self.tokenize(t) for t in texts]

@@ -281,6 +281,7 @@ class ChatService:
                 confidence=confidence,
                 covered=covered,
                 clear=covered and confidence >= self.coverage.threshold,
+                terms=term_coverage(query, SearchFilter(course=course)),
             )
 
         topic = self.topic_rule.decide(question, lang=lang, history=history, probe=probe)

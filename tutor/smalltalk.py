@@ -25,6 +25,8 @@ from tutor.answering import Answer, AnswerEvent, AnswerRequest
 _KINDS: dict[str, tuple[str, ...]] = {
     "greeting": (
         r"hi+|hello+|hey+|hiya|yo|good (?:morning|afternoon|evening|day)|greetings",
+        r"how are you(?: doing)?(?: today)?|how'?s it going|what'?s up|sup",
+        r"잘 ?지내(?:요|셨어요|지요|니)?|잘 ?지냈(?:어|어요|니)|오랜만(?:이에요|이야|입니다)?",
         r"안녕(?:하세요|하십니까|하세여|요)?|반가워(?:요)?|반갑습니다|하이|헬로",
         r"좋은 (?:아침|하루)(?:이에요|입니다)?",
     ),
@@ -100,7 +102,23 @@ def _kind_of(part: str) -> str | None:
     for kind, pattern in _PATTERNS:
         if pattern.fullmatch(clean):
             return kind
+    # several phrases without punctuation between them: "ok thanks", "hi 감사합니다"
+    words = clean.split()
+    for split in range(1, len(words)):
+        head, tail = " ".join(words[:split]), " ".join(words[split:])
+        first = next((k for k, p in _PATTERNS if p.fullmatch(head)), None)
+        if first is not None:
+            rest = _kind_of(tail)
+            if rest:
+                return _most_informative((first, rest))
     return None
+
+
+def _most_informative(kinds) -> str:
+    for preferred in ("capabilities", "identity", "help", "bye", "thanks", "greeting", "ack"):
+        if preferred in kinds:
+            return preferred
+    return "ack"
 
 
 def smalltalk_kind(text: str) -> str | None:
@@ -116,10 +134,7 @@ def smalltalk_kind(text: str) -> str | None:
         return "ack" if text.strip() and "?" not in text else None
     if any(k is None for k in kinds):
         return None
-    for preferred in ("capabilities", "identity", "help", "bye", "thanks", "greeting", "ack"):
-        if preferred in kinds:
-            return preferred
-    return None
+    return _most_informative(kinds)
 
 
 def strip_courtesy(text: str) -> str:

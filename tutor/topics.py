@@ -36,7 +36,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from knowledge.lexical import Tokenizer
+from knowledge.lexical import Tokenizer, is_hangul
 from tutor.answering import Turn
 from tutor.smalltalk import smalltalk_kind, strip_courtesy
 
@@ -75,6 +75,7 @@ class Probe:
     confidence: float
     covered: bool
     clear: bool  # confidence at or above the clear-match threshold
+    terms: float = 1.0  # the share of the query's topic words the course uses (IDF-weighted)
 
 
 Search = Callable[[str], Probe]
@@ -108,7 +109,7 @@ def joined(topic: Exchange, message: str) -> str:
 QUESTION_WORDS = frozenset(
     """give example examples explain explanation explains mean means meaning meant tell show
     again please detail details detailed simpler simply simple easier easy another else ok okay
-    really sure understand understood get got know like say said thing things work works
+    really sure understand understood know like say said thing things work works
     happen happens happened difference different korean english instead still actually
     exactly basically briefly short shorter longer long step steps write written way ways
     help need want case cases code line lines part stuff kind""".split()  # noqa: SIM905
@@ -134,6 +135,12 @@ _KO_REFERENCE = re.compile(
     r"|앞에서|위의|방금의|그런|이런|저런|그렇게|이렇게)"
     r"|(?:^|\s)(?:그|이|저)\s+\S"  # a determiner: "그 함수", "이 코드"
 )
+# Pronouns that stand for something said before: a message with one never switches topic
+# on its other words ("Why is it faster than a loop?" is about the topic, not loops).
+_PRONOUN = re.compile(
+    r"\b(?:it|its|them|they|their)\b|(?:^|\s)(?:그거|그것|그걸|그게|그건|이거|이것|이걸|이게|이건)",
+    re.IGNORECASE,
+)
 _KO_OPENER = re.compile(
     r"^\s*(?:그럼|그러면|그래서|그런데|근데|그리고|또|그럼요|왜|예를 들어|예를 들면|예컨대)"
 )
@@ -158,10 +165,10 @@ _KO_SUBSTITUTE = (
         r"^\s*(?:(?:그럼|그러면|그리고|또|근데|그런데)\s*,?\s*)?(?P<x>[^\s?？.!]{1,20}(?:\s[^\s?？.!]{1,20})?)"
         r"(?:은|는|도)요?\s*[?？.!]*\s*$"
     ),
-    # "튜플은 어때요?", "그럼 세트는 어떻게 돼요?"
+    # "튜플은 어때요?", "그럼 세트는 어떤가요?" ("X는 어떻게 해요?" asks how to do X: a question)
     re.compile(
         r"^\s*(?:(?:그럼|그러면|그리고|또)\s*,?\s*)?(?P<x>[^\s?？.!]{1,20}(?:\s[^\s?？.!]{1,20})?)"
-        r"(?:은|는|도)\s*(?:어때(?:요)?|어떤가요|어떻게 (?:돼요|되나요|해요|하나요))\s*[?？.!]*\s*$"
+        r"(?:은|는|도)\s*(?:어때(?:요)?|어떤가요)\s*[?？.!]*\s*$"
     ),
 )
 
@@ -173,6 +180,8 @@ class Cues:
     content: tuple[str, ...]  # tokens that name a topic
     reference: str  # the first reference word or opener found ("" if none)
     substitute: str  # X of "what about X" / "X은요?" ("" if not that shape)
+    pronoun: bool = False  # "it", "them", "그거": stands for something said before
+    nounless: bool = False  # a Korean question with verbs but no noun ("어떻게 만들어요?")
 
 
 def cues(message: str, tokenizer: Tokenizer) -> Cues:
@@ -192,20 +201,36 @@ def cues(message: str, tokenizer: Tokenizer) -> Cues:
             if any(t.lower() not in QUESTION_WORDS for t in tokenizer.tokenize(x)):
                 substitute = x
                 break
-    return Cues(content=content, reference=reference, substitute=substitute)
+    nounless = False
+    if content and all(is_hangul(t) for t in content):
+        nouns = [n for n in tokenizer.korean_nouns(message) if n.lower() not in QUESTION_WORDS]
+        nounless = not nouns
+    return Cues(
+        content=content,
+        reference=reference,
+        substitute=substitute,
+        pronoun=bool(_PRONOUN.search(message)),
+        nounless=nounless,
+    )
 
 
 # --- the rules ---------------------------------------------------------------------------------
 class EvidenceRule:
     """The offline rule (see the module docstring). ``min_new_terms``: a message with a
-    reference word is still a new topic when it has at least this many content words and,
-    searched alone, clearly matches another document than the topic's."""
+    reference word (not a pronoun) is still a new topic when it has at least this many
+    content words and, searched alone, clearly matches another lesson than the topic's.
+    ``min_course_words``: a message that finds nothing alone joins the topic only when at
+    least this share of its words (IDF-weighted) are course words: "주식 투자 어떻게 해요?"
+    after a question about functions is off the course, not about functions."""
 
     name = "evidence"
 
-    def __init__(self, *, tokenizer: Tokenizer, min_new_terms: int = 2) -> None:
+    def __init__(
+        self, *, tokenizer: Tokenizer, min_new_terms: int = 2, min_course_words: float = 0.5
+    ) -> None:
         self._tokenizer = tokenizer
         self.min_new_terms = min_new_terms
+        self.min_course_words = min_course_words
 
     def decide(
         self, message: str, *, lang: str, history: Sequence[Exchange], probe: Search
@@ -218,12 +243,17 @@ class EvidenceRule:
         if topic is None:
             return TopicDecision("new", question, "first question of the conversation")
         found = cues(question, self._tokenizer)
-        if not found.content:
-            return TopicDecision(
-                "follow_up", joined(topic, question), "no topic words of its own"
-            )
+        if not found.content or found.nounless:
+            why = "no topic words of its own" if not found.content else "no noun of its own"
+            return TopicDecision("follow_up", joined(topic, question), why)
+        alone = probe(question)
         if found.substitute:
-            alone = probe(question)
+            if not alone.covered:
+                return TopicDecision(
+                    "follow_up",
+                    joined(topic, question),
+                    f"asks the same of {found.substitute!r}; alone it finds nothing",
+                )
             both = probe(joined(topic, question))
             if alone.doc_id is not None and both.doc_id == alone.doc_id:
                 return TopicDecision(
@@ -236,32 +266,34 @@ class EvidenceRule:
                 question,
                 f"asks the same of {found.substitute!r}; searched alone (the topic pulls back)",
             )
-        alone = probe(question)
-        if alone.covered and alone.doc_id is not None and alone.doc_id == topic.doc_id:
-            return TopicDecision(
-                "follow_up", joined(topic, question), "its own words find the topic's lesson"
-            )
+        if (
+            alone.covered
+            and not alone.clear
+            and alone.doc_id is not None
+            and alone.doc_id == topic.doc_id
+        ):
+            why = "its own words loosely find the topic's lesson"
+            return TopicDecision("follow_up", joined(topic, question), why)
         switched = alone.clear and alone.doc_id is not None and alone.doc_id != topic.doc_id
-        if found.reference:
-            if switched and len(found.content) >= self.min_new_terms:
+        if found.reference or found.pronoun:
+            word = found.reference or "a pronoun"
+            if switched and not found.pronoun and len(found.content) >= self.min_new_terms:
                 return TopicDecision(
                     "new",
                     question,
-                    f"reference {found.reference!r}, but its own words clearly find another "
-                    f"document ({alone.confidence:.2f})",
+                    f"reference {word!r}, but its own words clearly find another "
+                    f"lesson ({alone.confidence:.2f})",
                 )
-            return TopicDecision(
-                "follow_up", joined(topic, question), f"reference {found.reference!r}"
-            )
+            return TopicDecision("follow_up", joined(topic, question), f"reference {word!r}")
         if lang != topic.lang:
             return TopicDecision("new", question, f"language changed ({topic.lang} -> {lang})")
-        if not alone.covered:
+        if not alone.covered and alone.terms >= self.min_course_words:
             both = probe(joined(topic, question))
             if both.covered and both.doc_id == topic.doc_id:
                 return TopicDecision(
                     "follow_up",
                     joined(topic, question),
-                    "finds nothing alone, the topic's document with the topic",
+                    "finds nothing alone, the topic's lesson with the topic",
                 )
         return TopicDecision("new", question, "its own topic words")
 

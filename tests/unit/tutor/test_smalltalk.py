@@ -33,6 +33,9 @@ from tutor.smalltalk import SmalltalkReplies, smalltalk_kind, strip_courtesy
         ("help", "help"),
         ("도와줘", "help"),
         ("hi, who are you?", "identity"),  # what was asked beats the courtesy around it
+        ("ok thanks", "thanks"),  # two phrases, no punctuation between them
+        ("how are you?", "greeting"),
+        ("잘 지냈어요?", "greeting"),
     ],
 )
 def test_whole_messages_of_small_talk_are_recognised(message: str, kind: str) -> None:
@@ -51,6 +54,7 @@ def test_whole_messages_of_small_talk_are_recognised(message: str, kind: str) ->
         "?",
         "Thanks! And what about tuples?",
         "ok " + "x" * 300,
+        "ok so what is a list",
     ],
 )
 def test_questions_are_not_small_talk(message: str) -> None:

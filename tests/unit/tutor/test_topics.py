@@ -218,3 +218,42 @@ def test_the_rule_follows_the_answerer() -> None:
     tokenizer = Tokenizer()
     assert isinstance(build_topic_rule(Offline(), tokenizer), EvidenceRule)
     assert isinstance(build_topic_rule(Model(), tokenizer), LLMTopicRule)
+
+
+def test_a_korean_question_without_a_noun_follows(rule) -> None:
+    # "How do I make (it)?": a verb, no subject; its words alone would find any lesson
+    probe = ScriptedProbe(default=clear("02-strings"))
+    decision = rule.decide("어떻게 만들어요?", lang="ko", history=(LISTS,), probe=probe)
+    assert decision.kind == "follow_up" and decision.reason == "no noun of its own"
+    own = rule.decide("최댓값은 어떻게 구해요?", lang="ko", history=(LISTS,), probe=probe)
+    assert own.kind == "new"
+
+
+def test_a_pronoun_never_switches_the_topic(rule) -> None:
+    message = "Why is it faster than a loop?"
+    probe = ScriptedProbe({message: clear("04-loops", 0.7)})
+    decision = rule.decide(message, lang="en", history=(LISTS,), probe=probe)
+    assert decision.kind == "follow_up"
+    assert decision.query == f"{LISTS.question} {message}"
+
+
+def test_an_off_course_question_after_a_course_question_is_not_joined(rule) -> None:
+    message = "주식 투자 어떻게 해요?"
+    joined = f"{LISTS.question} {message}"
+    off_course = Probe(doc_id="05-lists", confidence=0.1, covered=False, clear=False, terms=0.0)
+    probe = ScriptedProbe({message: off_course, joined: clear("05-lists")})
+    decision = rule.decide(message, lang="en", history=(LISTS,), probe=probe)
+    assert (decision.kind, decision.query) == ("new", message)
+
+
+def test_what_about_x_that_finds_nothing_alone_is_searched_with_the_topic(rule) -> None:
+    message = "튜플은요?"
+    decision = rule.decide(message, lang="ko", history=(LISTS,), probe=ScriptedProbe())
+    assert (decision.kind, decision.query) == ("follow_up", f"{LISTS.question} {message}")
+
+
+def test_how_do_i_do_x_in_korean_is_a_question_not_what_about_x(rule) -> None:
+    message = "모듈 import는 어떻게 해요?"
+    probe = ScriptedProbe({message: clear("10-modules")})
+    decision = rule.decide(message, lang="ko", history=(LISTS,), probe=probe)
+    assert decision.kind == "new"
