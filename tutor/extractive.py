@@ -16,11 +16,13 @@ hit@1 0.756; 2-fold cross-validation of the weights: 0.77 / 0.82).
 An answer reads as an explanation, not as stitched sentences:
 
 1. **The lead** is the sentence that answers. The question's form is read
-   (:func:`question_intent`): for "what is X" / "X란 무엇인가요" the course's definition of X
-   ("A list is ...", "X: ..." key-term items, "... is called X") gets ``DEFINITION_BONUS``;
-   for "how do I ..." / "어떻게 하나요" a sentence that says how (an instruction, "you can
-   ... by ...", "...하세요") gets ``HOW_BONUS``. The lead is the best unit, by its score,
-   the bonus and its passage's score, among the ``LEAD_PASSAGES`` best passages.
+   (:func:`question_intent`): for "what is X" / "X란 무엇인가요" the lead is the course's
+   definition of X ("A list is ...", "X: ..." key-term items, "... is called X") whenever
+   the ``LEAD_PASSAGES`` best passages hold one; for "how do I ..." / "어떻게 하나요" a
+   sentence that says how (an instruction, "you can ... by ...", "...하세요") gets
+   ``HOW_BONUS``. Otherwise the lead is the best standalone sentence of those passages by
+   its score, ``LEAD_PASSAGE_WEIGHT`` x its passage's score (relative to the best) and
+   ``LEAD_ORDER_PENALTY`` x its position in the passage (topic sentences come first).
 2. **One or two sections.** The rest is chosen MMR-style (similarity to what is already
    chosen keeps it diverse) from the lead's passage and at most one other passage.
 3. **Only sentences that stand alone and support the question.** A sentence that leans on
@@ -33,9 +35,9 @@ An answer reads as an explanation, not as stitched sentences:
 
 The lead's place within the sentences follows it: the lead, its passage's later then
 earlier chosen sentences (source order), then the second passage's. The weights
-(``DEFINITION_BONUS``, ``HOW_BONUS``, ``LEAD_PASSAGE_WEIGHT``, ``KEEP_RATIO``,
-``SUPPORT_RATIO``) were chosen on the sample course's eval set and cross-validated over the
-lessons of ML-For-Beginners (2 folds; bench/RESULTS.md, "Offline answers").
+(``HOW_BONUS``, ``LEAD_PASSAGE_WEIGHT``, ``LEAD_ORDER_PENALTY``, ``SECOND_RATIO``,
+``KEEP_RATIO``, ``SUPPORT_RATIO``) were chosen with 2-fold cross-validation over the lessons
+of ML-For-Beginners, checked on the sample course (bench/RESULTS.md, "Offline answers").
 
 Level adaptation, hint and not-covered modes: see ``ExtractiveAnswerer``. Every fixed
 phrase comes from ``prompts/tutor/offline_*.text.j2``. A notice (e.g. "the material is only
@@ -79,7 +81,6 @@ SUPPORT_RATIO = 0.5  # no unit scoring below this share of the lead is quoted
 LEAD_PASSAGES = 2
 LEAD_PASSAGE_WEIGHT = 1.5
 LEAD_ORDER_PENALTY = 0.01  # per unit before it in its passage: topic sentences come first
-DEFINITION_BONUS = 0.5
 HOW_BONUS = 0.1
 SECOND_RATIO = 0.75  # a second section is quoted when a unit of it scores this share of the lead
 MIN_ITEM_WORDS = 5  # a shorter list item is a label ("🎓 Time series"), quoted only in its list
@@ -285,8 +286,10 @@ class ExtractiveAnswerer:
         # Lv1 shows definitions in their own part, so the body quotes them only when the
         # question asks for one.
         skip = ("code", "term") if level == 1 and intent.kind != "define" else ("code",)
-        chosen = _select(scored, intent, *_SENTENCES[level], skip=skip) or _select(
-            scored, intent, *_SENTENCES[level]
+        chosen = (
+            _select(scored, intent, *_SENTENCES[level], skip=skip)
+            or _select(scored, intent, *_SENTENCES[level])
+            or _select(scored, intent, *_SENTENCES[level], strict=False)
         )
         body = _quote(chosen, draft)
         if level == 1:
@@ -471,11 +474,15 @@ def _select(
     most: int,
     *,
     skip: tuple[str, ...] = ("code",),
+    strict: bool = True,
 ) -> list[Unit]:
     """The quoted units in reading order: the lead, then MMR picks from its passage and at
-    most one other (module doc, steps 1-3)."""
+    most one other (module doc, steps 1-3). ``strict=False`` (when no unit of the passages
+    stands alone) lets any unit lead."""
     units = scored.units
-    prose = [i for i, u in enumerate(units) if u.kind not in skip and _quotable(u)]
+    prose = [
+        i for i, u in enumerate(units) if u.kind not in skip and (_quotable(u) or not strict)
+    ]
     ranked = sorted(
         {units[i].passage for i in prose},
         key=lambda p: -scored.passage_scores.get(p, -math.inf),
@@ -487,11 +494,13 @@ def _select(
         i
         for i in prose
         if units[i].passage in ranked[:LEAD_PASSAGES]
-        and not needs_antecedent(units[i].text)
-        and _statement(units[i])
+        and ((not needs_antecedent(units[i].text) and _statement(units[i])) or not strict)
     ]
     if not leads:
         return []
+    if intent.kind == "define":
+        # The course's own definition of what was asked leads whenever one is at hand.
+        leads = [i for i in leads if _defines(units[i], intent.subject)] or leads
 
     def lead_value(i: int) -> float:
         passage_gap = scored.passage_scores.get(units[i].passage, 0.0) - best_passage_score
@@ -602,11 +611,7 @@ def _statement(unit: Unit) -> bool:
 
 
 def _intent_bonus(unit: Unit, intent: Intent) -> float:
-    if intent.kind == "define" and _defines(unit, intent.subject):
-        return DEFINITION_BONUS
-    if intent.kind == "how" and _says_how(unit):
-        return HOW_BONUS
-    return 0.0
+    return HOW_BONUS if intent.kind == "how" and _says_how(unit) else 0.0
 
 
 def _quote(chosen: list[Unit], draft: _Draft) -> str:

@@ -194,6 +194,7 @@ def split_units(text: str, *, passage: int, python: bool = False) -> list[Unit]:
 
     i = 0
     after_image = False  # a ``>`` quote right after an image is its caption
+    caption = False
     while i < len(lines):
         line = lines[i]
         if _IMAGE.match(line):
@@ -201,8 +202,11 @@ def split_units(text: str, *, passage: int, python: bool = False) -> list[Unit]:
             after_image = True
             i += 1
             continue
+        if caption and not line.strip():
+            after_image = caption = False
         if _QUOTE.match(line):
             if after_image:
+                caption = True
                 i += 1
                 continue
             line = _QUOTE.sub("", line, count=1)
