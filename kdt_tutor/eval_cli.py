@@ -369,7 +369,11 @@ def add_eval_parser(sub) -> None:
     )
     p.add_argument("--k", type=int, default=5, help="passages per answer (default 5)")
     p.add_argument("--limit", type=int, help="evaluate only the first N items")
-    p.add_argument("--no-baseline", action="store_true", help="skip the LangChain baseline")
+    p.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="skip the baselines (LangChain default retrieval, extractive-v1 answers)",
+    )
     p.add_argument(
         "--no-judge",
         action="store_true",

@@ -25,9 +25,10 @@ question) with the multilingual USE model the runner passes (``python -m bench.f
 prints the table). Balanced accuracy (mean of the share of supporting sentences kept and of
 the others rejected) at 0.50, per target:
 
-- reference answer (all 304): 0.76 (63 % kept, 89 % rejected; best floor 0.45: 0.78);
-- question + keyed option (the 101 multiple-choice pairs): 0.71 (best, 0.625: 0.72);
-- question alone (all 304): 0.67 (49 % / 84 %; the best of any floor).
+- reference answer (all 304; cosine median 0.58 supporting, 0.30 others): 0.76 (63 % kept,
+  89 % rejected; the best floor, 0.45, reaches 0.78);
+- question + keyed option (the 91 pairs with a keyed content option): 0.70, the best floor;
+- question alone (all 304; medians 0.49 / 0.35): 0.67 (49 % / 84 %), the best floor.
 
 One floor for the three keeps the metric simple; cosine cannot see negation, so a sentence
 that contradicts the target while reusing its words still counts as support.
