@@ -23,6 +23,8 @@ An answer reads as an explanation, not as stitched sentences:
    ``HOW_BONUS``. Otherwise the lead is the best standalone sentence of those passages by
    its score, ``LEAD_PASSAGE_WEIGHT`` x its passage's score (relative to the best) and
    ``LEAD_ORDER_PENALTY`` x its position in the passage (topic sentences come first).
+   A question that names its subject ("what is X", "X는 어떻게 ...") is led from the best
+   passages that mention X.
 2. **One or two sections.** The rest is chosen MMR-style (similarity to what is already
    chosen keeps it diverse) from the lead's passage and at most one other passage.
 3. **Only sentences that stand alone and support the question.** A sentence that leans on
@@ -82,6 +84,7 @@ LEAD_PASSAGES = 2
 LEAD_PASSAGE_WEIGHT = 1.5
 LEAD_ORDER_PENALTY = 0.01  # per unit before it in its passage: topic sentences come first
 HOW_BONUS = 0.1
+TOPIC_BONUS = 0.2  # a how-question's topic as the unit's subject
 SECOND_RATIO = 0.75  # a second section is quoted when a unit of it scores this share of the lead
 MIN_ITEM_WORDS = 5  # a shorter list item is a label ("🎓 Time series"), quoted only in its list
 EMBED_CHARS = 400
@@ -148,6 +151,8 @@ _KO_NOT_A_SUBJECT = re.compile(
 _KO_DEFINE_SHORT = re.compile(
     r"^(?P<subject>[^\s?]{1,20}?)(?:이란|란|의\s*(?:정의|뜻|의미))\s*[?.!]*\s*$"
 )
+# "(파이썬에서) 딕셔너리는 어떻게 ...": the topic of a Korean how-question.
+_KO_TOPIC = re.compile(r"^(?:\S+에서\s+)?(?P<topic>[^\s`]{1,20}?)(?:은|는|을|를)\s+어떻게")
 _EN_HOW = re.compile(
     r"^(?:(?:so|and|then|ok|okay),?\s+)?(?:how\s+(?:do|can|should|would|could|might|shall)\s+"
     r"(?:i|you|we|one)\b|how\s+to\b|what(?:'s|\s+is)\s+the\s+(?:best\s+|right\s+|correct\s+"
@@ -189,7 +194,6 @@ class _Scored:
     scores: np.ndarray
     vectors: np.ndarray
     passage_scores: dict[int, float]
-    sources: list[str] = field(default_factory=list)  # per passage: lesson id, else doc id
 
 
 class ExtractiveAnswerer:
@@ -401,8 +405,7 @@ class ExtractiveAnswerer:
                 + P_FUSED * passages[p].score / best
                 + P_HEADER * float(header_cos[p])
             )
-        sources = [p.chunk.lesson_id or p.chunk.doc_id for p in passages]
-        return _Scored(units, scores, vectors, passage_scores, sources)
+        return _Scored(units, scores, vectors, passage_scores)
 
     # --- level 1: key terms --------------------------------------------------------------
     def _key_terms(
@@ -489,6 +492,16 @@ def _select(
     )
     if not ranked:
         return []
+    on_topic = set(ranked)
+    if intent.subject:
+        # A question that names its topic is answered from passages that speak of it.
+        variants = _variants(intent.subject)
+        on_topic = {
+            units[i].passage
+            for i in prose
+            if any(_mentions(units[i].text.lower(), v) for v in variants)
+        } or on_topic
+        ranked = [p for p in ranked if p in on_topic]
     best_passage_score = scored.passage_scores.get(ranked[0], 0.0)
     leads = [
         i
@@ -499,8 +512,16 @@ def _select(
     if not leads:
         return []
     if intent.kind == "define":
-        # The course's own definition of what was asked leads whenever one is at hand.
-        leads = [i for i in leads if _defines(units[i], intent.subject)] or leads
+        # The course's own definition of what was asked leads whenever one is at hand: a
+        # key term or "X is ..." before "... is called X".
+        strength = {i: _defines(units[i], intent.subject) for i in leads}
+        top = max(strength.values())
+        leads = [i for i in leads if strength[i] == top] if top else leads
+    elif intent.subject:
+        variants = _variants(intent.subject)
+        leads = [
+            i for i in leads if any(_mentions(units[i].text.lower(), v) for v in variants)
+        ] or leads
 
     def lead_value(i: int) -> float:
         passage_gap = scored.passage_scores.get(units[i].passage, 0.0) - best_passage_score
@@ -514,7 +535,9 @@ def _select(
     lead = max(leads, key=lead_value)
     chosen = [lead]
     lead_score = max(float(scored.scores[lead]), 1e-6)
-    second = _second_section(scored, prose, lead, lead_score)
+    second = _second_section(
+        scored, [i for i in prose if units[i].passage in on_topic], lead, lead_score
+    )
     if second is not None and len(chosen) < most:
         chosen.append(second)
     sections = {units[i].passage for i in chosen}
@@ -560,9 +583,8 @@ def _select(
 def _second_section(
     scored: _Scored, prose: list[int], lead: int, lead_score: float
 ) -> int | None:
-    """The best standalone unit of the second section, if one supports the question
-    (``SECOND_RATIO`` of the lead): from the best-scoring other passage, preferring another
-    lesson than the lead's (a second angle, not more of the same page)."""
+    """The best standalone unit of the second section: the best-scoring other passage with
+    a unit that supports the question (``SECOND_RATIO`` of the lead), if any."""
     units = scored.units
     first = units[lead].passage
     best: dict[int, int] = {}
@@ -577,8 +599,7 @@ def _second_section(
     if not best:
         return None
     ranked = sorted(best, key=lambda p: -scored.passage_scores.get(p, -math.inf))
-    elsewhere = [p for p in ranked if scored.sources[p] != scored.sources[first]]
-    return best[(elsewhere or ranked)[0]]
+    return best[ranked[0]]
 
 
 def _reading_order(chosen: list[Unit]) -> list[Unit]:
@@ -611,7 +632,12 @@ def _statement(unit: Unit) -> bool:
 
 
 def _intent_bonus(unit: Unit, intent: Intent) -> float:
-    return HOW_BONUS if intent.kind == "how" and _says_how(unit) else 0.0
+    if intent.kind != "how":
+        return 0.0
+    bonus = HOW_BONUS if _says_how(unit) else 0.0
+    if intent.subject and _defines(unit, intent.subject):
+        bonus += TOPIC_BONUS  # "딕셔너리는 ...다." for "딕셔너리는 어떻게 사용하나요?"
+    return bonus
 
 
 def _quote(chosen: list[Unit], draft: _Draft) -> str:
@@ -800,7 +826,7 @@ def _defined_term(unit: Unit) -> str:
 @dataclass(frozen=True)
 class Intent:
     """What a question asks for: ``define`` (what ``subject`` is), ``how`` (how to do
-    something) or ``other``."""
+    something; ``subject``: its topic, when a Korean question names it) or ``other``."""
 
     kind: str
     subject: str = ""
@@ -814,7 +840,10 @@ def question_intent(question: str) -> Intent:
         subject = match.group("subject").strip(" '\"`") if match else ""
         if subject and len(subject.split()) <= 3 and not _KO_NOT_A_SUBJECT.search(subject):
             return Intent("define", subject.lower())
-        return Intent("how") if _KO_HOW.search(text) else Intent("other")
+        if _KO_HOW.search(text):
+            topic = _KO_TOPIC.match(text)
+            return Intent("how", topic.group("topic").lower() if topic else "")
+        return Intent("other")
     match = _EN_MEANS.match(text)
     subject = next((g for g in match.groups() if g), "") if match else ""
     if not subject:
@@ -844,20 +873,21 @@ def _same_term(a: str, b: str) -> bool:
     return bool(a.strip()) and key(a) == key(b)
 
 
-def _defines(unit: Unit, subject: str) -> bool:
-    """Whether a unit is the course's definition of ``subject``: a key-term item for it, a
-    sentence whose subject it is ("A list is ...", "리스트(list)는 ...다."), or one that names it
-    ("... is called short-circuit evaluation", "...을 X라고 합니다")."""
-    if unit.kind == "term":
-        return any(_same_term(v, subject) for v in _variants(unit.term))
+def _defines(unit: Unit, subject: str) -> int:
+    """How surely a unit is the course's definition of ``subject``: 3 for a key-term item
+    for it, 2 for a sentence whose subject it is ("A list is ...", "리스트(list)는 ...다."),
+    1 for one that names it ("... is called short-circuit evaluation", "...을 X라고
+    합니다"), else 0."""
+    if unit.term:  # a key-term item, or a list item led by a bold label
+        return 3 if any(_same_term(v, subject) for v in _variants(unit.term)) else 0
     if unit.kind not in ("sentence", "item"):
-        return False
+        return 0
     term = _defined_term(unit)
     if term and any(_same_term(v, subject) for v in _variants(term)):
-        return True
+        return 2
     words = subject.split()
     if not words:
-        return False
+        return 0
     stem = r"\s+".join(re.escape(w) for w in [*words[:-1], _singular(words[-1])])
     if _HANGUL.search(subject):
         opens = rf"^{stem}(?:\s*\([^)]*\))?\s*(?:은|는|이란|란|이라는 것은|라는 것은)\s.*다\.?$"
@@ -870,8 +900,9 @@ def _defines(unit: Unit, subject: str) -> bool:
         named = (
             rf"\b(?:called|known as|named|termed)\s+(?:an?\s+|the\s+)?[`'\"‘“]?{stem}(?:e?s)?\b"
         )
-    text = unit.text
-    return bool(re.search(opens, text, re.IGNORECASE) or re.search(named, text, re.IGNORECASE))
+    if re.search(opens, unit.text, re.IGNORECASE):
+        return 2
+    return 1 if re.search(named, unit.text, re.IGNORECASE) else 0
 
 
 def _says_how(unit: Unit) -> bool:

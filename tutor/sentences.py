@@ -67,6 +67,7 @@ _KO_LEANS = re.compile(
     r"^(?:그것|이것|저것|그건|이건|그걸|이걸|그게|이게|그들|이들|이렇게|그렇게|그래서|그러나"
     r"|하지만|그런데|그러면|그럼|그러므로|따라서|또한|게다가|더구나|예를 들어|예컨대|반면"
     r"|반대로|그리고|이때|그때|여기서|여기에서|대신|결국|마지막으로|다음으로|이어서|한편|특히"
+    r"|(?:마지막|첫|첫 번째|두 번째|세 번째|이전|다음) 줄"
     r"|(?:이|그|저|이런|그런|저런|이러한|그러한|저러한|이와 같은|위의?|아래의?|앞의?|다음의?"
     r"|또|즉)[\s,])"
 )
@@ -123,8 +124,8 @@ class Unit:
     block: int  # paragraph / list / code block number: consecutive sentences share it
     kind: UnitKind
     text: str  # display text (verbatim after dropping bold markers)
-    term: str = ""  # for kind == "term": the defined term
-    definition: str = ""  # for kind == "term": the definition text
+    term: str = ""  # kind "term": the defined term; a labelled "item": its bold label
+    definition: str = ""  # the text after the term or label
 
 
 def strip_bold(text: str) -> str:
@@ -223,6 +224,8 @@ def split_units(text: str, *, passage: int, python: bool = False) -> list[Unit]:
             while end < len(lines) and not lines[end].lstrip().startswith(fence.group(1)):
                 end += 1
             code = "\n".join(lines[i : end + 1]).strip()
+            if end >= len(lines):  # the passage ends inside the block: close it for display
+                code += "\n" + fence.group(1)
             if code_body(code).strip():
                 add("code", code)
             block += 1
@@ -244,7 +247,7 @@ def split_units(text: str, *, passage: int, python: bool = False) -> list[Unit]:
             elif label:
                 name = (label.group(1) or label.group(3)).strip()
                 rest = strip_bold((label.group(2) or label.group(4)).strip())
-                add("term", f"{name}: {rest}", term=name, definition=rest)
+                add("item", f"{name}: {rest}", term=name, definition=rest)
             else:
                 item = strip_bold(_LIST_ITEM.sub("", line, count=1).strip())
                 if _worth_quoting(item):
