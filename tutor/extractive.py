@@ -20,13 +20,15 @@ An answer reads as an explanation, not as stitched sentences:
    definition of X ("A list is ...", "X: ..." key-term items, "... is called X") whenever
    the ``LEAD_PASSAGES`` best passages hold one; for "how do I ..." / "어떻게 하나요" a
    sentence that says how (an instruction, "you can ... by ...", "...하세요") gets
-   ``HOW_BONUS``. Otherwise the lead is the best standalone sentence of those passages by
-   its score, ``LEAD_PASSAGE_WEIGHT`` x its passage's score (relative to the best) and
+   ``HOW_BONUS``. A question that names its subject ("what is X", "X는 어떻게 ...") is led
+   from the best passages that mention X, by a sentence that mentions it. The lead is the
+   best standalone sentence of the ``LEAD_PASSAGES`` best (such) passages by its score,
+   ``LEAD_PASSAGE_WEIGHT`` x its passage's score (relative to the best) and
    ``LEAD_ORDER_PENALTY`` x its position in the passage (topic sentences come first).
-   A question that names its subject ("what is X", "X는 어떻게 ...") is led from the best
-   passages that mention X.
-2. **One or two sections.** The rest is chosen MMR-style (similarity to what is already
-   chosen keeps it diverse) from the lead's passage and at most one other passage.
+2. **One or two sections.** A second section is the best-scoring other passage (on the
+   subject, when the question names one) with a standalone unit of at least
+   ``SECOND_RATIO`` of the lead's score; that unit is quoted, and the rest is chosen
+   MMR-style (similarity to what is already chosen keeps it diverse) from these passages.
 3. **Only sentences that stand alone and support the question.** A sentence that leans on
    one before it ("It ...", "This method ...", "However, ...", "그래서 ...", "the code
    above") is quoted only right after that sentence; signposts ("In this lesson you will
@@ -35,11 +37,12 @@ An answer reads as an explanation, not as stitched sentences:
 4. Then one **code example** from the quoted sections, and **where to read more**: the
    quoted places as ``Title › Heading [n]``.
 
-The lead's place within the sentences follows it: the lead, its passage's later then
-earlier chosen sentences (source order), then the second passage's. The weights
-(``HOW_BONUS``, ``LEAD_PASSAGE_WEIGHT``, ``LEAD_ORDER_PENALTY``, ``SECOND_RATIO``,
-``KEEP_RATIO``, ``SUPPORT_RATIO``) were chosen with 2-fold cross-validation over the lessons
-of ML-For-Beginners, checked on the sample course (bench/RESULTS.md, "Offline answers").
+Reading order: the lead, then its passage's later and earlier chosen sentences (each in
+source order), then the second passage's. ``LEAD_PASSAGE_WEIGHT``, ``LEAD_ORDER_PENALTY``,
+``SECOND_RATIO``, ``KEEP_RATIO`` and ``SUPPORT_RATIO`` were chosen with 2-fold
+cross-validation over the lessons of ML-For-Beginners and checked on the sample course
+(bench/RESULTS.md, "Offline answers"); ``HOW_BONUS`` and ``TOPIC_BONUS`` are small
+tie-breakers set by hand on the sample course's questions.
 
 Level adaptation, hint and not-covered modes: see ``ExtractiveAnswerer``. Every fixed
 phrase comes from ``prompts/tutor/offline_*.text.j2``. A notice (e.g. "the material is only
