@@ -15,9 +15,12 @@ For each item of a dataset (``eval/datasets.py``):
    accuracy, groundedness of the answer in the passages it cites, solution leakage for
    exercise items, expected mode (answer / hint / not covered), language, length and
    reading level for the level, latency; LLM-judged metrics when a judge is configured.
-5. **Baseline** ``naive-langchain`` in the same run: the LangChain default retrieval
+5. **Baselines** in the same run: ``naive-langchain``, the LangChain default retrieval
    (``RecursiveCharacterTextSplitter(1000, 200)`` + Chroma + MiniLM top-k) over the same
-   lesson files, and the naive option scorer on its top 5 chunks.
+   lesson files, and the naive option scorer on its top 5 chunks; ``extractive-v1``, the
+   offline answerer's composition before issue 12 (``eval/extractive_v1.py``) answering
+   the product's own request for the item (same retrieval, mode and passages), scored with
+   the answer metrics (correctness, lead, focus, citations, groundedness).
 
 The summary aggregates each metric of ``eval/metrics/catalog.py`` over the items where it
 applies. ``eval/report_files.py`` writes report.json and report.html atomically.
@@ -39,11 +42,16 @@ from typing import Any
 import numpy as np
 
 from eval.datasets import EvalDataset, EvalItem, gold_matches
+from eval.extractive_v1 import DESCRIPTION as ANSWER_BASELINE_DESCRIPTION
+from eval.extractive_v1 import NAME as ANSWER_BASELINE
+from eval.extractive_v1 import ExtractiveV1Answerer
 from eval.metrics import catalog
 from eval.metrics.choice import chance, choice_accuracy
 from eval.metrics.citations import citation_accuracy
 from eval.metrics.correctness import answer_correctness
+from eval.metrics.focus import focus, focus_target
 from eval.metrics.groundedness import groundedness
+from eval.metrics.lead import lead
 from eval.metrics.leakage import solution_leakage
 from eval.metrics.retrieval import percentile, retrieval_scores
 from eval.metrics.score import Score, not_applicable
@@ -53,7 +61,7 @@ from knowledge.embeddings import CachedEmbedding, answer_embedding, minilm_embed
 from knowledge.ingest import course_id_for, ingest_path
 from knowledge.knowledge_base import KnowledgeBase, build_knowledge_base
 from knowledge.types import ScoredChunk, SearchFilter
-from tutor.answering import Answer, LearnerContext, build_answerer
+from tutor.answering import Answer, Answerer, LearnerContext, answer_text, build_answerer
 from tutor.chat import ChatService
 from tutor.conversations import ConversationStore
 from tutor.extractive import place_label
@@ -99,6 +107,7 @@ class EvalSetup:
     timings: dict[str, float] = field(default_factory=dict)  # set-up stages, seconds
     judge: Any = None  # eval.judge.LLMJudge or None
     options: RunOptions = field(default_factory=RunOptions)
+    answer_baseline: Answerer | None = None  # extractive-v1, asked the product's request
 
 
 # --- setting up ---------------------------------------------------------------------------
@@ -205,6 +214,11 @@ def prepared(
             mark = time.perf_counter()
             baseline = _build_baseline(lessons, minilm_embedding(kb.embeddings))
             timings["baseline_build_s"] = round(time.perf_counter() - mark, 1)
+        answer_baseline = None
+        if options.baselines:
+            answer_baseline = ExtractiveV1Answerer(
+                embed=scorer.embed_array, tokenizer=kb.tokenizer
+            )
         kb.search("warm up 준비", k=1)
         yield EvalSetup(
             kb=kb,
@@ -217,6 +231,7 @@ def prepared(
             judge=judge,
             options=options,
             timings=timings,
+            answer_baseline=answer_baseline,
         )
 
 
@@ -304,21 +319,9 @@ def evaluate_item(setup: EvalSetup, item: EvalItem) -> dict[str, Any]:
         picked = choice.index
         metrics["mcq"] = choice_accuracy(picked, item.answer_index, len(item.options))
         metrics["mcq_chance"] = chance(len(item.options))
-        if item.expect == "answer":
-            metrics["answer_correctness"] = answer_correctness(
-                answer.text, list(item.options), item.answer_index, setup.similarity
-            )
 
     cited = _cited_sources(item, answer, passages)
-    if gold and item.expect == "answer":
-        metrics["citation_accuracy"] = citation_accuracy(cited, gold)
-    if answer.mode == "not_covered":
-        metrics["groundedness"] = not_applicable("a 'not covered' answer quotes no material")
-    else:
-        skip = [*answer.notices, *(place_label(p) for p in passages)]
-        metrics["groundedness"] = groundedness(
-            answer.text, [p.chunk.text for p in passages], setup.similarity, skip=skip
-        )
+    metrics.update(_answer_metrics(setup, item, answer, passages, cited))
     if item.exercise_id:
         metrics["solution_leak"] = solution_leakage(
             answer.text,
@@ -356,9 +359,66 @@ def evaluate_item(setup: EvalSetup, item: EvalItem) -> dict[str, Any]:
         "latency_ms": round(elapsed_ms, 1),
         "metrics": {k: v.to_json() for k, v in metrics.items()},
     }
+    baselines: dict[str, Any] = {}
     if setup.baseline is not None:
-        record["baselines"] = {BASELINE: _baseline_item(setup, item)}
+        baselines[BASELINE] = _baseline_item(setup, item)
+    if setup.answer_baseline is not None:
+        baselines[ANSWER_BASELINE] = _answer_baseline_item(setup, item, decision.request)
+    if baselines:
+        record["baselines"] = baselines
     return record
+
+
+def _answer_metrics(
+    setup: EvalSetup,
+    item: EvalItem,
+    answer: Answer,
+    passages: list[ScoredChunk],
+    cited: list[str],
+) -> dict[str, Score]:
+    """The metrics of an answer's text (ours and the ``extractive-v1`` baseline's alike):
+    correctness and lead (multiple choice), citations, focus, groundedness."""
+    metrics: dict[str, Score] = {}
+    skip = [*answer.notices, *(place_label(p) for p in passages)]
+    if item.is_mcq and item.expect == "answer":
+        options = list(item.options)
+        metrics["answer_correctness"] = answer_correctness(
+            answer.text, options, item.answer_index, setup.similarity
+        )
+        metrics["lead"] = lead(
+            answer.text, options, item.answer_index, setup.similarity, skip=skip
+        )
+    if item.gold_sources and item.expect == "answer":
+        metrics["citation_accuracy"] = citation_accuracy(cited, set(item.gold_sources))
+    if answer.mode == "not_covered":
+        metrics["groundedness"] = not_applicable("a 'not covered' answer quotes no material")
+        metrics["focus"] = not_applicable("a 'not covered' answer quotes no material")
+        return metrics
+    metrics["groundedness"] = groundedness(
+        answer.text, [p.chunk.text for p in passages], setup.similarity, skip=skip
+    )
+    target = focus_target(
+        item.question,
+        reference=item.reference,
+        options=list(item.options),
+        answer_index=item.answer_index,
+    )
+    metrics["focus"] = focus(
+        answer.text, item.question, setup.similarity, reference=target, skip=skip
+    )
+    return metrics
+
+
+def _answer_baseline_item(setup: EvalSetup, item: EvalItem, request) -> dict[str, Any]:
+    """``extractive-v1`` on the product's request for this item (not timed)."""
+    answer = answer_text(setup.answer_baseline.stream(request))
+    cited = _cited_sources(item, answer, request.passages)
+    metrics = _answer_metrics(setup, item, answer, request.passages, cited)
+    return {
+        "answer": answer.text,
+        "cited_sources": cited,
+        "metrics": {k: v.to_json() for k, v in metrics.items()},
+    }
 
 
 def _cited_sources(item: EvalItem, answer: Answer, passages: list[ScoredChunk]) -> list[str]:
@@ -497,6 +557,11 @@ def run_eval(
         report["baselines"][BASELINE] = {
             "description": BASELINE_DESCRIPTION,
             "summary": summarize(items, baseline=BASELINE),
+        }
+    if setup.answer_baseline is not None:
+        report["baselines"][ANSWER_BASELINE] = {
+            "description": ANSWER_BASELINE_DESCRIPTION,
+            "summary": summarize(items, baseline=ANSWER_BASELINE),
         }
     return report
 

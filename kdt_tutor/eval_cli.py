@@ -449,7 +449,8 @@ def add_eval_parser(sub) -> None:
     p.add_argument(
         "--no-baseline",
         action="store_true",
-        help="skip the LangChain baseline (dialogue datasets: the LengthRule baseline)",
+        help="skip the baselines (LangChain default retrieval, extractive-v1 answers; dialogue "
+        "datasets: the LengthRule baseline)",
     )
     p.add_argument(
         "--topic-rule",

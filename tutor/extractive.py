@@ -1,23 +1,53 @@
 """The offline default answerer: quotes the course verbatim, with numbered citations.
 
 No LLM. The passages are split into units (``tutor/sentences.py``: sentences, list items,
-key-term items, whole code blocks), scored against the question, and the best few are
-quoted word for word, each group followed by ``[n]`` (``n`` = the passage's index in
+key-term items, whole code blocks), scored against the question, and a few are quoted word
+for word, each group followed by ``[n]`` (``n`` = the passage's index in
 ``request.passages`` + 1).
 
 Scoring, per unit: cosine(unit, question) from one batched embedding call, plus IDF-weighted
 overlap of tokenizer tokens, plus a small prior for the passage's retrieval rank. Units are
 pre-filtered lexically to at most ``max_embedded`` before embedding (latency). Passages are
 ranked by their best unit cosine, best unit overlap, retrieval rank and fused score, and the
-cosine of their ``title > heading`` path (embedded in the same call); the first quoted
-sentence is the best unit of the best passage, the rest are chosen MMR-style (similarity
-to what is already chosen and a per-passage penalty keep them diverse). Selected units are
-shown grouped by passage (best passage first), in their original order within a passage.
-The passage weights were chosen on the ML-For-Beginners quiz check (first-citation accuracy
-0.801 vs retrieval hit@1 0.756; 2-fold cross-validation of the weights: 0.77 / 0.82).
+cosine of their ``title > heading`` path (embedded in the same call). These passage weights
+were chosen on the ML-For-Beginners quiz check (first-citation accuracy 0.801 vs retrieval
+hit@1 0.756; 2-fold cross-validation of the weights: 0.77 / 0.82).
+
+An answer reads as an explanation, not as stitched sentences:
+
+1. **The lead** is the sentence that answers. The question's form is read
+   (:func:`question_intent`): for "what is X" / "X란 무엇인가요" the lead is the course's
+   definition of X ("A list is ...", "X: ..." key-term items, "... is called X") whenever
+   the ``LEAD_PASSAGES`` best passages hold one; for "how do I ..." / "어떻게 하나요" a
+   sentence that says how (an instruction, "you can ... by ...", "...하세요") gets
+   ``HOW_BONUS``. A question that names its subject ("what is X", "X는 어떻게 ...") is led
+   from the best passages that mention X, by a sentence that mentions it. The lead is the
+   best standalone sentence of the ``LEAD_PASSAGES`` best (such) passages by its score,
+   ``LEAD_PASSAGE_WEIGHT`` x its passage's score (relative to the best) and
+   ``LEAD_ORDER_PENALTY`` x its position in the passage (topic sentences come first).
+2. **One or two sections.** A second section is the best-scoring other passage (on the
+   subject, when the question names one) with a standalone unit of at least
+   ``SECOND_RATIO`` of the lead's score; that unit is quoted, and the rest is chosen
+   MMR-style (similarity to what is already chosen keeps it diverse) from these passages.
+3. **Only sentences that stand alone and support the question.** A sentence that leans on
+   one before it ("It ...", "This method ...", "However, ...", "그래서 ...", "the code
+   above") is quoted only right after that sentence; signposts ("In this lesson you will
+   ...") never are; beyond the level's minimum a sentence must score ``KEEP_RATIO`` of the
+   lead, and none is quoted below ``SUPPORT_RATIO`` of it.
+4. Then one **code example** from the quoted sections, and **where to read more**: the
+   quoted places as ``Title › Heading [n]``.
+
+Reading order: the lead, then its passage's later and earlier chosen sentences (each in
+source order), then the second passage's. ``LEAD_PASSAGE_WEIGHT``, ``LEAD_ORDER_PENALTY``,
+``SECOND_RATIO``, ``KEEP_RATIO`` and ``SUPPORT_RATIO`` were chosen with 2-fold
+cross-validation over the lessons of ML-For-Beginners and checked on the sample course
+(bench/RESULTS.md, "Offline answers"); ``HOW_BONUS`` and ``TOPIC_BONUS`` are small
+tie-breakers set by hand on the sample course's questions.
 
 Level adaptation, hint and not-covered modes: see ``ExtractiveAnswerer``. Every fixed
-phrase comes from ``prompts/tutor/offline_*.text.j2``.
+phrase comes from ``prompts/tutor/offline_*.text.j2``. A notice (e.g. "the material is only
+in English, so the original is quoted") goes into ``Answer.notices`` only: pages show
+notices on their own.
 """
 
 from __future__ import annotations
@@ -36,7 +66,7 @@ from knowledge.lexical import Tokenizer
 from knowledge.types import Chunk, ScoredChunk
 from prompts import render
 from tutor.answering import Answer, AnswerEvent, AnswerRequest, Mode, citation_for
-from tutor.sentences import Unit, code_body, split_units
+from tutor.sentences import Unit, code_body, needs_antecedent, split_units, stands_alone
 
 W_LEXICAL = 0.35
 W_RANK = 0.06
@@ -49,7 +79,17 @@ P_HEADER = 0.5
 MMR_SIMILARITY = 0.3
 SAME_PASSAGE_PENALTY = 0.06
 NEAR_DUPLICATE = 0.92
-KEEP_RATIO = 0.75  # beyond the minimum, a unit must score this share of the first one
+KEEP_RATIO = 0.75  # beyond the level's minimum, a unit must score this share of the lead
+SUPPORT_RATIO = 0.5  # no unit scoring below this share of the lead is quoted
+# The lead: the best unit of the LEAD_PASSAGES best passages by its score, a bonus for the
+# form the question asks for, and LEAD_PASSAGE_WEIGHT x (its passage's score - the best).
+LEAD_PASSAGES = 2
+LEAD_PASSAGE_WEIGHT = 1.5
+LEAD_ORDER_PENALTY = 0.01  # per unit before it in its passage: topic sentences come first
+HOW_BONUS = 0.1
+TOPIC_BONUS = 0.2  # a how-question's topic as the unit's subject
+SECOND_RATIO = 0.75  # a second section is quoted when a unit of it scores this share of the lead
+MIN_ITEM_WORDS = 5  # a shorter list item is a label ("🎓 Time series"), quoted only in its list
 EMBED_CHARS = 400
 MAX_CODE_LINES = 25
 MAX_KEY_TERMS = 3
@@ -67,6 +107,7 @@ _CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("return", re.compile(r"return|print|none\b|반환|출력|리턴", re.I)),
     ("error", re.compile(r"error|exception|traceback|오류|에러|예외", re.I)),
 )
+_HANGUL = re.compile(r"[\uac00-\ud7a3]")
 _SIMPLE_CODE = re.compile(r"^[A-Za-z_][\w.]*(?:\(\))?$")
 _INLINE_CODE = re.compile(r"`([^`]+)`")
 _MD_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
@@ -77,6 +118,69 @@ _KO_DEFINITION = re.compile(
     r"^([^\s,.]{1,20}?)(?:\([^)]*\))?(?:은|는|이란|란)\s.*(?:입니다|이다|합니다|말합니다)\.$"
 )
 _TERM_VARIANTS = re.compile(r"[^()（）]+")
+
+# --- the question's form ------------------------------------------------------------------
+# "What is a list?", "What are hyperparameters in ML?", "What does 'overfitting' mean?"
+_EN_WHAT_IS = re.compile(
+    r"^(?:(?:so|and|then|ok|okay),?\s+)?what(?:\s+(?:is|are|was|were)|'s|’s)\s+"
+    r"(?:an?\s+|the\s+)?(?P<subject>[^?,]{1,60}?)\s*(?:,\s*and\b[^?]*)?[?.!]*\s*$",
+    re.IGNORECASE,
+)
+_EN_MEANS = re.compile(
+    r"^(?:what\s+(?:does|do)\s+(?P<a>[^?]{1,60}?)\s+mean|(?:define|definition of|meaning of)"
+    r"\s+(?P<b>[^?]{1,60}?)|what\s+do\s+you\s+mean\s+by\s+(?P<c>[^?]{1,60}?))\s*[?.!]*\s*$",
+    re.IGNORECASE,
+)
+# Not a definition: "what is the difference / the best way / the output of / X used for".
+_NOT_A_SUBJECT = re.compile(
+    r"^(?:difference|different|best|right|correct|wrong|purpose|role|point|reason|result|output"
+    r"|value|values|type|way|ways|main|most|first|last|goal|advantage|benefit|problem|use|next"
+    r"|happening|going on|relationship|effect|impact|cause|output|name|number|size|shape|length"
+    r"|default|return)\b|\b(?:used|good|for|of|between|when|if|after|before|printed|returned"
+    r"|called|happen|happens)\b|[`=()\[\]{}]",
+    re.IGNORECASE,
+)
+_CONTEXT_TAIL = re.compile(r"\s+(?:in|for|with|of)\s+(?:python|numpy|pandas|scikit-learn|sklearn|ml"
+                           r"|machine learning|this course|programming)$", re.IGNORECASE)
+_KO_WHAT_IS = re.compile(
+    r"^(?:[^\s]+에서\s+)?(?P<subject>[^?]{1,40}?)\s*(?:이란|란|이라는\s*것은|라는\s*것은|은|는|이|가)?"
+    r"\s*(?:뭐|무엇|뭔|뭘|무슨\s*(?:뜻|의미)|어떤\s*(?:뜻|의미|것))"
+    r"(?:예요|에요|인가요|입니까|이에요|이야|야|지요|죠|가요|일까요|인지|을까요|이죠|이다|이에요|인가)?"
+    r"\s*[?.!]*\s*$"
+)
+_KO_NOT_A_SUBJECT = re.compile(
+    r"값|결과|차이|이유|출력|방법|역할|목적|장점|단점|문제|원인|종류|순서|[`=()\[\]{}]"
+)
+_KO_DEFINE_SHORT = re.compile(
+    r"^(?P<subject>[^\s?]{1,20}?)(?:이란|란|의\s*(?:정의|뜻|의미))\s*[?.!]*\s*$"
+)
+# "(파이썬에서) 딕셔너리는 어떻게 ...": the topic of a Korean how-question.
+_KO_TOPIC = re.compile(r"^(?:\S+에서\s+)?(?P<topic>[^\s`]{1,20}?)(?:은|는|을|를)\s+어떻게")
+_EN_HOW = re.compile(
+    r"^(?:(?:so|and|then|ok|okay),?\s+)?(?:how\s+(?:do|can|should|would|could|might|shall)\s+"
+    r"(?:i|you|we|one)\b|how\s+to\b|what(?:'s|\s+is)\s+the\s+(?:best\s+|right\s+|correct\s+"
+    r"|easiest\s+|simplest\s+)?way\s+to\b|is\s+there\s+a\s+way\s+to\b)",
+    re.IGNORECASE,
+)
+_KO_HOW = re.compile(
+    r"어떻게(?!\s*(?:다른|달라|되나요|되요|돼요|될까요|됩니까|되는|생각))|(?:하려면|으려면|려면)\b|방법(?:은|이|을|이\s*있)"
+)
+# A unit that says how: an instruction or "you can ... by ...".
+_EN_INSTRUCTION = re.compile(
+    r"^(?:(?:to|if you (?:want|need) to)\s[^,.;]{1,80},\s*)?(?:use|call|write|create|add|pass|put"
+    r"|run|install|import|set|open|read|check|make|define|type|select|apply|fit|split|load"
+    r"|convert|drop|fill|remove|replace|wrap|give|assign|store|compute|start|print|return"
+    r"|activate|save|loop|iterate|build|join|sort|choose|pick|keep|avoid|train|evaluate)\b"
+    r"|\b(?:you can|you could|you create|you use|you make|you write|you call|you add|you get"
+    r"|you need to|you should|is done (?:with|by)|by (?:calling|using|writing|passing|adding"
+    r"|setting|running|importing|creating))\b",
+    re.IGNORECASE,
+)
+_KO_INSTRUCTION = re.compile(
+    r"(?:세요|십시오|면\s*됩니다|수\s*있습니다)[.!]?$|(?:하려면|으려면|려면)\s"
+    r"|(?:씁니다|만듭니다|사용합니다|호출합니다|작성합니다|설치합니다|지정합니다|가져옵니다"
+    r"|불러옵니다|붙입니다|넣습니다)[.!]?$"
+)
 
 
 @dataclass
@@ -174,18 +278,51 @@ class ExtractiveAnswerer:
     def _compose(self, request: AnswerRequest) -> _Draft:
         if request.mode == "not_covered" or (request.mode == "answer" and not request.passages):
             return self._not_covered(request)
+        draft = _Draft(mode=request.mode)
+        units = self._units(request, draft)
+        if request.mode == "hint":
+            return self._hint(request, units, draft)
+        if not any(u.kind != "code" for u in units):
+            fallback = self._not_covered(request)
+            fallback.notices[:0] = draft.notices
+            return fallback
+        passages = request.passages
+        scored = self._score(request.question, units, passages=passages)
+        level = min(max(request.learner.level, 1), 4)
+        intent = question_intent(request.question)
+        # Lv1 shows definitions in their own part, so the body quotes them only when the
+        # question asks for one.
+        skip = ("code", "term") if level == 1 and intent.kind != "define" else ("code",)
+        chosen = (
+            _select(scored, intent, *_SENTENCES[level], skip=skip)
+            or _select(scored, intent, *_SENTENCES[level])
+            or _select(scored, intent, *_SENTENCES[level], strict=False)
+        )
+        body = _quote(chosen, draft)
+        if level == 1:
+            self._key_terms(request, units, body, chosen, draft)
+        if level < 4:
+            _example(scored, chosen, passages, request.lang, draft)
+        _read_more(chosen, passages, request.lang, draft)
+        if level == 4:
+            _pointers(scored, chosen, passages, request.lang, draft)
+        _trim(draft)
+        return draft
+
+    def _units(self, request: AnswerRequest, draft: _Draft) -> list[Unit]:
+        """The quotable units of the passages in the answer's language (all passages, and a
+        notice, when none is in it); no withheld text, and no code at all in hint mode."""
         passages = request.passages
         usable = [i for i, p in enumerate(passages) if p.chunk.lang == request.lang]
-        draft = _Draft(mode=request.mode)
         if passages and not usable:
             usable = list(range(len(passages)))
-            notice = render(
-                "tutor/offline_lang_notice.text",
-                lang=request.lang,
-                source_lang=passages[0].chunk.lang,
+            draft.notices.append(
+                render(
+                    "tutor/offline_lang_notice.text",
+                    lang=request.lang,
+                    source_lang=passages[0].chunk.lang,
+                )
             )
-            draft.notices.append(notice)
-            draft.pieces.append(notice + "\n\n")
         withheld = [_normalise(w) for w in request.withheld if w.strip()]
         hint = request.mode == "hint"
         units: list[Unit] = []
@@ -198,31 +335,7 @@ class ExtractiveAnswerer:
                 if withheld and _leaks(unit, withheld):
                     continue
                 units.append(unit)
-        units = units[: self.max_units]
-        if hint:
-            return self._hint(request, units, draft)
-        prose = [u for u in units if u.kind != "code"]
-        if not prose:
-            fallback = self._not_covered(request)
-            fallback.notices[:0] = draft.notices
-            fallback.pieces[:0] = draft.pieces
-            return fallback
-        scored = self._score(request.question, units, passages=passages)
-        level = min(max(request.learner.level, 1), 4)
-        # Lv1 shows definitions in their own part, so the body quotes prose only.
-        skip = ("code", "term") if level == 1 else ("code",)
-        chosen = _select(scored, *_SENTENCES[level], skip=skip) or _select(
-            scored, *_SENTENCES[level]
-        )
-        body = _quote(chosen, draft)
-        if level == 1:
-            self._key_terms(request, units, body, chosen, draft)
-        if level < 4:
-            _example(scored, chosen, request.lang, draft)
-        else:
-            _pointers(scored, chosen, passages, request.lang, draft)
-        _trim(draft)
-        return draft
+        return units[: self.max_units]
 
     def _not_covered(self, request: AnswerRequest) -> _Draft:
         text = render(
@@ -236,7 +349,7 @@ class ExtractiveAnswerer:
         chosen: list[Unit] = []
         if units:
             scored = self._score(request.question, units, passages=request.passages)
-            chosen = _select(scored, *_HINT_SENTENCES)
+            chosen = _select(scored, Intent("other"), *_HINT_SENTENCES)
             if chosen:
                 _quote(chosen, draft)
                 draft.pieces.append("\n\n")
@@ -361,44 +474,173 @@ def _prefilter(units: list[Unit], cheap: np.ndarray, limit: int) -> list[int]:
 
 
 def _select(
-    scored: _Scored, least: int, most: int, *, skip: tuple[str, ...] = ("code",)
+    scored: _Scored,
+    intent: Intent,
+    least: int,
+    most: int,
+    *,
+    skip: tuple[str, ...] = ("code",),
+    strict: bool = True,
 ) -> list[Unit]:
-    """The quoted units: best unit of the best passage first, then MMR picks."""
-    prose = [i for i, u in enumerate(scored.units) if u.kind not in skip]
-    if not prose:
-        return []
-    candidates = {scored.units[i].passage for i in prose}
-    best_passage = max(candidates, key=lambda p: scored.passage_scores.get(p, -math.inf))
-    first = max(
-        (i for i in prose if scored.units[i].passage == best_passage),
-        key=lambda i: float(scored.scores[i]),
+    """The quoted units in reading order: the lead, then MMR picks from its passage and at
+    most one other (module doc, steps 1-3). ``strict=False`` (when no unit of the passages
+    stands alone) lets any unit lead."""
+    units = scored.units
+    prose = [
+        i for i, u in enumerate(units) if u.kind not in skip and (_quotable(u) or not strict)
+    ]
+    ranked = sorted(
+        {units[i].passage for i in prose},
+        key=lambda p: -scored.passage_scores.get(p, -math.inf),
     )
-    chosen = [first]
-    floor = float(scored.scores[first]) * KEEP_RATIO
+    if not ranked:
+        return []
+    on_topic = set(ranked)
+    if intent.subject:
+        # A question that names its topic is answered from passages that speak of it.
+        variants = _variants(intent.subject)
+        on_topic = {
+            units[i].passage
+            for i in prose
+            if any(_mentions(units[i].text.lower(), v) for v in variants)
+        } or on_topic
+        ranked = [p for p in ranked if p in on_topic]
+    best_passage_score = scored.passage_scores.get(ranked[0], 0.0)
+    leads = [
+        i
+        for i in prose
+        if units[i].passage in ranked[:LEAD_PASSAGES]
+        and ((not needs_antecedent(units[i].text) and _statement(units[i])) or not strict)
+    ]
+    if not leads:
+        return []
+    if intent.kind == "define":
+        # The course's own definition of what was asked leads whenever one is at hand: a
+        # key term or "X is ..." before "... is called X".
+        strength = {i: _defines(units[i], intent.subject) for i in leads}
+        top = max(strength.values())
+        leads = [i for i in leads if strength[i] == top] if top else leads
+    elif intent.subject:
+        variants = _variants(intent.subject)
+        leads = [
+            i for i in leads if any(_mentions(units[i].text.lower(), v) for v in variants)
+        ] or leads
+
+    def lead_value(i: int) -> float:
+        passage_gap = scored.passage_scores.get(units[i].passage, 0.0) - best_passage_score
+        return (
+            float(scored.scores[i])
+            + LEAD_PASSAGE_WEIGHT * passage_gap
+            - LEAD_ORDER_PENALTY * units[i].order
+            + _intent_bonus(units[i], intent)
+        )
+
+    lead = max(leads, key=lead_value)
+    chosen = [lead]
+    lead_score = max(float(scored.scores[lead]), 1e-6)
+    second = _second_section(
+        scored, [i for i in prose if units[i].passage in on_topic], lead, lead_score
+    )
+    if second is not None and len(chosen) < most:
+        chosen.append(second)
+    sections = {units[i].passage for i in chosen}
+    position = {(units[i].passage, units[i].order): i for i in prose}
     while len(chosen) < most:
-        best, best_value = None, -math.inf
+        best, best_value, best_adds = None, -math.inf, []
         for i in prose:
-            if i in chosen:
+            unit = units[i]
+            if i in chosen or unit.passage not in sections:
                 continue
+            if float(scored.scores[i]) < SUPPORT_RATIO * lead_score:
+                continue
+            adds = [i]
+            if needs_antecedent(unit.text):
+                # Quoted only right after the sentence it leans on (pulled in if need be).
+                before = position.get((unit.passage, unit.order - 1))
+                if before is None or units[before].block != unit.block:
+                    continue
+                if before not in chosen:
+                    if needs_antecedent(units[before].text) or len(chosen) + 2 > most:
+                        continue
+                    adds = [before, i]
             sims = scored.vectors[chosen] @ scored.vectors[i]
             if float(sims.max()) >= NEAR_DUPLICATE:
                 continue
-            same = sum(scored.units[j].passage == scored.units[i].passage for j in chosen)
+            same = sum(units[j].passage == unit.passage for j in chosen)
             value = (
                 float(scored.scores[i])
                 - MMR_SIMILARITY * float(sims.max())
                 - SAME_PASSAGE_PENALTY * same
             )
             if value > best_value:
-                best, best_value = i, value
-        if best is None or (len(chosen) >= least and float(scored.scores[best]) < floor):
+                best, best_value, best_adds = i, value, adds
+        if best is None or (
+            len(chosen) >= least and float(scored.scores[best]) < KEEP_RATIO * lead_score
+        ):
             break
-        chosen.append(best)
-    rank = {}
-    for i in chosen:
-        rank.setdefault(scored.units[i].passage, len(rank))
-    units = [scored.units[i] for i in chosen]
-    return sorted(units, key=lambda u: (rank[u.passage], u.order))
+        chosen.extend(best_adds)
+        sections.add(units[best].passage)
+    return _reading_order([units[i] for i in chosen])
+
+
+def _second_section(
+    scored: _Scored, prose: list[int], lead: int, lead_score: float
+) -> int | None:
+    """The best standalone unit of the second section: the best-scoring other passage with
+    a unit that supports the question (``SECOND_RATIO`` of the lead), if any."""
+    units = scored.units
+    first = units[lead].passage
+    best: dict[int, int] = {}
+    for i in prose:
+        p = units[i].passage
+        if p == first or needs_antecedent(units[i].text):
+            continue
+        if float(scored.scores[i]) < SECOND_RATIO * lead_score:
+            continue
+        if p not in best or scored.scores[i] > scored.scores[best[p]]:
+            best[p] = i
+    if not best:
+        return None
+    ranked = sorted(best, key=lambda p: -scored.passage_scores.get(p, -math.inf))
+    return best[ranked[0]]
+
+
+def _reading_order(chosen: list[Unit]) -> list[Unit]:
+    """The lead first, then the rest of its passage (what follows it, then what precedes
+    it, each in source order), then the other passage in source order."""
+    lead, rest = chosen[0], chosen[1:]
+    after = sorted((u for u in rest if u.passage == lead.passage and u.order > lead.order),
+                   key=lambda u: u.order)
+    before = sorted((u for u in rest if u.passage == lead.passage and u.order < lead.order),
+                    key=lambda u: u.order)
+    other = sorted((u for u in rest if u.passage != lead.passage),
+                   key=lambda u: (u.passage, u.order))
+    return [lead, *after, *before, *other]
+
+
+def _quotable(unit: Unit) -> bool:
+    """A unit that can be quoted on its own (see ``stands_alone``); a list item only if it
+    has ``MIN_ITEM_WORDS`` words."""
+    if unit.kind == "item" and len(unit.text.split()) < MIN_ITEM_WORDS:
+        return False
+    return stands_alone(unit.text)
+
+
+def _statement(unit: Unit) -> bool:
+    """Whether a unit can lead an answer: a sentence, a key-term definition, or a list item
+    that is a full sentence."""
+    if unit.kind == "item":
+        return unit.text.rstrip().endswith((".", "다.", "!"))
+    return unit.kind in ("sentence", "term")
+
+
+def _intent_bonus(unit: Unit, intent: Intent) -> float:
+    if intent.kind != "how":
+        return 0.0
+    bonus = HOW_BONUS if _says_how(unit) else 0.0
+    if intent.subject and _defines(unit, intent.subject):
+        bonus += TOPIC_BONUS  # "딕셔너리는 ...다." for "딕셔너리는 어떻게 사용하나요?"
+    return bonus
 
 
 def _quote(chosen: list[Unit], draft: _Draft) -> str:
@@ -420,23 +662,49 @@ def _quote(chosen: list[Unit], draft: _Draft) -> str:
     return "".join(draft.pieces[start:])
 
 
-def _example(scored: _Scored, chosen: list[Unit], lang: str, draft: _Draft) -> None:
-    """One short code block: the best-scoring one, preferring quoted passages."""
+def _example(
+    scored: _Scored,
+    chosen: list[Unit],
+    passages: list[ScoredChunk],
+    lang: str,
+    draft: _Draft,
+) -> None:
+    """One short code block: the best-scoring one of the quoted passages, else of another
+    passage of the same document."""
     quoted = {u.passage for u in chosen}
+    documents = {passages[p].chunk.doc_id for p in quoted}
     codes = [i for i, u in enumerate(scored.units) if u.kind == "code"]
-    if not codes:
+    pool = [i for i in codes if scored.units[i].passage in quoted] or [
+        i for i in codes if passages[scored.units[i].passage].chunk.doc_id in documents
+    ]
+    if not pool:
         return
-    short = [i for i in codes if len(scored.units[i].text.splitlines()) <= MAX_CODE_LINES + 2]
-    pool = short or codes
-    best = max(
-        pool,
-        key=lambda i: float(scored.scores[i]) + (0.1 if scored.units[i].passage in quoted else 0),
-    )
+    short = [i for i in pool if len(scored.units[i].text.splitlines()) <= MAX_CODE_LINES + 2]
+    best = max(short or pool, key=lambda i: float(scored.scores[i]))
     unit = scored.units[best]
     header = render("tutor/offline_section.text", lang=lang, kind="example")
     draft.pieces.append(f"\n\n{header} [{unit.passage + 1}]\n")
     draft.pieces.append(unit.text)
     draft.cited.add(unit.passage + 1)
+
+
+def _read_more(
+    chosen: list[Unit], passages: list[ScoredChunk], lang: str, draft: _Draft
+) -> None:
+    """Where to read more: the quoted places (``Title › Heading``), cited."""
+    lines: list[str] = []
+    shown: set[str] = set()
+    for p in dict.fromkeys(u.passage for u in chosen):
+        place = place_label(passages[p])
+        if place in shown:
+            continue
+        shown.add(place)
+        lines.append(f"\n- {place} [{p + 1}]")
+        draft.cited.add(p + 1)
+    if lines:
+        header = render("tutor/offline_section.text", lang=lang, kind="read_more")
+        draft.pieces.append(f"\n\n{header}")
+        draft.pieces.extend(lines)
 
 
 def _pointers(
@@ -555,3 +823,96 @@ def _defined_term(unit: Unit) -> str:
         return ""
     match = _EN_DEFINITION.match(unit.text) or _KO_DEFINITION.match(unit.text)
     return match.group(1) if match else ""
+
+
+# --- the question's form --------------------------------------------------------------------
+@dataclass(frozen=True)
+class Intent:
+    """What a question asks for: ``define`` (what ``subject`` is), ``how`` (how to do
+    something; ``subject``: its topic, when a Korean question names it) or ``other``."""
+
+    kind: str
+    subject: str = ""
+
+
+def question_intent(question: str) -> Intent:
+    """Read a question's form (English or Korean); see the module doc, step 1."""
+    text = " ".join(question.strip().split())
+    if _HANGUL.search(text):
+        match = _KO_DEFINE_SHORT.match(text) or _KO_WHAT_IS.match(text)
+        subject = match.group("subject").strip(" '\"`") if match else ""
+        if subject and len(subject.split()) <= 3 and not _KO_NOT_A_SUBJECT.search(subject):
+            return Intent("define", subject.lower())
+        if _KO_HOW.search(text):
+            topic = _KO_TOPIC.match(text)
+            return Intent("how", topic.group("topic").lower() if topic else "")
+        return Intent("other")
+    match = _EN_MEANS.match(text)
+    subject = next((g for g in match.groups() if g), "") if match else ""
+    if not subject:
+        match = _EN_WHAT_IS.match(text)
+        subject = match.group("subject") if match else ""
+    subject = _CONTEXT_TAIL.sub("", subject.strip(" '\"‘’“”"))
+    if subject and len(subject.split()) <= 4 and not _NOT_A_SUBJECT.search(subject):
+        return Intent("define", subject.lower())
+    return Intent("how") if _EN_HOW.match(text) else Intent("other")
+
+
+def _singular(word: str) -> str:
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("ses", "xes", "ches", "shes")) and len(word) > 4:
+        return word[:-2]
+    if word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+        return word[:-1]
+    return word
+
+
+def _same_term(a: str, b: str) -> bool:
+    def key(text: str) -> str:
+        words = re.sub(r"^(?:an?|the)\s+", "", text.lower().replace("`", "").strip()).split()
+        return " ".join(_singular(w) for w in words)
+
+    return bool(a.strip()) and key(a) == key(b)
+
+
+def _defines(unit: Unit, subject: str) -> int:
+    """How surely a unit is the course's definition of ``subject``: 3 for a key-term item
+    for it, 2 for a sentence whose subject it is ("A list is ...", "리스트(list)는 ...다."),
+    1 for one that names it ("... is called short-circuit evaluation", "...을 X라고
+    합니다"), else 0."""
+    if unit.term:  # a key-term item, or a list item led by a bold label
+        return 3 if any(_same_term(v, subject) for v in _variants(unit.term)) else 0
+    if unit.kind not in ("sentence", "item"):
+        return 0
+    term = _defined_term(unit)
+    if term and any(_same_term(v, subject) for v in _variants(term)):
+        return 2
+    words = subject.split()
+    if not words:
+        return 0
+    stem = r"\s+".join(re.escape(w) for w in [*words[:-1], _singular(words[-1])])
+    if _HANGUL.search(subject):
+        opens = rf"^{stem}(?:\s*\([^)]*\))?\s*(?:은|는|이란|란|이라는 것은|라는 것은)\s.*다\.?$"
+        named = rf"{stem}(?:\([^)]*\))?(?:이)?라고\s*(?:합니다|부릅니다|한다|부른다)"
+    else:
+        opens = (
+            rf"^(?:an?\s+|the\s+)?[`'\"]?{stem}(?:e?s)?[`'\"]?(?:\s*\([^)]*\))?(?:,[^,]{{1,60}},)?"
+            r"\s+(?:is|are|was|means|refers to|describes|stands for|represents)\b"
+        )
+        named = (
+            rf"\b(?:called|known as|named|termed)\s+(?:an?\s+|the\s+)?[`'\"‘“]?{stem}(?:e?s)?\b"
+        )
+    if re.search(opens, unit.text, re.IGNORECASE):
+        return 2
+    return 1 if re.search(named, unit.text, re.IGNORECASE) else 0
+
+
+def _says_how(unit: Unit) -> bool:
+    """Whether a unit says how to do something: an instruction ("Use ...", "To copy a list,
+    call ...", "...하세요"), or "you can ... by ..."."""
+    if unit.kind not in ("sentence", "item", "term"):
+        return False
+    text = unit.definition if unit.kind == "term" else unit.text
+    text = re.sub(r"^[\W_]+", "", text)
+    return bool(_EN_INSTRUCTION.search(text) or _KO_INSTRUCTION.search(text))

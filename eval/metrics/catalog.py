@@ -39,6 +39,12 @@ METRICS: tuple[MetricSpec, ...] = (
                "expected accuracy of a random pick (1 / number of options)"),
     MetricSpec("answer_correctness", "answer_correctness", "answer", True, "mean",
                "the bare answer is closer to the right option than to every distractor"),
+    MetricSpec("lead", "lead", "answer", True, "mean",
+               "the answer's first sentence alone is closer to the right option than to "
+               "every distractor"),
+    MetricSpec("focus", "focus", "answer", True, "mean",
+               "share of the answer's sentences that support the question (similar to the "
+               "reference answer, else question + keyed option, else the question)"),
     MetricSpec("citation_accuracy", "citation_accuracy", "grounding", True, "mean",
                "the cited documents include a gold source"),
     MetricSpec("groundedness", "groundedness", "grounding", True, "mean",

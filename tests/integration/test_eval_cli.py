@@ -102,6 +102,32 @@ def test_run_writes_a_report_with_stable_keys(eval_run) -> None:
     assert "mcq_accuracy" in result.stdout
 
 
+def test_the_pre_change_answerer_runs_beside_ours_on_the_same_requests(eval_run) -> None:
+    report, stdout = eval_run["report"], eval_run["result"].stdout
+    v1 = report["baselines"]["extractive-v1"]
+    assert "before issue 12" in v1["description"]
+    for key in ("lead", "focus", "answer_correctness", "citation_accuracy"):
+        assert key in report["summary"], key
+        assert key in v1["summary"], key
+        for value in (report["summary"][key], v1["summary"][key]):
+            assert 0.0 <= value <= 1.0
+    assert "extractive-v1" in stdout.splitlines()[1]  # a column of the printed summary
+    assert any(line.split()[0] == "focus" and len(line.split()) == 4
+               for line in stdout.splitlines()[2:] if line.strip())
+    items = {i["id"]: i for i in report["items"]}
+    mcq = items["t-mcq"]
+    baseline = mcq["baselines"]["extractive-v1"]
+    assert baseline["answer"].strip() and baseline["answer"] != mcq["answer"]
+    for key in ("lead", "focus", "answer_correctness", "citation_accuracy"):
+        assert mcq["metrics"][key]["reason"] and baseline["metrics"][key]["reason"], key
+    # The same request: the baseline cites the same passages' sources the product retrieved.
+    contexts = {c["source"] for c in mcq["contexts"]}
+    assert set(baseline["cited_sources"]) <= contexts
+    assert "lead" not in items["t-out"]["baselines"]["extractive-v1"]["metrics"]
+    html = (eval_run["out"] / "report.html").read_text(encoding="utf-8")
+    assert "extractive-v1" in html and "Δ vs extractive-v1" in html
+
+
 def test_bad_lines_are_reported_with_line_numbers_and_the_rest_runs(eval_run) -> None:
     stderr = eval_run["result"].stderr
     assert "tiny-eval.jsonl:3:" in stderr

@@ -7,12 +7,20 @@ from dataclasses import replace
 
 import pytest
 
+from eval.metrics.lead import first_sentence
 from knowledge.embeddings import CachedEmbedding
 from knowledge.types import Chunk, ScoredChunk
 from prompts import render
 from tutor.answering import AnswerRequest, LearnerContext, answer_text
-from tutor.extractive import ExtractiveAnswerer
-from tutor.sentences import split_sentences, split_units, strip_bold
+from tutor.extractive import ExtractiveAnswerer, Intent, place_label, question_intent
+from tutor.sentences import (
+    is_signpost,
+    needs_antecedent,
+    split_sentences,
+    split_units,
+    stands_alone,
+    strip_bold,
+)
 
 LISTS = """\
 ## Copying lists
@@ -145,8 +153,21 @@ def count_sentences(text: str) -> int:
 
 
 def section_headers(lang: str) -> set[str]:
-    kinds = ("key_terms", "example", "go_deeper", "where_to_look")
+    kinds = ("key_terms", "example", "go_deeper", "where_to_look", "read_more")
     return {render("tutor/offline_section.text", kind=k, lang=lang) for k in kinds}
+
+
+def section(text: str, kind: str, lang: str = "en") -> str:
+    """The lines of one section (after its header, up to the next header or the end)."""
+    header = render("tutor/offline_section.text", kind=kind, lang=lang)
+    if header not in text:
+        return ""
+    rest = text.split(header, 1)[1]
+    cut = [rest.find(h) for h in section_headers(lang) if h in rest]
+    return rest[: min(cut)] if cut else rest
+
+
+PLACE_LINE = re.compile(r"^- (.+ › .+|[^›\[]+) \[(\d+)\]$", re.M)
 
 
 def body(text: str, lang: str = "en") -> str:
@@ -214,7 +235,8 @@ def test_answer_text_is_verbatim(answerer) -> None:
 
     for block in re.findall(r"```.*?```", answer.text, re.S):
         assert block in raw_sources
-    prose = MARKER.sub(" ", FENCED.sub("", answer.text))
+    text = answer.text.replace(section(answer.text, "read_more"), "")
+    prose = MARKER.sub(" ", FENCED.sub("", text))
     for header in section_headers("en"):
         prose = prose.replace(header, "")
     for line in prose.splitlines():
@@ -251,7 +273,7 @@ def test_level4_concise_with_pointers(answerer) -> None:
 
     deeper = render("tutor/offline_section.text", kind="go_deeper", lang="en")
     assert deeper in lv4.text
-    pointers = re.findall(r"^- (.+ › .+) \[(\d+)\]$", lv4.text, re.M)
+    pointers = re.findall(r"^- (.+ › .+) \[(\d+)\]$", section(lv4.text, "go_deeper"), re.M)
     assert pointers
     quoted = set(markers(body(lv4.text)))
     for _place, n in pointers:
@@ -279,7 +301,7 @@ def test_korean_request_with_english_material_gets_notice(answerer) -> None:
 
     notice = render("tutor/offline_lang_notice.text", lang="ko", source_lang="en")
     assert answer.notices == (notice,)
-    assert answer.text.startswith(notice)
+    assert notice not in answer.text  # shown once, by the page, from notices
     assert answer.citations  # the English original is still quoted
 
 
@@ -400,9 +422,24 @@ def test_korean_level1_key_term_from_the_korean_passage(answerer) -> None:
         answerer, "별칭이 무엇인가요?", passages, lang="ko", learner=LearnerContext(level=1)
     )
 
-    assert render("tutor/offline_section.text", kind="key_terms", lang="ko") in answer.text
-    assert "- 별칭(alias): 같은 객체를 가리키는 두 번째 이름입니다. [1]" in answer.text
+    # A "what is" question leads with the course's definition itself (not repeated below).
+    assert answer.text.startswith("별칭(alias): 같은 객체를 가리키는 두 번째 이름입니다.")
+    assert answer.text.count("같은 객체를 가리키는 두 번째 이름입니다") == 1
     assert [c.n for c in answer.citations] == [1]
+
+
+def test_korean_level1_key_terms_of_unmastered_skills(answerer) -> None:
+    passages = [hit(LISTS_KO, 1, lang="ko", title="리스트", heading="리스트 복사하기")]
+    answer = ask(
+        answerer,
+        "리스트를 복사하려면 어떻게 하나요?",
+        passages,
+        lang="ko",
+        learner=LearnerContext(level=1, unmastered=("alias",)),
+    )
+
+    terms = section(answer.text, "key_terms", "ko")
+    assert "- 별칭(alias): 같은 객체를 가리키는 두 번째 이름입니다. [1]" in terms
 
 
 # --- warm-up --------------------------------------------------------------------------------
@@ -432,3 +469,238 @@ def test_warm_up_stops_at_its_limit(embeddings, tokenizer) -> None:
 
     assert warm.warm_up([p.chunk for p in three_passages()], limit=3) == 3
     assert len(cache) == 3
+
+
+# --- answers that read as explanations (issue 12) ---------------------------------------------
+LIST_INTRO = """\
+## Lists
+
+A list is an ordered, changeable collection of values written in square brackets. Lists are \
+the workhorse of everyday Python. Many later topics build directly on them.
+"""
+
+LIST_SLICES = """\
+## Creating and accessing lists
+
+You create a list by writing values separated by commas inside square brackets. Lists use \
+the same indexing and slicing rules as strings. A slice of a list is a new list.
+"""
+
+MODULES_KO = """\
+## 핵심 용어
+
+- **모듈(module)**: `import`를 통해 다른 코드에서 사용할 수 있는 파이썬 파일입니다.
+- **pip**: 파이썬 패키지를 설치하는 표준 명령줄 도구입니다.
+"""
+
+DICTS_KO = """\
+## 딕셔너리
+
+딕셔너리(dictionary)는 키-값 쌍을 저장하며, 위치가 아니라 키로 값을 찾을 수 있게 해 줍니다. \
+딕셔너리는 중괄호로 쓰고, 각 키와 값 사이에는 콜론을 넣습니다. 값을 읽으려면 대괄호 안에 키를 \
+쓰세요. 그래서 `student["name"]`은 이름을 돌려줍니다.
+"""
+
+LEANING = """\
+## Missing keys
+
+Python has many kinds of collections. It raises a KeyError when you read a dictionary key \
+that is not there.
+"""
+
+
+def list_passages() -> list[ScoredChunk]:
+    return [
+        hit(LIST_SLICES, 1, title="Lists", heading="Creating and accessing lists"),
+        hit(LIST_INTRO, 2, title="Lists", heading="Lists"),
+        hit(DICTS, 3, title="Dictionaries", heading="Dictionaries"),
+        hit(LOOPS, 4, title="Loops", heading="For loops"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("question", "intent"),
+    [
+        ("What is a list?", Intent("define", "list")),
+        ("What are hyperparameters in ML?", Intent("define", "hyperparameters")),
+        ("What does overfitting mean?", Intent("define", "overfitting")),
+        ("What is short-circuit evaluation, and how does it help?",
+         Intent("define", "short-circuit evaluation")),
+        ("What is the difference between a list and a tuple?", Intent("other")),
+        ("What is wrong with `def add(item, bucket=[]):`?", Intent("other")),
+        ("How do I read a file?", Intent("how")),
+        ("리스트란 무엇인가요?", Intent("define", "리스트")),
+        ("튜플이 뭐예요?", Intent("define", "튜플")),
+        ("파이썬에서 딕셔너리는 어떻게 사용하나요?", Intent("how", "딕셔너리")),
+        ("두 변수의 값을 한 줄로 서로 바꾸려면 어떻게 하나요?", Intent("how")),
+        ("리스트를 복사하려면 어떻게 하나요?", Intent("how")),
+        ("`sorted(x)`와 `x.sort()`는 어떻게 다른가요?", Intent("other")),
+        ('`bool("0")`의 값은 무엇인가요?', Intent("other")),
+    ],
+)
+def test_question_intent(question: str, intent: Intent) -> None:
+    assert question_intent(question) == intent
+
+
+def test_what_is_leads_with_the_definition(answerer) -> None:
+    answer = ask(answerer, "What is a list?", list_passages())
+
+    assert first_sentence(answer.text).startswith(
+        "A list is an ordered, changeable collection of values"
+    )
+    assert "A slice of a list is a new list." not in body(answer.text).split("\n")[0]
+
+
+def test_korean_how_question_leads_with_how_and_stays_on_the_topic(answerer) -> None:
+    passages = [
+        hit(MODULES_KO, 1, lang="ko", title="모듈", heading="핵심 용어"),
+        hit(DICTS_KO, 2, lang="ko", title="딕셔너리", heading="딕셔너리"),
+    ]
+    answer = ask(answerer, "파이썬에서 딕셔너리는 어떻게 사용하나요?", passages, lang="ko")
+
+    assert first_sentence(answer.text).startswith("딕셔너리")
+    assert "pip" not in answer.text and "모듈" not in answer.text
+
+
+def test_a_sentence_is_never_quoted_without_the_one_it_leans_on(answerer) -> None:
+    passages = [hit(LEANING, 1, title="Dictionaries", heading="Missing keys"), *list_passages()]
+    answer = ask(answerer, "What happens when I read a missing dictionary key?", passages)
+
+    lead = first_sentence(answer.text)
+    assert not needs_antecedent(lead)
+    if "It raises a KeyError" in answer.text:
+        assert "Python has many kinds of collections. It raises a KeyError" in answer.text
+
+
+@pytest.mark.parametrize("level", [1, 2, 3, 4])
+def test_answer_quotes_at_most_two_sections_then_where_to_read_more(answerer, level) -> None:
+    passages = [*three_passages(), *list_passages()]
+    answer = ask(
+        answerer,
+        "How do I copy a list so that changes do not show up in both?",
+        passages,
+        learner=LearnerContext(level=level),
+    )
+
+    quoted = set(markers(body(answer.text)))
+    assert 1 <= len(quoted) <= 2
+    places = PLACE_LINE.findall(section(answer.text, "read_more"))
+    assert {int(n) for _, n in places} == quoted
+    for place, n in places:
+        assert place == place_label(passages[int(n) - 1])
+    assert answer.text.index(render("tutor/offline_section.text", kind="read_more", lang="en")) > (
+        answer.text.find("```") if "```" in answer.text else -1
+    )
+    example = section(answer.text, "example")
+    if example:
+        n = int(re.search(r"\[(\d+)\]", answer.text.split("```")[0].splitlines()[-1]).group(1))
+        assert passages[n - 1].chunk.doc_id in {passages[q - 1].chunk.doc_id for q in quoted}
+
+
+def test_signposts_questions_and_lead_ins_are_not_quoted(answerer) -> None:
+    text = (
+        "## Lists\n\nIn this lesson, you will learn about lists. What is a list, really? "
+        "Look at the code below. A list is an ordered collection of values in square brackets. "
+        "Watch [this video](https://example.com/v) about lists.\n"
+    )
+    answer = ask(answerer, "What is a list?", [hit(text, 1, title="Lists", heading="Lists")])
+
+    shown = body(answer.text)
+    assert "A list is an ordered collection of values in square brackets." in shown
+    for junk in ("In this lesson", "really?", "this video", "code below"):
+        assert junk not in shown
+
+
+# --- units: what stands alone ------------------------------------------------------------------
+def test_inline_code_is_never_cut_into_sentences() -> None:
+    text = "Put `if ... else` in front. Then `a. b` stays whole. Done."
+    assert split_sentences(text) == ["Put `if ... else` in front.", "Then `a. b` stays whole.",
+                                     "Done."]
+
+
+def test_image_captions_and_linked_images_are_not_units_other_quotes_are() -> None:
+    md = (
+        '[![Video](https://img.example/x.jpg)](https://youtu.be/x "Video")\n\n'
+        "> Click the image above for a video.\n\nLists hold values in order.\n\n"
+        "![chart](chart.png)\n> Sketchnote by someone\n\n> Tip: slices make new lists.\n"
+    )
+    assert [u.text for u in split_units(md, passage=0)] == [
+        "Lists hold values in order.",
+        "Tip: slices make new lists.",
+    ]
+
+
+def test_labelled_items_read_as_label_and_explanation() -> None:
+    md = (
+        "- **Forgetting the colon.** Every `if` line ends with `:`.\n"
+        "1. **Collect data**. Gather it.\n"
+    )
+    units = split_units(md, passage=0)
+    assert [(u.kind, u.term, u.text) for u in units] == [
+        ("item", "Forgetting the colon", "Forgetting the colon: Every `if` line ends with `:`."),
+        ("item", "Collect data", "Collect data: Gather it."),
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "It holds a reference to the list.",
+        "This method returns None.",
+        "However, tuples cannot change.",
+        "For example, `b = a` makes an alias.",
+        "In the context of time series, it's about trends.",
+        "The last line prints 2.",
+        "See the code below for details.",
+        "그래서 오류가 납니다.",
+        "이 함수는 값을 반환합니다.",
+        "대신 새 문자열을 만드세요.",
+        "아래 코드를 실행해 보세요.",
+        "마지막 줄이 2를 출력하는 이유는 안쪽 리스트가 항목 하나이기 때문입니다.",
+    ],
+)
+def test_sentences_that_lean_on_one_before(text: str) -> None:
+    assert needs_antecedent(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "A list is ordered.",
+        "Both `a.copy()` and `a[:]` make a shallow copy.",
+        "Values below 10 are dropped.",
+        "One-hot encoding turns categories into columns.",
+        "이름은 대소문자를 구분합니다.",
+        "이진 분류는 두 범주 중 하나를 고릅니다.",
+    ],
+)
+def test_sentences_that_stand_on_their_own(text: str) -> None:
+    assert not needs_antecedent(text) and stands_alone(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "In this lesson, you will learn about lists.",
+        "Let's build a model.",
+        "Click the image above for a video.",
+        "Penn State's curriculum can be found [here](https://example.com).",
+        "이번 레슨에서는 세 가지 자료형을 소개합니다.",
+        "함께 알아봅시다.",
+    ],
+)
+def test_signposts(text: str) -> None:
+    assert is_signpost(text) and not stands_alone(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["What do you learn?", "Import it like this:", "} catch (e) { console.log(e); }"]
+)
+def test_questions_lead_ins_and_stray_code_do_not_stand_alone(text: str) -> None:
+    assert not stands_alone(text)
+
+
+def test_a_code_block_cut_by_the_chunk_end_is_closed_for_display() -> None:
+    units = split_units("Text comes first here.\n\n    ```python\n    x = 1\n", passage=0)
+    assert units[-1].kind == "code"
+    assert units[-1].text == "```python\n    x = 1\n```"
