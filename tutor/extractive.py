@@ -287,9 +287,9 @@ class ExtractiveAnswerer:
             fallback.notices[:0] = draft.notices
             return fallback
         passages = request.passages
-        scored = self._score(request.question, units, passages=passages)
+        scored = self._score(request.standalone, units, passages=passages)
         level = min(max(request.learner.level, 1), 4)
-        intent = question_intent(request.question)
+        intent = question_intent(request.standalone)
         # Lv1 shows definitions in their own part, so the body quotes them only when the
         # question asks for one.
         skip = ("code", "term") if level == 1 and intent.kind != "define" else ("code",)
