@@ -73,12 +73,10 @@ def dump(course_dir: Path, *, kb_lang: str, models: list[str]) -> Path:
         entries = kb.registry.lexical_entries()
         chunks = [c for c, _ in entries]
         where = SearchFilter(course=bench.name)
-        product = [
-            json.dumps(
-                list(dict.fromkeys(s.chunk.lesson_id for s in kb.search(q.question, k=30, where=where)))
-            )
-            for q in items
-        ]
+        product = []
+        for q in items:
+            hits = kb.search(q.question, k=30, where=where)
+            product.append(json.dumps(list(dict.fromkeys(s.chunk.lesson_id for s in hits))))
         out.update(
             chunk_id=np.array([c.id for c in chunks]),
             chunk_doc=np.array([c.doc_id for c in chunks]),

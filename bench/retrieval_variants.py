@@ -115,7 +115,7 @@ def zfuse(lists: list[tuple[np.ndarray, float, bool]], n: int) -> dict[int, floa
     of each, z-scored over its list, absent members get the list floor."""
     tops = []
     members: set[int] = set()
-    for scores, w, padded in lists:
+    for scores, _w, padded in lists:
         if padded:
             top = np.argsort(-scores, kind="stable")[:n]
             top = top[scores[top] > 0]
