@@ -428,11 +428,15 @@ class KnowledgeBase:
         if kinds & {"lexical_stale", "lexical_mismatch", "tokens_stale"} or redo or done:
             self.refresh_lexical(force=True)
             done.append("rebuilt the BM25 index")
-        if self.sentences is not None and kinds & {"missing_sentences", "sentences_stale"}:
+        # Documents finished above may have been staged without sentences (by a version
+        # before them, or with KDT_SENTENCE_WEIGHT=0): fill those too.
+        sentence_kinds = {"missing_sentences", "sentences_stale"}
+        if self.sentences is not None and (kinds & sentence_kinds or redo):
             if "sentences_stale" in kinds:
                 self.registry.clear_sentence_vectors()
             n = self._embed_missing_sentences()
-            done.append(f"embedded the sentences of {n} chunk(s)")
+            if n:
+                done.append(f"embedded the sentences of {n} chunk(s)")
         return done
 
 

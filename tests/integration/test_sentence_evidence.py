@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from knowledge.embeddings import HybridEmbeddings, sentence_query_vector
 from knowledge.ingest import ingest_path
 from knowledge.knowledge_base import SENTENCE_VERSION_KEY, KnowledgeBase
+from knowledge.loaders import load_document
 from knowledge.retrieval import FusionParams
 from knowledge.sentences import VERSION, split_sentences
 from tests.conftest import CountingEmbeddings
@@ -198,3 +199,24 @@ def test_sentence_weight_setting_reaches_the_knowledge_config(monkeypatch) -> No
     monkeypatch.setenv("KDT_SENTENCE_WEIGHT", "0.5")
 
     assert Settings(env="test").knowledge_config().sentence_weight == 0.5
+
+
+def test_document_staged_without_sentences_gets_them_when_its_write_is_finished(
+    tmp_path, tiny_course, kb_config, make_kb
+) -> None:
+    kb = make_kb(kb_config(tmp_path / "data"))
+    ingest_path(kb, tiny_course)
+    path = tiny_course / "lessons" / "01-lists.md"
+    doc = load_document(path, course_root=tiny_course, course="tiny", max_bytes=1 << 20)
+    prepared = kb.prepare(doc)
+    # An older version's interrupted write: staged (no sentences), no vectors, not ready.
+    kb.registry.stage(prepared.doc, prepared.chunks, prepared.tokens)
+
+    done = kb.repair(kb.check())
+
+    n = len(prepared.chunks)
+    assert f"embedded the sentences of {n} chunk(s)" in done
+    assert set(kb.registry.sentence_vectors([c.id for c in prepared.chunks])) == {
+        c.id for c in prepared.chunks
+    }
+    assert kb.check() == []
