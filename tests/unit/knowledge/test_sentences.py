@@ -56,14 +56,14 @@ class RecordingEmbed:
         return np.array([[len(t), 1.0, 0.0] for t in texts], dtype=np.float32)
 
 
-def test_embed_sentences_embeds_each_distinct_sentence_once() -> None:
+def test_embed_sentences_embeds_each_distinct_sentence_once_shortest_first() -> None:
     shared = "Shared sentence in both chunks."
     texts = [f"{shared} First chunk only here.", f"{shared}\nSecond chunk only here.", "tiny"]
     embed = RecordingEmbed()
 
     out = embed_sentences(texts, embed)
 
-    assert embed.batches == [[shared, "First chunk only here.", "Second chunk only here."]]
+    assert embed.batches == [["First chunk only here.", "Second chunk only here.", shared]]
     assert [m.shape for m in out] == [(2, 3), (2, 3), (0, 3)]
     assert all(m.dtype == np.float16 for m in out)
     first = np.array([len(shared), 1.0, 0.0]) / np.hypot(len(shared), 1.0)
