@@ -35,6 +35,8 @@ from knowledge.chunking import chunk_document
 from knowledge.ingest import course_id_for
 from knowledge.knowledge_base import KnowledgeBase, PreparedDocument, build_knowledge_base
 from knowledge.loaders import load_document
+from knowledge.retrieval import HybridRetriever
+from knowledge.sentences import best_sentence_scores
 from knowledge.types import LoadedDocument, SearchFilter
 from tutor.settings import Settings
 
@@ -138,11 +140,21 @@ def prepare_batch(kb: KnowledgeBase, docs: list[LoadedDocument]) -> list[Prepare
     chunked = [chunk_document(d, chunk_size=kb.chunk_size) for d in docs]
     flat = [c for chunks in chunked for c in chunks]
     vectors = kb.embed_chunks(flat)
+    sentences = kb.embed_chunk_sentences(flat)
     prepared, at = [], 0
     for doc, chunks in zip(docs, chunked, strict=True):
         tokens = kb.tokenizer.tokenize_many([c.index_text for c in chunks])
-        prepared.append(PreparedDocument(doc, chunks, tokens, vectors[at : at + len(chunks)]))
-        at += len(chunks)
+        end = at + len(chunks)
+        prepared.append(
+            PreparedDocument(
+                doc,
+                chunks,
+                tokens,
+                vectors[at:end],
+                sentence_vectors=None if sentences is None else sentences[at:end],
+            )
+        )
+        at = end
     return prepared
 
 
@@ -240,11 +252,39 @@ def dense_only(kb: KnowledgeBase, query: str, *, k: int, where: SearchFilter | N
     return kb.vectors.search(kb.embed_query(query), k=k, where=where)
 
 
+def without_sentences(kb: KnowledgeBase) -> HybridRetriever:
+    """The knowledge base's retriever with sentence evidence off (same indexes)."""
+    r = kb.retriever
+    return HybridRetriever(
+        embed_query=kb.embed_query,
+        vectors=kb.vectors,
+        lexical=kb.lexical,
+        tokenizer=kb.tokenizer,
+        hydrate=kb.registry.chunks,
+        params=replace(r.params, sentence_weight=0.0),
+    )
+
+
+def sentence_scores(kb: KnowledgeBase, query: str, vector, pool: list[str]):
+    """The sentence evidence stage: the pool's stored sentences read and scored."""
+    if kb.sentences is None:
+        return []
+    return best_sentence_scores(
+        kb.sentence_query(query, vector), kb.registry.sentence_vectors(pool)
+    )
+
+
 def measure(kb: KnowledgeBase, queries: list[tuple[str, str]]) -> dict[str, list[float]]:
-    """Per query: full searches (ours and baseline) and each search stage on its own."""
+    """Per query: full searches (ours, ours without sentence evidence, baseline) and each
+    search stage on its own."""
     n = kb.retriever.params.candidates
     k = 5
     times: dict[str, list[float]] = {}
+    plain = without_sentences(kb)
+
+    def search_plain(q: str, **kwargs):
+        kb.refresh_lexical()  # as kb.search does
+        return plain.search(q, **kwargs)
 
     def record(name: str, fn: Callable, *args, **kwargs):
         seconds, value = _timed(fn, *args, **kwargs)
@@ -255,6 +295,7 @@ def measure(kb: KnowledgeBase, queries: list[tuple[str, str]]) -> dict[str, list
         where = SearchFilter(course=course)
         # Full operations, ours and the baseline interleaved so load spikes hit both alike.
         record("ours_filtered", kb.search, q, k=k, where=where)
+        record("plain_filtered", search_plain, q, k=k, where=where)
         record("base_filtered", dense_only, kb, q, k=k, where=where)
         record("ours_unfiltered", kb.search, q, k=k)
         record("base_unfiltered", dense_only, kb, q, k=k)
@@ -272,7 +313,9 @@ def measure(kb: KnowledgeBase, queries: list[tuple[str, str]]) -> dict[str, list
             accepts=lambda ids, w=default: kb.lexical.accepts(ids, w),
         )  # fmt: skip
         tokens = record("tokenize", kb.tokenizer.tokenize, q)
-        record("bm25", kb.lexical.search, tokens, k=n, where=where)
+        lexical = record("bm25", kb.lexical.search, tokens, k=n, where=where)
+        pool = list(dict.fromkeys(cid for cid, _ in [*dense, *lexical]))
+        record("sentences", sentence_scores, kb, q, vec, pool)
         record("bm25_unfiltered", kb.lexical.search, tokens, k=n, where=SearchFilter())
         top = [cid for cid, _ in dense[: k + 10]]  # the retriever hydrates k + 10 ids
         record("hydrate", kb.registry.chunks, top)
@@ -287,6 +330,7 @@ BREAKDOWN = [
     ("tokenize", "query tokenization"),
     ("bm25", "BM25 top-{n}, course filter"),
     ("bm25_unfiltered", "BM25 top-{n}, default filter"),
+    ("sentences", "sentence evidence (read + score the pool)"),
     ("hydrate", "hydration of 15 chunks (registry)"),
 ]
 
@@ -334,6 +378,9 @@ def run(chunks: int = DEFAULT_CHUNKS, queries: int = DEFAULT_QUERIES) -> dict:
         f"first search ({loaded}): {load_s * 1000:.0f} ms; "
         f"first Korean search: {korean_s * 1000:.0f} ms",
         "dense stages: Chroma's unfiltered top 4n, kept by the lexical index's metadata",
+        "ours with sentence evidence off, same KB, interleaved (course filter): "
+        + " / ".join(f"{p} {stats['plain_filtered'][p]:.1f}" for p in ("p50", "p95", "p99"))
+        + " ms",
         f"{'breakdown, each stage timed on its own (ms)':<46}{'p50':>9}{'p95':>9}{'p99':>9}",
     ]
     for key, label in BREAKDOWN:

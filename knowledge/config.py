@@ -18,6 +18,9 @@ class KnowledgeConfig:
     # Where sentence-transformers models cache their ONNX export for fast queries; None:
     # queries run in torch.
     onnx_cache_dir: Path | None = None
+    # Weight of sentence evidence in the fusion (``knowledge.sentences``); 0 turns it off and
+    # ingest then embeds no sentences.
+    sentence_weight: float = 1.0
 
     @property
     def kb_dir(self) -> Path:

@@ -183,6 +183,12 @@ class HybridEmbeddings(_ArrayEmbeddings):
     def dimension(self) -> int:  # type: ignore[override]
         return self.first.dimension + self.second.dimension
 
+    def split(self, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The two models' own (normalised) vectors inside one hybrid vector."""
+        cut = len(vector) - self.second.dimension
+        a, b = (np.asarray(v, dtype=np.float32) for v in (vector[:cut], vector[cut:]))
+        return a / max(float(np.linalg.norm(a)), 1e-12), b / max(float(np.linalg.norm(b)), 1e-12)
+
     def embed_array(self, texts: list[str]) -> np.ndarray:
         a = _normalise(self.first.embed_array(texts)) * math.sqrt(self.weight)
         b = _normalise(self.second.embed_array(texts)) * math.sqrt(1.0 - self.weight)
@@ -201,6 +207,31 @@ def answer_embedding(embeddings: _ArrayEmbeddings) -> _ArrayEmbeddings:
     if isinstance(embeddings, HybridEmbeddings) and isinstance(embeddings.second, USEEmbeddings):
         return embeddings.second
     return USEEmbeddings()
+
+
+def sentence_embedding(embeddings: _ArrayEmbeddings) -> _ArrayEmbeddings:
+    """The embedding of sentence evidence (``knowledge.sentences``): multilingual USE, fast
+    on many short texts and able to match an English question to a Korean sentence. The
+    instance inside ``embeddings`` when it holds one (as ``answer_embedding``)."""
+    return answer_embedding(embeddings)
+
+
+def sentence_query_vector(
+    text: str,
+    *,
+    vector: np.ndarray,
+    embeddings: _ArrayEmbeddings,
+    sentences: _ArrayEmbeddings,
+) -> np.ndarray:
+    """``text`` in the sentence model's space, given its ``vector`` from ``embeddings``: the
+    USE half of a hybrid vector when ``sentences`` is that half (no second model call)."""
+    if (
+        isinstance(embeddings, HybridEmbeddings)
+        and embeddings.second is sentences
+        and 0.0 < embeddings.weight < 1.0
+    ):
+        return embeddings.split(vector)[1]
+    return sentences.embed_array([text])[0]
 
 
 def minilm_embedding(embeddings: _ArrayEmbeddings | None = None) -> _ArrayEmbeddings:

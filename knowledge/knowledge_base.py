@@ -1,8 +1,8 @@
 """The knowledge base: registry + vector index + lexical index, kept in step.
 
 Write protocol for one document (what makes an interrupted ingest recoverable):
-1. ``registry.stage``: the document and its new chunks in one SQL transaction, status
-   ``pending``.
+1. ``registry.stage``: the document and its new chunks (with their BM25 tokens and
+   sentence vectors) in one SQL transaction, status ``pending``.
 2. The vector index gets the new vectors; vectors of chunks that no longer exist go.
 3. ``registry.mark(..., "ready")``.
 4. Once per batch, the BM25 index is rebuilt from the registry (ready documents only).
@@ -27,23 +27,35 @@ import numpy as np
 
 from knowledge.chunking import chunk_document
 from knowledge.config import KnowledgeConfig
-from knowledge.embeddings import CachedEmbedding, build_embeddings
+from knowledge.embeddings import (
+    CachedEmbedding,
+    build_embeddings,
+    sentence_embedding,
+    sentence_query_vector,
+)
 from knowledge.lexical import LexicalIndex, Tokenizer, is_hangul
 from knowledge.registry import HIDDEN, OVERRIDE_FIELDS, DocumentRegistry, make_engine
 from knowledge.retrieval import FusionParams, HybridRetriever
+from knowledge.sentences import VERSION as SENTENCES_VERSION
+from knowledge.sentences import embed_sentences
 from knowledge.types import Chunk, LoadedDocument, ScoredChunk, SearchFilter
 from knowledge.vectorstore import VectorIndex, build_vector_index
+
+# ``kb_state`` key: the ``knowledge.sentences.VERSION`` of the stored sentence vectors.
+SENTENCE_VERSION_KEY = "sentence_version"
 
 
 @dataclass
 class PreparedDocument:
-    """A document ready to write: chunks, their tokens and vectors (the slow part)."""
+    """A document ready to write: chunks, their tokens and vectors (the slow part), and
+    each chunk's sentence vectors (None when the knowledge base keeps none)."""
 
     doc: LoadedDocument
     chunks: list[Chunk]
     tokens: list[list[str]]
     vectors: np.ndarray
     hidden: bool = False
+    sentence_vectors: list[np.ndarray] | None = None
 
 
 @dataclass
@@ -67,7 +79,11 @@ class KnowledgeBase:
         chunk_size: int,
         fusion: FusionParams | None = None,
         query_cache: int = 0,
+        sentence_embeddings=None,
     ) -> None:
+        """``sentence_embeddings``: the model of sentence evidence (default: the USE model
+        inside ``embeddings``, or a new one; see ``knowledge.sentences``)."""
+        fusion = fusion or FusionParams()
         self.registry = registry
         self.vectors = vectors
         self.lexical = lexical
@@ -81,6 +97,12 @@ class KnowledgeBase:
             CachedEmbedding(embeddings, max_entries=query_cache) if query_cache > 0 else None
         )
         self._refresh_lock = threading.Lock()
+        # Sentence evidence on: every chunk keeps its sentence vectors (None: it is off).
+        self.sentences = (
+            (sentence_embeddings or sentence_embedding(embeddings))
+            if fusion.sentence_weight
+            else None
+        )
         self.retriever = HybridRetriever(
             embed_query=self.embed_query,
             vectors=vectors,
@@ -88,6 +110,8 @@ class KnowledgeBase:
             tokenizer=tokenizer,
             hydrate=registry.chunks,
             params=fusion,
+            sentence_query=self.sentence_query if self.sentences else None,
+            sentence_vectors=registry.sentence_vectors if self.sentences else None,
         )
 
     # --- embedding ----------------------------------------------------------------------
@@ -105,6 +129,18 @@ class KnowledgeBase:
         if not chunks:
             return np.zeros((0, 1), dtype=np.float32)
         return self.embeddings.embed_array([c.index_text for c in chunks])
+
+    def embed_chunk_sentences(self, chunks: Sequence[Chunk]) -> list[np.ndarray] | None:
+        """Each chunk's sentence vectors; None when sentence evidence is off."""
+        if self.sentences is None:
+            return None
+        return embed_sentences([c.text for c in chunks], self.sentences.embed_array)
+
+    def sentence_query(self, text: str, vector: np.ndarray) -> np.ndarray:
+        """The query in the sentence model's space, given its ``vector`` from ``embed_query``."""
+        return sentence_query_vector(
+            text, vector=vector, embeddings=self.embeddings, sentences=self.sentences
+        )
 
     # --- writing ------------------------------------------------------------------------
     def prepare(self, doc: LoadedDocument) -> PreparedDocument:
@@ -131,20 +167,32 @@ class KnowledgeBase:
         every = [c for chunks in chunked for c in chunks]
         if progress is None or not every:
             vectors = self.embed_chunks(every)
+            sentences = self.embed_chunk_sentences(every)
         else:
-            parts = []
+            parts, sentence_parts = [], []
             step = max(4, min(64, math.ceil(len(every) / max(progress_steps, 1))))
             progress(0, len(every))
             for i in range(0, len(every), step):
                 parts.append(self.embed_chunks(every[i : i + step]))
+                sentence_parts.append(self.embed_chunk_sentences(every[i : i + step]))
                 progress(min(i + step, len(every)), len(every))
             vectors = np.concatenate(parts)
+            sentences = (
+                None if self.sentences is None else [m for part in sentence_parts for m in part]
+            )
         prepared, start = [], 0
         for doc, chunks, is_hidden in zip(docs, chunked, hidden, strict=True):
             tokens = self.tokenizer.tokenize_many([c.index_text for c in chunks])
             end = start + len(chunks)
             prepared.append(
-                PreparedDocument(doc, chunks, tokens, vectors[start:end], hidden=is_hidden)
+                PreparedDocument(
+                    doc,
+                    chunks,
+                    tokens,
+                    vectors[start:end],
+                    hidden=is_hidden,
+                    sentence_vectors=None if sentences is None else sentences[start:end],
+                )
             )
             start = end
         return prepared
@@ -164,7 +212,14 @@ class KnowledgeBase:
 
     def write(self, prepared: PreparedDocument) -> None:
         """Replace one document (see the write protocol above). Lexical is refreshed later."""
-        old = self.registry.stage(prepared.doc, prepared.chunks, prepared.tokens)
+        if prepared.sentence_vectors is not None and self._sentence_version() is None:
+            self.registry.set_state(SENTENCE_VERSION_KEY, SENTENCES_VERSION)
+        old = self.registry.stage(
+            prepared.doc,
+            prepared.chunks,
+            prepared.tokens,
+            sentence_vectors=prepared.sentence_vectors,
+        )
         if prepared.hidden:
             self.vectors.delete(
                 chunk_ids=[*old, *(c.id for c in prepared.chunks)], doc_ids=[prepared.doc.doc_id]
@@ -204,6 +259,18 @@ class KnowledgeBase:
             self.vectors.add(chunks, np.concatenate(parts))
         self.registry.mark([doc_id], "ready")
         return len(chunks)
+
+    def _sentence_version(self) -> int | None:
+        return self.registry.state().get(SENTENCE_VERSION_KEY)
+
+    def _embed_missing_sentences(self, *, batch: int = 256) -> int:
+        """Store sentence vectors for every ready chunk without them; returns how many."""
+        missing = self.registry.chunks_without_sentences()
+        for i in range(0, len(missing), batch):
+            part = missing[i : i + batch]
+            self.registry.set_sentence_vectors(part, self.embed_chunk_sentences(part) or [])
+        self.registry.set_state(SENTENCE_VERSION_KEY, SENTENCES_VERSION)
+        return len(missing)
 
     def remove(self, doc_id: str) -> None:
         chunk_ids = self.registry.remove(doc_id)
@@ -304,6 +371,22 @@ class KnowledgeBase:
         orphans = [cid for cid in vector_ids if cid not in indexed]
         if orphans:
             problems.append(Problem("orphan_vectors", f"{len(orphans)} vector(s) of no chunk"))
+        if self.sentences is not None:
+            stored = self._sentence_version()
+            if stored is not None and stored != SENTENCES_VERSION:
+                problems.append(
+                    Problem("sentences_stale", "stored sentence vectors are of an older version")
+                )
+            else:
+                without = self.registry.chunks_without_sentences()
+                if without:
+                    problems.append(
+                        Problem(
+                            "missing_sentences",
+                            f"{len(without)} chunk(s) have no sentence vectors",
+                            sorted({c.doc_id for c in without}),
+                        )
+                    )
         version = self.registry.state().get("tokenizer_version")
         if registry_chunks and version != self.tokenizer.VERSION:
             problems.append(
@@ -356,6 +439,15 @@ class KnowledgeBase:
         if kinds & {"lexical_stale", "lexical_mismatch", "tokens_stale"} or redo or done:
             self.refresh_lexical(force=True)
             done.append("rebuilt the BM25 index")
+        # Documents finished above may have been staged without sentences (by a version
+        # before them, or with KDT_SENTENCE_WEIGHT=0): fill those too.
+        sentence_kinds = {"missing_sentences", "sentences_stale"}
+        if self.sentences is not None and (kinds & sentence_kinds or redo):
+            if "sentences_stale" in kinds:
+                self.registry.clear_sentence_vectors()
+            n = self._embed_missing_sentences()
+            if n:
+                done.append(f"embedded the sentences of {n} chunk(s)")
         return done
 
 
@@ -371,8 +463,10 @@ def build_knowledge_base(
 
     ``embeddings`` lets a caller share one loaded model between knowledge bases (tests,
     benchmarks); by default it is built from ``config.embedding``. ``query_cache``: see
-    ``KnowledgeBase``.
+    ``KnowledgeBase``. ``fusion`` defaults to ``FusionParams`` with the configured
+    ``sentence_weight``.
     """
+    fusion = fusion or FusionParams(sentence_weight=config.sentence_weight)
     config.kb_dir.mkdir(parents=True, exist_ok=True)
     registry = DocumentRegistry(make_engine(config.database_url))
     embeddings = embeddings or build_embeddings(

@@ -4,6 +4,8 @@ Tables (SQLAlchemy Core; SQLite by default, PostgreSQL by URL):
 - ``kb_documents``: one row per document: metadata, content hash, status.
 - ``kb_chunks``: the chunks as the tutor quotes them, with their BM25 tokens, so the
   vector and lexical indexes can always be rebuilt from here alone.
+- ``kb_sentences``: each chunk's sentence vectors (float16, see ``knowledge.sentences``),
+  written in the same transaction as the chunk and deleted with it.
 - ``kb_state``: a generation counter bumped on every change, which tells derived
   indexes (the BM25 cache of every worker) that they are stale.
 - ``kb_overrides``: what an instructor set on a document in the console (metadata fields,
@@ -24,12 +26,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 from sqlalchemy import (
     Column,
     DateTime,
     Engine,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -45,6 +49,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from knowledge.errors import ConflictError, NotFoundError
+from knowledge.sentences import from_bytes, to_bytes
 from knowledge.types import Chunk, LoadedDocument
 
 metadata = MetaData()
@@ -90,6 +95,19 @@ chunks = Table(
     Column("line_start", Integer, nullable=False),
     Column("line_end", Integer, nullable=False),
     Column("tokens", Text, nullable=False),
+)
+
+sentences = Table(
+    "kb_sentences",
+    metadata,
+    Column(
+        "chunk_id",
+        String(600),
+        ForeignKey("kb_chunks.chunk_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("dim", Integer, nullable=False),  # 0 for a chunk without a sentence
+    Column("vectors", LargeBinary, nullable=False),
 )
 
 state = Table(
@@ -373,6 +391,43 @@ class DocumentRegistry:
             rows = conn.execute(self._ready_chunks(with_tokens=True))
             return [(self._chunk(r), json.loads(r.tokens)) for r in rows]
 
+    def sentence_vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored sentence vectors of these chunks (float16 matrices); chunks without
+        stored vectors are absent."""
+        out: dict[str, np.ndarray] = {}
+        with self.engine.connect() as conn:
+            for i in range(0, len(chunk_ids), 500):
+                part = list(chunk_ids[i : i + 500])
+                query = select(sentences).where(sentences.c.chunk_id.in_(part))
+                out.update((r.chunk_id, from_bytes(r.vectors, r.dim)) for r in conn.execute(query))
+        return out
+
+    def chunks_without_sentences(self) -> list[Chunk]:
+        """Chunks of ready documents with no stored sentence vectors, in a stable order."""
+        query = self._ready_chunks(with_tokens=False).where(
+            chunks.c.chunk_id.not_in(select(sentences.c.chunk_id))
+        )
+        with self.engine.connect() as conn:
+            return [self._chunk(r) for r in conn.execute(query)]
+
+    def set_sentence_vectors(
+        self, chunk_list: Sequence[Chunk], vectors: Sequence[np.ndarray]
+    ) -> None:
+        """Store (or replace) the sentence vectors of chunks that exist (others are skipped)."""
+        ids = [c.id for c in chunk_list]
+        with self.engine.begin() as conn:
+            present = select(chunks.c.chunk_id).where(chunks.c.chunk_id.in_(ids))
+            known = {r[0] for r in conn.execute(present)}
+            conn.execute(delete(sentences).where(sentences.c.chunk_id.in_(ids)))
+            pairs = [(c, v) for c, v in zip(chunk_list, vectors, strict=True) if c.id in known]
+            if pairs:
+                _insert_sentences(conn, [c for c, _ in pairs], [v for _, v in pairs])
+
+    def clear_sentence_vectors(self) -> None:
+        """Forget every stored sentence vector (they are of another ``sentences.VERSION``)."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(sentences))
+
     def counts(self) -> tuple[int, int]:
         with self.engine.connect() as conn:
             n_docs = conn.execute(select(func.count()).select_from(documents)).scalar_one()
@@ -449,9 +504,17 @@ class DocumentRegistry:
 
     # --- writes -----------------------------------------------------------------------
     def stage(
-        self, doc: LoadedDocument, doc_chunks: Sequence[Chunk], tokens: Sequence[list[str]]
+        self,
+        doc: LoadedDocument,
+        doc_chunks: Sequence[Chunk],
+        tokens: Sequence[list[str]],
+        *,
+        sentence_vectors: Sequence[np.ndarray] | None = None,
     ) -> list[str]:
-        """Replace a document and its chunks (status 'pending'); return the old chunk ids."""
+        """Replace a document and its chunks (status 'pending'); return the old chunk ids.
+
+        ``sentence_vectors``: one matrix per chunk (``knowledge.sentences``), or None to
+        store none (``kb check`` then reports them missing where they are wanted)."""
         now = datetime.now(UTC)
         meta = doc.meta
         values = {
@@ -476,6 +539,7 @@ class DocumentRegistry:
         with self.engine.begin() as conn:
             of_doc = select(chunks.c.chunk_id).where(chunks.c.doc_id == doc.doc_id)
             old = [r[0] for r in conn.execute(of_doc)]
+            conn.execute(delete(sentences).where(sentences.c.chunk_id.in_(of_doc)))
             conn.execute(delete(chunks).where(chunks.c.doc_id == doc.doc_id))
             exists = conn.execute(
                 select(documents.c.doc_id).where(documents.c.doc_id == doc.doc_id)
@@ -502,6 +566,8 @@ class DocumentRegistry:
                         for c, t in zip(doc_chunks, tokens, strict=True)
                     ],
                 )
+            if doc_chunks and sentence_vectors is not None:
+                _insert_sentences(conn, doc_chunks, sentence_vectors)
             self._bump(conn)
         return old
 
@@ -518,6 +584,7 @@ class DocumentRegistry:
         with self.engine.begin() as conn:
             of_doc = select(chunks.c.chunk_id).where(chunks.c.doc_id == doc_id)
             ids = [r[0] for r in conn.execute(of_doc)]
+            conn.execute(delete(sentences).where(sentences.c.chunk_id.in_(of_doc)))
             deleted = conn.execute(delete(documents).where(documents.c.doc_id == doc_id)).rowcount
             if not deleted:
                 raise NotFoundError(f"no document {doc_id!r} in the knowledge base")
@@ -525,3 +592,13 @@ class DocumentRegistry:
             conn.execute(delete(overrides).where(overrides.c.doc_id == doc_id))
             self._bump(conn)
         return ids
+
+
+def _insert_sentences(conn, chunk_list: Sequence[Chunk], vectors: Sequence[np.ndarray]) -> None:
+    conn.execute(
+        insert(sentences),
+        [
+            {"chunk_id": c.id, "dim": int(m.shape[1]) if len(m) else 0, "vectors": to_bytes(m)}
+            for c, m in zip(chunk_list, vectors, strict=True)
+        ],
+    )

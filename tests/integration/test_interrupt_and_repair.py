@@ -62,7 +62,12 @@ def test_document_left_mid_write_is_finished_by_repair(crash_after, kb_with_cour
     doc = load_document(path, course_root=course, course="tiny", max_bytes=1 << 20)
     prepared = kb.prepare(doc)
     # What a kill between the steps of KnowledgeBase.write leaves behind:
-    kb.registry.stage(prepared.doc, prepared.chunks, prepared.tokens)
+    kb.registry.stage(
+        prepared.doc,
+        prepared.chunks,
+        prepared.tokens,
+        sentence_vectors=prepared.sentence_vectors,
+    )
     if crash_after == "vectors":
         kb.vectors.add(prepared.chunks, prepared.vectors)
 
@@ -94,7 +99,12 @@ def test_update_left_mid_write_drops_old_vectors_and_indexes_new_ones(kb_with_co
     path = course / "lessons" / "03-dicts.md"
     path.write_text(path.read_text(encoding="utf-8") + "\nA wombat keeps keys unique.\n")
     prepared = kb.prepare(load_document(path, course_root=course, course="tiny", max_bytes=1 << 20))
-    kb.registry.stage(prepared.doc, prepared.chunks, prepared.tokens)
+    kb.registry.stage(
+        prepared.doc,
+        prepared.chunks,
+        prepared.tokens,
+        sentence_vectors=prepared.sentence_vectors,
+    )
     stale = old_ids - {c.id for c in prepared.chunks}
     assert stale
 
