@@ -127,6 +127,7 @@ def measure(kb: KnowledgeBase, course: str, q: Question) -> dict:
         "tokens": len(tokens),
         "dense": max((h.signals.get("dense", 0.0) for h in hits), default=0.0),
         "dense_top5": max((h.signals.get("dense", 0.0) for h in hits[:5]), default=0.0),
+        "sentence": max((h.signals.get("sentences", 0.0) for h in hits), default=0.0),
         "lex": lex,
         "lex_norm": lex / (weight * 2.2) if weight else 0.0,  # 2.2 = k1 + 1 of the BM25
         "cov": kb.term_coverage(q.text, where=where, ignore=QUESTION_WORDS),

@@ -94,6 +94,8 @@ EMBED_CHARS = 400
 MAX_CODE_LINES = 25
 MAX_KEY_TERMS = 3
 MAX_POINTERS = 3
+RELATED = 2  # other lessons' sections under "Read more" (Lv1-3; Lv4 has its pointers)
+RELATED_FLOOR = 0.6  # ... scored at least this share of the best passage
 
 # (min, max) quoted sentences by level; hint mode quotes 1-2.
 _SENTENCES = {1: (2, 3), 2: (3, 5), 3: (3, 5), 4: (1, 2)}
@@ -303,7 +305,15 @@ class ExtractiveAnswerer:
             self._key_terms(request, units, body, chosen, draft)
         if level < 4:
             _example(scored, chosen, passages, request.lang, draft)
-        _read_more(chosen, passages, request.lang, draft)
+        _read_more(
+            scored,
+            chosen,
+            passages,
+            request.lang,
+            draft,
+            related=RELATED if level < 4 else 0,
+            subject=intent.subject,
+        )
         if level == 4:
             _pointers(scored, chosen, passages, request.lang, draft)
         _trim(draft)
@@ -689,12 +699,42 @@ def _example(
 
 
 def _read_more(
-    chosen: list[Unit], passages: list[ScoredChunk], lang: str, draft: _Draft
+    scored: _Scored | None,
+    chosen: list[Unit],
+    passages: list[ScoredChunk],
+    lang: str,
+    draft: _Draft,
+    *,
+    related: int = 0,
+    subject: str = "",
 ) -> None:
-    """Where to read more: the quoted places (``Title › Heading``), cited."""
+    """Where to read more: the quoted places (``Title › Heading``), then up to ``related``
+    sections of other lessons among the passages ("see also"), cited: the best scored ones
+    within ``RELATED_FLOOR`` of the best, and, when the question names its ``subject``, only
+    sections that speak of it."""
+    variants = _variants(subject) if subject else []
     lines: list[str] = []
     shown: set[str] = set()
-    for p in dict.fromkeys(u.passage for u in chosen):
+    quoted = list(dict.fromkeys(u.passage for u in chosen))
+    lessons = {passages[p].chunk.lesson_id or passages[p].chunk.doc_id for p in quoted}
+    others: list[int] = []
+    if scored is not None and related and scored.passage_scores:
+        ranked = sorted(scored.passage_scores, key=lambda p: -scored.passage_scores[p])
+        floor = RELATED_FLOOR * scored.passage_scores[ranked[0]]
+        for p in ranked:
+            lesson = passages[p].chunk.lesson_id or passages[p].chunk.doc_id
+            if p in quoted or lesson in lessons or passages[p].chunk.kind == "exercise":
+                continue
+            if scored.passage_scores[p] < floor:
+                break
+            text = passages[p].chunk.text.lower()
+            if variants and not any(_mentions(text, v) for v in variants):
+                continue
+            lessons.add(lesson)
+            others.append(p)
+            if len(others) >= related:
+                break
+    for p in [*quoted, *others]:
         place = place_label(passages[p])
         if place in shown:
             continue
