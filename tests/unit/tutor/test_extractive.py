@@ -597,6 +597,26 @@ def test_answer_quotes_at_most_two_sections_then_where_to_read_more(answerer, le
         assert passages[n - 1].chunk.doc_id in {passages[q - 1].chunk.doc_id for q in quoted}
 
 
+def test_read_more_points_to_another_lesson_on_the_subject_only(answerer) -> None:
+    tuples_in_dicts = (
+        "## Tuples as keys\n\nA tuple can be a dictionary key because a tuple cannot change. "
+        "A list cannot be a key.\n"
+    )
+    passages = [
+        hit(LIST_INTRO, 1, title="Lists", heading="Lists"),
+        hit(tuples_in_dicts, 2, title="Dictionaries", heading="Tuples as keys"),
+        hit(LOOPS, 3, title="Loops", heading="For loops"),
+    ]
+    answer = ask(answerer, "What is a list?", passages)
+
+    places = dict((n, place) for place, n in PLACE_LINE.findall(section(answer.text, "read_more")))
+    quoted = set(markers(body(answer.text)))
+    assert {str(n) for n in quoted} <= set(places)
+    # another lesson that speaks of lists is a "see also"; the loops section never is
+    assert places.get("2") == "Dictionaries › Tuples as keys"
+    assert "3" not in places
+
+
 def test_signposts_questions_and_lead_ins_are_not_quoted(answerer) -> None:
     text = (
         "## Lists\n\nIn this lesson, you will learn about lists. What is a list, really? "
