@@ -20,6 +20,7 @@ load it and ``kb check`` can tell when it is stale.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shutil
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from knowledge.types import Chunk, SearchFilter
 
@@ -49,6 +51,21 @@ _STOP = frozenset(
 )
 
 
+def _loanwords() -> tuple[re.Pattern[str], dict[str, str]]:
+    """The transliterations of ``transliterations.yaml`` as one pattern (longest first, not
+    inside a longer Hangul word: 플레이리스트 is not 리스트) and their English words."""
+    english = _read_loanwords()
+    alternatives = "|".join(re.escape(k) for k in sorted(english, key=len, reverse=True))
+    return re.compile(rf"(?<![\uac00-\ud7a3])(?:{alternatives})"), english
+
+
+@functools.cache
+def _read_loanwords() -> dict[str, str]:
+    path = Path(__file__).with_name("transliterations.yaml")
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return {str(k): str(v).lower() for k, v in raw.items()}
+
+
 def is_hangul(token: str) -> bool:
     """Whether a token is Korean (holds Hangul), as opposed to English words and code."""
     return bool(_HANGUL.search(token))
@@ -58,11 +75,12 @@ class Tokenizer:
     """Mixed Korean/English/code tokenizer. Thread-safe; the Kiwi model loads on first use."""
 
     # Bump whenever tokens change: stored chunk tokens of an older version are recomputed.
-    VERSION = 2
+    VERSION = 3
 
     def __init__(self) -> None:
         self._kiwi = None
         self._lock = threading.Lock()
+        self._loanwords = _loanwords()
 
     def _load(self) -> None:
         with self._lock:
@@ -85,10 +103,18 @@ class Tokenizer:
         return out
 
     def _korean(self, text: str) -> list[str]:
+        """Content morphemes; a transliteration ("넘파이를") gives its English word instead of
+        its pieces (Kiwi may cut an unknown loanword as 넘 + 파이)."""
+        pattern, english = self._loanwords
+        loans = [(m.start(), m.end(), english[m.group(0)]) for m in pattern.finditer(text)]
         tokens = []
         for token in self._kiwi.tokenize(text):
+            if loans and any(a <= token.start < b for a, b, _ in loans):
+                continue
             if token.tag in _KIWI_KEEP and _HANGUL.search(token.form):
                 tokens.append(token.form)
+        for _a, _b, word in loans:
+            tokens.extend(self._english(word))
         return tokens
 
     def tokenize(self, text: str) -> list[str]:

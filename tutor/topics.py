@@ -118,7 +118,8 @@ QUESTION_WORDS = frozenset(
     하 있 되 알 모르 이해 주 보 그거 이거 저거 그것 이것 저것 그 이 저 거 것
     한국어 영어 차이 경우 코드 뜻 의미 부분 좋 아니 맞 그렇 이렇 어떻 궁금 질문
     답 번 요 네 응 예요 또 다른 쉽게 간단 간단히 혹시 정도 때 무엇인가 누구 너
-    나 저희 우리 제 내 해 줘 알려 알리 가르치 보여주 보이 필요 원하 싶 모르겠""".split()  # noqa: SIM905
+    나 저희 우리 제 내 해 줘 알려 알리 가르치 보여주 보이 필요 원하 싶 모르겠
+    사용법 방법 법 쓰는법""".split()  # noqa: SIM905
 )
 _EN_REFERENCE = re.compile(
     r"\b(?:it|its|it's|that|this|these|those|they|them|their|theirs|same|above|previous"

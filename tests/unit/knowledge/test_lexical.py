@@ -21,17 +21,31 @@ def one(tokenizer: Tokenizer, word: str) -> str:
 
 
 # --- tokenizer ---------------------------------------------------------------------------------
-@pytest.mark.parametrize("phrase", ["리스트를", "리스트는", "리스트가", "리스트에"])
+@pytest.mark.parametrize("phrase", ["변수를", "변수는", "변수가", "변수에"])
 def test_korean_particles_are_dropped(tokenizer: Tokenizer, phrase: str) -> None:
-    assert tokenizer.tokenize(phrase) == ["리스트"]
+    assert tokenizer.tokenize(phrase) == ["변수"]
 
 
 def test_korean_sentence_keeps_content_words_only(tokenizer: Tokenizer) -> None:
-    tokens = tokenizer.tokenize("리스트를 정렬하는 방법은 무엇입니까?")
+    tokens = tokenizer.tokenize("변수를 정렬하는 방법은 무엇입니까?")
 
-    assert "리스트" in tokens
+    assert "변수" in tokens
     assert "정렬" in tokens
     assert not {"를", "는", "은", "?"} & set(tokens)
+
+
+@pytest.mark.parametrize(
+    ("phrase", "tokens"),
+    [
+        ("리스트를", ["list"]),
+        ("리스트가 늘어나요", ["늘어나", "list"]),
+        ("넘파이 배열", ["배열", "numpy"]),  # Kiwi alone cuts 넘파이 into 넘 + 파이
+        ("판다스 데이터프레임", ["pandas", "dataframe"]),
+        ("플레이리스트", ["플레이", "리스트"]),  # inside a longer word it is not the loanword
+    ],
+)
+def test_transliterations_are_read_as_their_english_word(tokenizer, phrase, tokens) -> None:
+    assert tokenizer.tokenize(phrase) == tokens
 
 
 def test_english_is_lowercased(tokenizer: Tokenizer) -> None:
@@ -96,7 +110,7 @@ def entries(tokenizer: Tokenizer) -> list[tuple[Chunk, list[str]]]:
         chunk("loops", "A for loop repeats its body for each item.", level=2),
         chunk("sol", "Solution: append each square to the list.", kind="solution"),
         chunk("pandas", "A DataFrame column is like a list of values.", course="ds"),
-        chunk("ko", "리스트는 값을 순서대로 저장합니다.", lang="ko", level=None),
+        chunk("ko", "목록은 값을 순서대로 저장합니다.", lang="ko", level=None),
     ]
     return [(c, tokenizer.tokenize(c.text)) for c in chunks]
 
@@ -147,9 +161,9 @@ def test_filter_on_lang_and_level_keeps_unlevelled(entries, tmp_path, tokenizer)
     index = LexicalIndex(tmp_path / "bm25")
     index.build(entries, generation=1)
 
-    korean = index.search(tokenizer.tokenize("리스트를"), k=10, where=SearchFilter(lang="ko"))
+    korean = index.search(tokenizer.tokenize("목록을"), k=10, where=SearchFilter(lang="ko"))
     level_two = index.search(
-        tokenizer.tokenize("loop list 리스트"), k=10, where=SearchFilter(level_min=2, level_max=2)
+        tokenizer.tokenize("loop list 목록"), k=10, where=SearchFilter(level_min=2, level_max=2)
     )
 
     assert [cid for cid, _ in korean] == ["py/ko.md#0-ko"]
@@ -231,10 +245,10 @@ def test_document_frequencies_count_chunks_holding_each_token(entries, tmp_path,
     index.build(entries, generation=1)
     lst, value, kubernetes = (one(tokenizer, w) for w in ("list", "values", "kubernetes"))
 
-    counts, total = index.document_frequencies([lst, value, kubernetes, "리스트"])
+    counts, total = index.document_frequencies([lst, value, kubernetes, "목록"])
 
     assert total == 5
-    assert counts == {lst: 3, value: 2, kubernetes: 0, "리스트": 1}
+    assert counts == {lst: 3, value: 2, kubernetes: 0, "목록": 1}
 
 
 def test_document_frequencies_respect_the_filter(entries, tmp_path, tokenizer) -> None:
