@@ -53,6 +53,7 @@ from eval.dialogue_datasets import Dialogue, DialogueTurn, read_dialogues
 from eval.dialogue_runner import (
     BASELINE_RULE,
     by_turn,
+    cited_sources,
     evaluate_dialogue,
     summarize_turns,
     with_topic_rule,
@@ -182,6 +183,7 @@ def run_dialogue_set(*, llm: bool, limit: int | None) -> dict[str, Any]:
                 )
             elapsed = time.perf_counter() - started
             calls = {name: c.finish() for name, c in condensers.items()}
+            switches = _switch_vs_alone(items, offline, course=setup.course, names=list(services))
         finally:
             if server is not None:
                 from tests.fakes.openai_server import stop_fake_openai
@@ -203,7 +205,42 @@ def run_dialogue_set(*, llm: bool, limit: int | None) -> dict[str, Any]:
         "by_turn": positions,
         "model_calls": calls,
         "seconds": round(elapsed, 1),
+        "switch_vs_alone": switches,
         "failures": _failures(items),
+    }
+
+
+def _switch_vs_alone(
+    items: list[dict[str, Any]], service: ChatService, *, course: str | None, names: list[str]
+) -> dict[str, Any]:
+    """The topic-switch target on the dialogue set: turns that open a new topic after an
+    earlier course turn, their first citation in the conversation (each column) vs the same
+    question asked alone in a new conversation."""
+    switches = [
+        i
+        for i in items
+        if i["metrics"].get("topic_switch", {}).get("value") is not None
+        and i["expect"] == "answer"
+        and i["gold_sources"]
+    ]
+    alone: list[bool] = []
+    after: dict[str, list[bool]] = {n: [] for n in names}
+    for item in switches:
+        gold = set(item["gold_sources"])
+        decision, answer = service.reply(item["question"], course=course, lang=item["lang"])
+        turn = DialogueTurn(
+            user=item["question"], gold_sources=tuple(item["gold_sources"]), expect="answer"
+        )
+        cited = cited_sources(turn, decision, answer)[:1]
+        alone.append(bool(cited) and cited[0] in gold)
+        for name in names:
+            fields = item if name == "ours" else item["baselines"][name]
+            first = fields["cited_sources"][:1]
+            after[name].append(bool(first) and first[0] in gold)
+    return {
+        "turns": len(switches),
+        "alone": _mean(alone),
+        "after": {n: _mean(v) for n, v in after.items()},
     }
 
 
@@ -254,6 +291,16 @@ def format_dialogue_table(result: dict[str, Any]) -> str:
     if result["model_calls"]:
         calls = [result["model_calls"].get(n) for n in names]
         lines.append(f"{'model calls':<{width}}" + "".join(f"{_cell(c):>16}" for c in calls))
+    switch = result.get("switch_vs_alone")
+    if switch and switch["turns"]:
+        after = [switch["after"].get(n) for n in names]
+        lines.append(
+            f"{'switch after / alone':<{width}}"
+            + "".join(
+                f"{_cell(a) + ' / ' + _cell(switch['alone']):>16}" if a is not None else f"{'':>16}"
+                for a in after
+            )
+        )
     lines.append("-" * len(header))
     lines.append(
         "   llm-*: LLMTopicRule through ChatOpenAI and the scripted server; standalone = the "
