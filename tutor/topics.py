@@ -138,8 +138,9 @@ _KO_REFERENCE = re.compile(
 )
 # Pronouns that stand for something said before: a message with one never switches topic
 # on its other words ("Why is it faster than a loop?" is about the topic, not loops).
+# Not at the very start: "It is important to ..." opens a statement with a dummy "it".
 _PRONOUN = re.compile(
-    r"\b(?:it|its|them|they|their)\b|(?:^|\s)(?:그거|그것|그걸|그게|그건|이거|이것|이걸|이게|이건)",
+    r"(?<!^)\b(?:it|its|them|they|their)\b|(?:^|\s)(?:그거|그것|그걸|그게|그건|이거|이것|이걸|이게|이건)",
     re.IGNORECASE,
 )
 _KO_OPENER = re.compile(
@@ -275,15 +276,21 @@ class EvidenceRule:
         ):
             why = "its own words loosely find the topic's lesson"
             return TopicDecision("follow_up", joined(topic, question), why)
-        switched = alone.clear and alone.doc_id is not None and alone.doc_id != topic.doc_id
+        elsewhere = alone.covered and alone.doc_id is not None and alone.doc_id != topic.doc_id
         if found.reference or found.pronoun:
             word = found.reference or "a pronoun"
-            if switched and not found.pronoun and len(found.content) >= self.min_new_terms:
+            # A reference word ("this", "why", "and") in a question with words enough of its
+            # own that find another lesson opens a new topic: clearly found, or found with
+            # three topic words or more. A pronoun inside the question never does.
+            enough = len(found.content) >= self.min_new_terms and (
+                alone.clear or len(found.content) > self.min_new_terms
+            )
+            if elsewhere and enough and not found.pronoun:
                 return TopicDecision(
                     "new",
                     question,
-                    f"reference {word!r}, but its own words clearly find another "
-                    f"lesson ({alone.confidence:.2f})",
+                    f"reference {word!r}, but its own words find another lesson "
+                    f"({alone.confidence:.2f})",
                 )
             return TopicDecision("follow_up", joined(topic, question), f"reference {word!r}")
         if lang != topic.lang:

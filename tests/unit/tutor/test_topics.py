@@ -257,3 +257,22 @@ def test_how_do_i_do_x_in_korean_is_a_question_not_what_about_x(rule) -> None:
     probe = ScriptedProbe({message: clear("10-modules")})
     decision = rule.decide(message, lang="ko", history=(LISTS,), probe=probe)
     assert decision.kind == "new"
+
+
+def test_a_reference_word_in_a_question_with_its_own_words_elsewhere_is_new(rule) -> None:
+    # "why" opens it, but three topic words of its own find another lesson (loosely)
+    message = "Why might a business want to use machine learning strategies?"
+    probe = ScriptedProbe({message: Probe("01-intro", 0.33, covered=True, clear=False)})
+    decision = rule.decide(message, lang="en", history=(LISTS,), probe=probe)
+    assert (decision.kind, decision.query) == ("new", message)
+    # with only two topic words, a loose match is not enough to leave the topic
+    short = "Why use strategies?"
+    probe = ScriptedProbe({short: Probe("01-intro", 0.33, covered=True, clear=False)})
+    assert rule.decide(short, lang="en", history=(LISTS,), probe=probe).kind == "follow_up"
+
+
+def test_a_dummy_it_opening_a_statement_is_not_a_pronoun_of_the_topic(rule) -> None:
+    message = "It is important to clean out unhelpful data before training a model"
+    probe = ScriptedProbe({message: Probe("02-cleaning", 0.35, covered=True, clear=False)})
+    decision = rule.decide(message, lang="en", history=(LISTS,), probe=probe)
+    assert decision.kind == "new"
