@@ -184,6 +184,7 @@ def run_dialogue_set(*, llm: bool, limit: int | None) -> dict[str, Any]:
             elapsed = time.perf_counter() - started
             calls = {name: c.finish() for name, c in condensers.items()}
             switches = _switch_vs_alone(items, offline, course=setup.course, names=list(services))
+            elliptical = _elliptical(items, tokenizer, names=list(services))
         finally:
             if server is not None:
                 from tests.fakes.openai_server import stop_fake_openai
@@ -206,8 +207,42 @@ def run_dialogue_set(*, llm: bool, limit: int | None) -> dict[str, Any]:
         "model_calls": calls,
         "seconds": round(elapsed, 1),
         "switch_vs_alone": switches,
+        "elliptical": elliptical,
         "failures": _failures(items),
     }
+
+
+def _elliptical(items: list[dict[str, Any]], tokenizer, *, names: list[str]) -> dict[str, Any]:
+    """The follow-up target on the dialogue set: follow-up turns that are elliptical (no
+    topic words or no noun of their own, a pronoun, or "what about X"), their first citation
+    in gold, over the first turns' first-citation accuracy (each column)."""
+    from tutor.topics import cues
+
+    def first_ok(fields: dict[str, Any], gold: list[str]) -> bool:
+        return bool(fields["cited_sources"]) and fields["cited_sources"][0] in gold
+
+    answered = [i for i in items if i["expect"] == "answer" and i["gold_sources"]]
+    firsts = [i for i in answered if i["turn"] == 1]
+    elliptic = []
+    for i in answered:
+        if i["kind"] != "follow_up":
+            continue
+        found = cues(i["question"], tokenizer)
+        if not found.content or found.nounless or found.pronoun or found.substitute:
+            elliptic.append(i)
+    out: dict[str, Any] = {"turns": len(elliptic), "first_turns": len(firsts)}
+    for name in names:
+        def fields(i: dict[str, Any], name: str = name) -> dict[str, Any]:
+            return i if name == "ours" else i["baselines"][name]
+
+        first = _mean([first_ok(fields(i), i["gold_sources"]) for i in firsts])
+        follow = _mean([first_ok(fields(i), i["gold_sources"]) for i in elliptic])
+        out[name] = {
+            "first": first,
+            "elliptical": follow,
+            "ratio": round(follow / first, 3) if first and follow is not None else None,
+        }
+    return out
 
 
 def _switch_vs_alone(
@@ -300,6 +335,12 @@ def format_dialogue_table(result: dict[str, Any]) -> str:
                 f"{_cell(a) + ' / ' + _cell(switch['alone']):>16}" if a is not None else f"{'':>16}"
                 for a in after
             )
+        )
+    ell = result.get("elliptical")
+    if ell and ell["turns"]:
+        ratios = [ell.get(n, {}).get("ratio") for n in names]
+        lines.append(
+            f"{'elliptical / turn 1':<{width}}" + "".join(f"{_cell(r):>16}" for r in ratios)
         )
     lines.append("-" * len(header))
     lines.append(

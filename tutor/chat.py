@@ -295,7 +295,12 @@ class ChatService:
         query = topic.query or question
         hits, confidence, covered = retrieve(query)
         share = term_coverage(query, SearchFilter(course=course)) if hits else 0.0
-        hits = self._prefer_level(hits, learner.level)[: self.k]
+        hits = self._prefer_level(hits, learner.level)
+        if topic.stay_in:
+            hits = [h for h in hits if anchor(h) == topic.stay_in] + [
+                h for h in hits if anchor(h) != topic.stay_in
+            ]
+        hits = hits[: self.k]
         # A named exercise always means hints; retrieval may infer one only when confident.
         exercise = self._exercise_of(question, exercise, hits if covered else [])
         mode: Mode = "answer"

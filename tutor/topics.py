@@ -64,6 +64,9 @@ class TopicDecision:
     kind: TurnKind
     query: str  # what retrieval searches for ("" for small talk)
     reason: str  # why, for logs, the eval report and tests
+    # A follow-up with nothing of its own to search for ("Why?", "예를 들어?", "How do I avoid
+    # it?") stays in the topic's lesson: passages from it go first.
+    stay_in: str | None = None
 
 
 @dataclass(frozen=True)
@@ -247,7 +250,7 @@ class EvidenceRule:
         found = cues(question, self._tokenizer)
         if not found.content or found.nounless:
             why = "no topic words of its own" if not found.content else "no noun of its own"
-            return TopicDecision("follow_up", joined(topic, question), why)
+            return TopicDecision("follow_up", joined(topic, question), why, topic.doc_id)
         alone = probe(question)
         if found.substitute:
             if not alone.covered:
@@ -292,7 +295,10 @@ class EvidenceRule:
                     f"reference {word!r}, but its own words find another lesson "
                     f"({alone.confidence:.2f})",
                 )
-            return TopicDecision("follow_up", joined(topic, question), f"reference {word!r}")
+            stay = topic.doc_id if found.pronoun else None
+            return TopicDecision(
+                "follow_up", joined(topic, question), f"reference {word!r}", stay
+            )
         if lang != topic.lang:
             return TopicDecision("new", question, f"language changed ({topic.lang} -> {lang})")
         if not alone.covered and alone.terms >= self.min_course_words:

@@ -55,6 +55,7 @@ def test_a_message_without_topic_words_follows_the_topic(rule, message: str) -> 
     decision = rule.decide(message, lang="en", history=(LISTS,), probe=ScriptedProbe())
     assert decision.kind == "follow_up"
     assert decision.query == f"{LISTS.question} {message}"
+    assert decision.stay_in == "05-lists"  # nothing of its own to search: stays in the lesson
 
 
 @pytest.mark.parametrize(
