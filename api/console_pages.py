@@ -22,7 +22,7 @@ from api.deps import (
     KnowledgeBaseDep,
     SettingsDep,
 )
-from api.i18n import KB_UI_KEYS, pick_lang, translator
+from api.i18n import group_strings, pick_lang
 from api.pages import _render
 from api.routes.analytics import AnalyticsServiceDep, cohort_page, trainee_page
 from knowledge.knowledge_base import KnowledgeBase
@@ -141,7 +141,6 @@ def console_kb(
     course: CourseQuery = None,
 ):
     course, courses = console_course(user, course, kb)
-    t = translator(pick_lang(request))
     return render_console(
         request,
         "console_kb.html",
@@ -150,7 +149,7 @@ def console_kb(
         courses=courses,
         kinds=KINDS,
         upload_max_mb=f"{settings.upload_max_mb:g}",
-        kb_strings={key: t(key) for key in KB_UI_KEYS},
+        kb_strings=group_strings(pick_lang(request), "kb"),
     )
 
 
@@ -163,7 +162,6 @@ def console_exercises(
     course: CourseQuery = None,
     saved: Annotated[str | None, Query(max_length=100)] = None,
 ):
-    from api.i18n import AUTHORING_UI_KEYS, translator
     from knowledge.errors import KnowledgeError
 
     course, courses = console_course(user, course, kb)
@@ -177,7 +175,6 @@ def console_exercises(
             items = [e.to_dict() for e in authoring.list_quiz(course)]
         except KnowledgeError as exc:
             problem = str(exc)
-    t = translator(pick_lang(request))
     return render_console(
         request,
         "console_exercises.html",
@@ -190,7 +187,7 @@ def console_exercises(
         lessons=lessons,
         problem=problem,
         saved=saved if any(e["id"] == saved for e in exercises) else None,
-        authoring_strings={key: t(key) for key in AUTHORING_UI_KEYS},
+        authoring_strings=group_strings(pick_lang(request), "authoring"),
     )
 
 

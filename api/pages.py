@@ -11,7 +11,7 @@ from fastapi.templating import Jinja2Templates
 
 from api.auth import require_page_roles
 from api.deps import KnowledgeBaseDep, LearnerServiceDep, SettingsDep
-from api.i18n import CHAT_UI_KEYS, LEARN_UI_KEYS, REVIEW_UI_KEYS, pick_lang, translator
+from api.i18n import group_strings, pick_lang, translator
 from api.markdown import code_css
 from api.routes.learner import dashboard
 from api.routes.search import MAX_QUERY_CHARS
@@ -87,12 +87,11 @@ ChatUserDep = Annotated[User, Depends(require_page_roles("trainee", "instructor"
 @router.get("/chat", response_class=HTMLResponse)
 def chat_page(request: Request, user: ChatUserDep):
     # The script takes every string it shows from this blob (no prose in chat.js).
-    t = translator(pick_lang(request))
     return _render(
         request,
         "chat.html",
         course=user.course,
-        chat_strings={key: t(key) for key in CHAT_UI_KEYS},
+        chat_strings=group_strings(pick_lang(request), "chat"),
         max_chars=MAX_MESSAGE_CHARS,
         max_title=MAX_TITLE_CHARS,
     )
@@ -113,14 +112,13 @@ def learn_page(
     """The learning dashboard: level, mastery chart, achievements, reviews, what next, and
     the quiz (placement, then practice) that learn.js drives through /api/learner."""
     lang = pick_lang(request)
-    t = translator(lang)
     board = dashboard(service, user, lang=lang, default_level=settings.default_level)
     return _render(
         request,
         "learn.html",
         board=board,
         course=user.course,
-        learn_strings={key: t(key) for key in LEARN_UI_KEYS},
+        learn_strings=group_strings(lang, "learn"),
     )
 
 
@@ -139,10 +137,9 @@ def learn_panels(
 def review_page(request: Request, user: ChatUserDep):
     """Code review: an editor, the exercise picker, the review (tests, findings, suspicious
     lines, narrative) and the attempts; review.js drives it through /api/reviews."""
-    t = translator(pick_lang(request))
     return _render(
         request,
         "review.html",
         course=user.course,
-        review_strings={key: t(key) for key in REVIEW_UI_KEYS},
+        review_strings=group_strings(pick_lang(request), "review"),
     )

@@ -24,7 +24,7 @@ from markupsafe import Markup
 
 from api.auth import require_roles
 from api.deps import AnalyticsServiceDep
-from api.i18n import pick_lang
+from api.i18n import pick_lang, translator
 from api.schemas import (
     ExerciseStatsPublic,
     HeatmapPublic,
@@ -76,15 +76,6 @@ _SVG_HEADERS = {
     "X-Content-Type-Options": "nosniff",
 }
 
-_TEXT = {
-    "heatmap": {"en": "Mastery by trainee and skill", "ko": "수강생·기술별 숙달도"},
-    "legend": {"en": ("no evidence", "mastery", "mastered"), "ko": ("기록 없음", "숙달도", "숙달")},
-    "levels": {"en": "Trainees per level", "ko": "레벨별 수강생 수"},
-    "achievements": {"en": "Trainees who reached each level", "ko": "레벨 도달 수강생 수(누적)"},
-    "topics": {"en": "Most cited lessons", "ko": "가장 많이 인용된 레슨"},
-    "level": {"en": "Lv{n}", "ko": "Lv{n}"},
-}
-
 
 def course_for(user: User, requested: str | None) -> str:
     """The course the caller may analyse: an instructor's own, or an admin's ``?course=``."""
@@ -124,7 +115,7 @@ def heatmap_chart_svg(
     data: Heatmap, *, lang: str, row_links: Sequence[str | None] | None = None
 ) -> str:
     """The mastery heatmap: a cell per trainee and skill, grey where there is no evidence."""
-    level = _TEXT["level"][lang]
+    t = translator(lang)
     columns = len(data.skills)
     # Big cells for a few skills, small ones (still readable on hover) for hundreds.
     cell = 28 if columns <= 20 else 20 if columns <= 50 else 14 if columns <= 100 else 12
@@ -135,43 +126,50 @@ def heatmap_chart_svg(
             [m if n else None for m, n in zip(ms, ns, strict=True)]
             for ms, ns in zip(data.mastery, data.observations, strict=True)
         ],
-        title=f"{_TEXT['heatmap'][lang]}: {data.course}",
+        title=f"{t('chart_heatmap')}: {data.course}",
         threshold=data.threshold,
-        column_groups=[level.format(n=s.level) if s.level else "-" for s in data.skills],
+        column_groups=[t("chart_level").format(n=s.level) if s.level else "-" for s in data.skills],
         row_links=row_links,
         cell=cell,
-        legend=_TEXT["legend"][lang],
+        legend=(
+            t("chart_legend_no_evidence"),
+            t("chart_legend_mastery"),
+            t("chart_legend_mastered"),
+        ),
     )
 
 
 def levels_chart_svg(report: LevelReport, *, lang: str) -> str:
     """Trainees per shown level now, as bars."""
+    t = translator(lang)
     counts = sorted(report.distribution.items())
     return bar_chart_svg(
-        labels=[_TEXT["level"][lang].format(n=lv) for lv, _ in counts],
+        labels=[t("chart_level").format(n=lv) for lv, _ in counts],
         values=[n for _, n in counts],
-        title=f"{_TEXT['levels'][lang]}: {report.course}",
+        title=f"{t('chart_levels')}: {report.course}",
         integer=True,
     )
 
 
 def achievements_chart_svg(report: LevelReport, *, lang: str) -> str:
     """Per level, the trainees who had reached it by each week's end, as lines."""
+    t = translator(lang)
     public = LevelsPublic.from_report(report)
     return line_chart_svg(
         x_labels=[w[5:] for w in public.weeks],  # MM-DD
-        series=[(_TEXT["level"][lang].format(n=s.level), s.cumulative) for s in public.series],
-        title=f"{_TEXT['achievements'][lang]}: {report.course}",
+        series=[(t("chart_level").format(n=s.level), s.cumulative) for s in public.series],
+        title=f"{t('chart_achievements')}: {report.course}",
         integer=True,
     )
 
 
 def topics_chart_svg(report: TopicReport, *, lang: str) -> str:
     """The most cited lessons, as horizontal bars."""
+    t = translator(lang)
     return bar_chart_svg(
         labels=[x.title for x in report.lessons],
         values=[x.answers for x in report.lessons],
-        title=f"{_TEXT['topics'][lang]}: {report.course}",
+        title=f"{t('chart_topics')}: {report.course}",
         horizontal=True,
         integer=True,
     )

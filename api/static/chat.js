@@ -7,10 +7,10 @@
 
   const app = document.getElementById("chat-app");
   if (!app || !window.KdtUi) return;
-  const { h, api: callApi, formatter, copyText } = window.KdtUi;
+  const { h, readJson, api: callApi, formatter, copyText } = window.KdtUi;
 
-  const S = JSON.parse(document.getElementById("chat-strings").textContent);
-  const CONFIG = JSON.parse(document.getElementById("chat-config").textContent);
+  const S = readJson("chat-strings");
+  const CONFIG = readJson("chat-config");
   const LANG = app.dataset.lang || "ko";
   const fmt = formatter(S);
   const NARROW = window.matchMedia("(max-width: 900px)");

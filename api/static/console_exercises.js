@@ -7,49 +7,29 @@
 
   const app = document.getElementById("authoring-app");
   if (!app || !window.KdtUi || !document.getElementById("ex-form")) return;
-  const { h, formatter } = window.KdtUi;
-  const S = JSON.parse(document.getElementById("authoring-strings").textContent);
+  const { h, readJson, formatter, api, ApiError } = window.KdtUi;
+  const S = readJson("authoring-strings");
   const fmt = formatter(S);
   const course = app.dataset.course;
   const base = "/api/authoring/" + encodeURIComponent(course);
   const IMPORT_NOTE = "kdt-authoring-import";
 
   // --- talking to the API ------------------------------------------------------------------
-  function csrfToken() {
-    const meta = document.querySelector('meta[name="csrf-token"]');
-    return meta ? meta.content : "";
-  }
-
-  /** fetch() returning {ok, status, body}; the body is the parsed JSON (or null). */
-  async function send(method, path, payload, contentType) {
-    const headers = { Accept: "application/json" };
-    if (method !== "GET") headers["X-CSRF-Token"] = csrfToken();
-    let body;
-    if (payload !== undefined) {
-      headers["Content-Type"] = contentType || "application/json";
-      body = contentType ? payload : JSON.stringify(payload);
-    }
-    let response;
+  /** An API call as {ok, status, body}: the parsed JSON answer, or the error's ApiError. */
+  async function send(path, options) {
     try {
-      response = await fetch(path, { method, headers, body, credentials: "same-origin" });
-    } catch (_) {
-      return { ok: false, status: 0, body: { error: { code: "network", message: "network error" } } };
+      const response = await api(path, options);
+      const body = await response.json().catch(() => null);
+      return { ok: true, status: response.status, body };
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      return { ok: false, status: err.status, body: err.body, error: err };
     }
-    let parsed = null;
-    try {
-      parsed = await response.json();
-    } catch (_) { /* not JSON */ }
-    return { ok: response.ok, status: response.status, body: parsed };
   }
 
   function errorText(result) {
-    if (result.status === 409) return S.authoring_conflict + " (" + message(result) + ")";
-    return message(result);
-  }
-
-  function message(result) {
-    const error = result.body && result.body.error;
-    return (error && error.message) || "HTTP " + result.status;
+    if (result.status === 409) return S.authoring_conflict + " (" + result.error.message + ")";
+    return result.error.message;
   }
 
   function show(node, text) {
@@ -150,9 +130,9 @@
       checkBox.append(h("p", { class: "small bad", text: "⚠ " + warning }));
     }
     if (check.cases && check.cases.length) {
-      const head = h("tr", {}, ["authoring_check_case", "authoring_check_status",
-        "authoring_check_input", "authoring_check_expected", "authoring_check_actual"]
-        .map((key) => h("th", { text: S[key] })));
+      const head = h("tr", {}, [S.authoring_check_case, S.authoring_check_status,
+        S.authoring_check_input, S.authoring_check_expected, S.authoring_check_actual]
+        .map((text) => h("th", { text })));
       const rows = check.cases.map((c) => h("tr", { "data-testid": "ex-check-case",
         "data-status": c.status }, [
         h("td", {}, h("code", { text: c.name })),
@@ -177,7 +157,8 @@
     checkBox.textContent = S.authoring_checking;
     delete checkBox.dataset.ok;
     try {
-      const result = await send("POST", base + "/exercises/check", exerciseBody());
+      const result = await send(base + "/exercises/check",
+        { method: "POST", json: exerciseBody() });
       if (result.ok) renderCheck(result.body.check);
       else {
         checkBox.hidden = true;
@@ -198,9 +179,9 @@
     delete checkBox.dataset.ok;
     const body = exerciseBody();
     const result = exState.version
-      ? await send("PUT", base + "/exercises/" + encodeURIComponent(exState.id),
-        Object.assign(body, { base_version: exState.version }))
-      : await send("POST", base + "/exercises", body);
+      ? await send(base + "/exercises/" + encodeURIComponent(exState.id),
+        { method: "PUT", json: Object.assign(body, { base_version: exState.version }) })
+      : await send(base + "/exercises", { method: "POST", json: body });
     button.disabled = false;
     if (result.ok) {
       const url = new URL(window.location.href);
@@ -215,7 +196,7 @@
   }
 
   async function editExercise(id) {
-    const result = await send("GET", base + "/exercises/" + encodeURIComponent(id));
+    const result = await send(base + "/exercises/" + encodeURIComponent(id));
     if (!result.ok) {
       show(document.getElementById("authoring-error"), errorText(result));
       return;
@@ -232,7 +213,7 @@
   }
 
   // --- the quiz editor ---------------------------------------------------------------------
-  const items = JSON.parse(document.getElementById("authoring-quiz-items").textContent);
+  const items = readJson("authoring-quiz-items");
   const quizForm = document.getElementById("quiz-form");
   const quizError = document.getElementById("quiz-error");
   const quizState = { version: null, id: null };
@@ -287,9 +268,9 @@
       explanation: quizField("explanation").value,
     };
     const result = quizState.version
-      ? await send("PUT", base + "/quiz/" + encodeURIComponent(quizState.id),
-        Object.assign(body, { base_version: quizState.version }))
-      : await send("POST", base + "/quiz", body);
+      ? await send(base + "/quiz/" + encodeURIComponent(quizState.id),
+        { method: "PUT", json: Object.assign(body, { base_version: quizState.version }) })
+      : await send(base + "/quiz", { method: "POST", json: body });
     if (result.ok) window.location.reload();
     else show(quizError, errorText(result));
   }
@@ -297,8 +278,8 @@
   async function deleteQuiz(id) {
     const item = items.find((i) => i.id === id);
     if (!item || !window.confirm(fmt("authoring_delete_confirm", { id }))) return;
-    const result = await send("DELETE", base + "/quiz/" + encodeURIComponent(id) +
-      "?version=" + encodeURIComponent(item.version));
+    const result = await send(base + "/quiz/" + encodeURIComponent(id) +
+      "?version=" + encodeURIComponent(item.version), { method: "DELETE" });
     if (result.ok) window.location.reload();
     else show(document.getElementById("authoring-error"), errorText(result));
   }
@@ -306,8 +287,8 @@
   async function importQuiz(event) {
     const file = event.target.files && event.target.files[0];
     if (!file) return;
-    const result = await send("POST", base + "/quiz/import", await file.text(),
-      "application/x-ndjson");
+    const result = await send(base + "/quiz/import", { method: "POST", body: await file.text(),
+      headers: { "Content-Type": "application/x-ndjson" } });
     event.target.value = "";
     const note = document.getElementById("quiz-import-result");
     if (result.ok) {

@@ -5,9 +5,10 @@
   "use strict";
   const app = document.getElementById("kb-app");
   if (!app || !window.KdtUi || !app.dataset.course) return;
-  const { h, api, formatter } = window.KdtUi;
-  const strings = JSON.parse(document.getElementById("kb-strings").textContent);
-  const fmt = formatter(strings);
+  const { h, readJson, api: callApi, formatter, csrfToken } = window.KdtUi;
+  const S = readJson("kb-strings");
+  const fmt = formatter(S);
+  const api = (path, options) => callApi(path, options, { network: S.kb_network });
   const course = app.dataset.course;
   const q = "course=" + encodeURIComponent(course);
   const $ = (id) => document.getElementById(id);
@@ -49,8 +50,7 @@
       const xhr = new XMLHttpRequest();
       xhr.open("POST", "/api/kb/uploads?" + q);
       xhr.setRequestHeader("Accept", "application/json");
-      const meta = document.querySelector('meta[name="csrf-token"]');
-      xhr.setRequestHeader("X-CSRF-Token", meta ? meta.content : "");
+      xhr.setRequestHeader("X-CSRF-Token", csrfToken());
       xhr.upload.onprogress = (event) => {
         if (!event.lengthComputable) return;
         const pct = (event.loaded / event.total) * 100;
@@ -62,7 +62,7 @@
         if (xhr.status >= 200 && xhr.status < 300 && body) resolve(body.results[0]);
         else reject(new Error((body && body.error && body.error.message) || xhr.statusText));
       };
-      xhr.onerror = () => reject(new Error(strings.kb_network));
+      xhr.onerror = () => reject(new Error(S.kb_network));
       const form = new FormData();
       form.append("files", file, file.name);
       xhr.send(form);
@@ -77,11 +77,11 @@
       if (job.phase === "embedding" && job.total) {
         ui.set(30 + (65 * job.done) / job.total, fmt("kb_phase_embedding", job), "indexing");
       } else if (job.phase === "writing") {
-        ui.set(96, strings.kb_phase_writing, "indexing");
+        ui.set(96, S.kb_phase_writing, "indexing");
       } else if (job.phase === "reading") {
-        ui.set(31, strings.kb_phase_reading, "indexing");
+        ui.set(31, S.kb_phase_reading, "indexing");
       } else {
-        ui.set(30, strings.kb_queued, "indexing");
+        ui.set(30, S.kb_queued, "indexing");
       }
       await sleep(400);
     }
@@ -104,11 +104,11 @@
         ui.set(100, fmt("kb_duplicate", { doc: result.duplicate_of }), "duplicate");
         return;
       }
-      ui.set(30, strings.kb_queued, "indexing");
+      ui.set(30, S.kb_queued, "indexing");
       const job = await follow(result.job_id, ui);
       const r = job.report;
       let text = fmt("kb_done", { chunks: r.chunks, kind: r.kind, lang: r.lang, seconds: r.seconds });
-      if (r.replaced) text += " · " + strings.kb_replaced;
+      if (r.replaced) text += " · " + S.kb_replaced;
       ui.set(100, text, "done");
       ui.row.dataset.docId = r.doc_id;
       await refresh();
@@ -148,7 +148,7 @@
     for (const d of body.documents) {
       const title = h("a", { href: "#", "data-testid": "kb-doc-link", onclick: (e) => { e.preventDefault(); openDocument(d.doc_id); } }, [d.title]);
       const badges = [
-        d.hidden ? h("span", { class: "tag kb-hidden", "data-testid": "kb-hidden-badge", text: strings.kb_hidden_badge }) : null,
+        d.hidden ? h("span", { class: "tag kb-hidden", "data-testid": "kb-hidden-badge", text: S.kb_hidden_badge }) : null,
         d.status !== "ready" && !d.hidden ? h("span", { class: "tag", text: d.status }) : null,
       ];
       rows.append(h("tr", { "data-testid": "kb-doc-row", "data-doc-id": d.doc_id, "data-kind": d.kind, "data-status": d.status }, [
@@ -157,7 +157,7 @@
         h("td", { text: d.level ? "Lv" + d.level : "—" }),
         h("td", { text: d.lang }),
         h("td", { text: d.chunk_count }),
-        h("td", { text: strings["kb_source_" + d.source] || d.source }),
+        h("td", { text: S["kb_source_" + d.source] || d.source }),
         h("td", { text: when(d.updated_at) }),
       ]));
     }
@@ -193,7 +193,7 @@
     for (const c of body.chunks) {
       list.append(h("li", { "data-testid": "kb-chunk" }, [
         h("div", { class: "muted small" }, [
-          (c.context_header || "") + " · " + strings.kb_lines + " " + c.line_start + "–" + c.line_end,
+          (c.context_header || "") + " · " + S.kb_lines + " " + c.line_start + "–" + c.line_end,
         ]),
         h("pre", { class: "kb-chunk-text", text: c.text }),
       ]));
@@ -211,8 +211,8 @@
     $("kb-doc-id").textContent = d.doc_id;
     $("kb-doc-badges").replaceChildren(
       h("span", { class: "tag", text: d.kind }),
-      d.hidden ? h("span", { class: "tag kb-hidden", text: strings.kb_hidden_badge }) : "",
-      h("span", { class: "muted", text: " " + (strings["kb_source_" + d.source] || d.source) }),
+      d.hidden ? h("span", { class: "tag kb-hidden", text: S.kb_hidden_badge }) : "",
+      h("span", { class: "muted", text: " " + (S["kb_source_" + d.source] || d.source) }),
     );
     form.elements.title.value = d.title;
     form.elements.kind.value = d.kind;
@@ -222,7 +222,7 @@
     form.elements.skills.value = d.skills.join(", ");
     form.elements.prerequisites.value = d.prerequisites.join(", ");
     form.elements.hidden.checked = d.hidden;
-    $("kb-hide").textContent = d.hidden ? strings.kb_unhide : strings.kb_hide;
+    $("kb-hide").textContent = d.hidden ? S.kb_unhide : S.kb_hide;
   }
 
   const tags = (text) => text.split(",").map((s) => s.trim()).filter(Boolean);
@@ -238,7 +238,7 @@
       return body;
     } catch (err) {
       if (err.status === 409) {
-        fail({ message: strings.kb_conflict + " (" + err.message + ")" }, docError);
+        fail({ message: S.kb_conflict + " (" + err.message + ")" }, docError);
         $("kb-reload").hidden = false;
       } else {
         fail(err, docError);
@@ -267,22 +267,22 @@
         json[key] = value;
       }
     }
-    change("/api/kb/documents/" + docPath(current.doc_id), { method: "PATCH", json }, strings.kb_saved);
+    change("/api/kb/documents/" + docPath(current.doc_id), { method: "PATCH", json }, S.kb_saved);
   });
   $("kb-hide").addEventListener("click", () => {
     const action = current.hidden ? "unhide" : "hide";
     change("/api/kb/documents/" + docPath(current.doc_id) + "/" + action,
-      { method: "POST", json: { version: current.version } }, strings.kb_saved);
+      { method: "POST", json: { version: current.version } }, S.kb_saved);
   });
   $("kb-solution").addEventListener("click", () => {
     change("/api/kb/documents/" + docPath(current.doc_id) + "/solution",
-      { method: "POST", json: { version: current.version } }, strings.kb_saved);
+      { method: "POST", json: { version: current.version } }, S.kb_saved);
   });
   $("kb-delete").addEventListener("click", async () => {
     if (!window.confirm(fmt("kb_delete_confirm", { doc: current.doc_id }))) return;
     const path = "/api/kb/documents/" + docPath(current.doc_id) + "?version=" + encodeURIComponent(current.version);
-    const body = await change(path, { method: "DELETE" }, strings.kb_deleted);
-    if (body && body.file_remains) ok(strings.kb_deleted + " " + strings.kb_file_remains);
+    const body = await change(path, { method: "DELETE" }, S.kb_deleted);
+    if (body && body.file_remains) ok(S.kb_deleted + " " + S.kb_file_remains);
   });
   $("kb-reload").addEventListener("click", () => openDocument(current.doc_id).catch((err) => fail(err, docError)));
   $("kb-doc-close").addEventListener("click", () => { panel.hidden = true; current = null; });
@@ -293,25 +293,25 @@
     const rows = $("kb-version-rows");
     rows.replaceChildren();
     if (!body.versions.length) {
-      rows.append(h("tr", {}, [h("td", { colspan: "5", class: "muted", text: strings.kb_no_versions })]));
+      rows.append(h("tr", {}, [h("td", { colspan: "5", class: "muted", text: S.kb_no_versions })]));
     }
     for (const v of body.versions) {
       const restore = h("button", {
-        type: "button", class: "secondary", "data-testid": "kb-restore", text: strings.kb_restore,
+        type: "button", class: "secondary", "data-testid": "kb-restore", text: S.kb_restore,
         disabled: v.size_bytes ? null : true,
         onclick: async () => {
           try {
             const d = await (await api("/api/kb/versions/" + v.id + "/restore", { method: "POST" })).json();
             await refresh();
             await openDocument(d.doc_id);
-            ok(strings.kb_restored);
+            ok(S.kb_restored);
           } catch (err) { fail(err); }
         },
       });
       rows.append(h("tr", { "data-testid": "kb-version-row", "data-doc-id": v.doc_id, "data-reason": v.reason }, [
         h("td", { text: when(v.created_at) }),
         h("td", {}, [v.title || "", h("div", { class: "muted small" }, [h("code", { text: v.doc_id })])]),
-        h("td", { text: strings["kb_reason_" + v.reason] || v.reason }),
+        h("td", { text: S["kb_reason_" + v.reason] || v.reason }),
         h("td", { text: v.actor }),
         h("td", {}, [restore]),
       ]));
@@ -323,7 +323,7 @@
     if (d.changes) for (const [k, [a, b]] of Object.entries(d.changes)) parts.push(k + ": " + JSON.stringify(a) + " → " + JSON.stringify(b));
     if (d.reason) parts.push(d.reason);
     if (d.name) parts.push(d.name);
-    if (d.chunks !== undefined) parts.push(d.chunks + " " + strings.kb_col_chunks);
+    if (d.chunks !== undefined) parts.push(d.chunks + " " + S.kb_col_chunks);
     for (const key of ["added", "updated", "removed"]) if (d[key]) parts.push(key + ": " + d[key].length);
     return parts.join(" · ");
   }
@@ -336,7 +336,7 @@
       rows.append(h("tr", { "data-testid": "kb-audit-row", "data-action": a.action }, [
         h("td", { text: when(a.at) }),
         h("td", { text: a.actor }),
-        h("td", { text: strings["kb_action_" + a.action] || a.action }),
+        h("td", { text: S["kb_action_" + a.action] || a.action }),
         h("td", {}, [a.doc_id ? h("code", { text: a.doc_id }) : "—"]),
         h("td", { class: "small", text: details(a.details) }),
       ]));
@@ -351,7 +351,7 @@
     try {
       let job = await (await api("/api/kb/resync?" + q, { method: "POST" })).json();
       while (job.status === "queued" || job.status === "running") {
-        toolResult.textContent = strings.kb_resyncing + (job.total ? " " + job.done + "/" + job.total : "");
+        toolResult.textContent = S.kb_resyncing + (job.total ? " " + job.done + "/" + job.total : "");
         await sleep(500);
         job = await (await api("/api/kb/jobs/" + job.id)).json();
       }

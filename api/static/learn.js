@@ -7,12 +7,12 @@
   "use strict";
 
   const app = document.getElementById("learn-app");
-  if (!app) return;
+  if (!app || !window.KdtUi) return;
+  const { h, readJson, formatter, api: callApi } = window.KdtUi;
 
-  const S = JSON.parse(document.getElementById("learn-strings").textContent);
+  const S = readJson("learn-strings");
   const LANG = app.dataset.lang || "ko";
-  const csrfMeta = document.querySelector('meta[name="csrf-token"]');
-  const CSRF = csrfMeta ? csrfMeta.content : "";
+  const fmt = formatter(S);
 
   const el = {
     quiz: document.getElementById("quiz"),
@@ -27,44 +27,18 @@
   };
   let board = readState(el.panels);
 
+  const api = (path, options) => callApi(path, options, {
+    network: S.learn_error_network, login: S.learn_error_login,
+  });
+
   // --- small helpers -------------------------------------------------------------------
-  function h(tag, attrs, children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(attrs || {})) {
-      if (value === null || value === undefined || value === false) continue;
-      if (key === "class") node.className = value;
-      else if (key === "text") node.textContent = value;
-      else if (key === "html") node.innerHTML = value;
-      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-      else node.setAttribute(key, value === true ? "" : value);
-    }
-    for (const child of [].concat(children || [])) {
-      if (child !== null && child !== undefined) {
-        node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-      }
-    }
-    return node;
-  }
-
-  function fmt(key, values) {
-    return (S[key] || key).replace(/\{(\w+)\}/g, (m, name) => (
-      values && name in values ? String(values[name]) : m
-    ));
-  }
-
-  function escapeHtml(text) {
-    return String(text).replace(/[&<>"']/g, (c) => (
-      { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]
-    ));
-  }
-
-  /** Escaped text with `code` spans (quiz questions and explanations use backticks). */
+  /** Text with `code` spans (quiz questions and explanations use backticks), as nodes. */
   function inline(text) {
-    return String(text || "").split(/(`[^`\n]+`)/).map((part) => (
+    return String(text || "").split(/(`[^`\n]+`)/).filter(Boolean).map((part) => (
       part.length > 2 && part.startsWith("`") && part.endsWith("`")
-        ? "<code>" + escapeHtml(part.slice(1, -1)) + "</code>"
-        : escapeHtml(part)
-    )).join("");
+        ? h("code", { text: part.slice(1, -1) })
+        : part
+    ));
   }
 
   function pct(x) {
@@ -79,48 +53,6 @@
     const bytes = new Uint8Array(16);
     window.crypto.getRandomValues(bytes);
     return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-  }
-
-  class ApiError extends Error {
-    constructor(status, code, message) {
-      super(message);
-      this.status = status;
-      this.code = code;
-    }
-  }
-
-  async function api(path, options) {
-    const opts = Object.assign({ credentials: "same-origin" }, options || {});
-    opts.headers = Object.assign({ Accept: "application/json" }, opts.headers || {});
-    if (opts.method && opts.method !== "GET") opts.headers["X-CSRF-Token"] = CSRF;
-    if (opts.json !== undefined) {
-      opts.headers["Content-Type"] = "application/json";
-      opts.body = JSON.stringify(opts.json);
-      delete opts.json;
-    }
-    let response;
-    try {
-      response = await fetch(path, opts);
-    } catch (_) {
-      throw new ApiError(0, "network", S.learn_error_network);
-    }
-    if (response.redirected && /\/login/.test(response.url)) {
-      throw new ApiError(401, "unauthorized", S.learn_error_login);
-    }
-    if (!response.ok) {
-      let code = "http_" + response.status;
-      let message = response.statusText || code;
-      try {
-        const body = await response.json();
-        if (body && body.error) {
-          code = body.error.code || code;
-          message = body.error.message || message;
-        }
-      } catch (_) { /* not JSON */ }
-      if (response.status === 401) message = S.learn_error_login;
-      throw new ApiError(response.status, code, message);
-    }
-    return response;
   }
 
   function showError(message) {
@@ -306,7 +238,7 @@
       onclick: () => select(i),
     }, [
       h("span", { class: "quiz-option-key", text: String.fromCharCode(65 + i) }),
-      h("span", { class: "quiz-option-text", html: inline(text) }),
+      h("span", { class: "quiz-option-text" }, inline(text)),
     ]));
     const check = h("button", {
       type: "button", class: "quiz-check", "data-testid": "quiz-check", disabled: true,
@@ -320,7 +252,7 @@
           ? h("span", { class: "muted", text: S.learn_mastery_change + " " + pct(context.mastery) + "%" })
           : null,
       ]) : null,
-      h("p", { class: "quiz-question", "data-testid": "quiz-question", html: inline(item.question) }),
+      h("p", { class: "quiz-question", "data-testid": "quiz-question" }, inline(item.question)),
       h("div", {
         class: "quiz-options", role: "radiogroup", "aria-label": S.learn_choose,
       }, options),
@@ -411,13 +343,13 @@
     if (!f.correct && f.right_option !== null) {
       parts.push(h("p", { class: "right-answer", "data-testid": "feedback-right" }, [
         h("strong", { text: S.learn_right_answer + " " }),
-        h("span", { html: inline(f.right_option) }),
+        h("span", {}, inline(f.right_option)),
       ]));
     }
     if (f.explanation) {
       parts.push(h("div", { class: "explanation", "data-testid": "feedback-explanation" }, [
         h("div", { class: "explanation-label", text: S.learn_explanation }),
-        h("p", { html: inline(f.explanation) }),
+        h("p", {}, inline(f.explanation)),
       ]));
     }
     if (f.skills && f.skills.length) {

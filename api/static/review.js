@@ -7,9 +7,9 @@
 
   const app = document.getElementById("review-app");
   if (!app || !window.KdtUi) return;
-  const { h, formatter, api } = window.KdtUi;
+  const { h, readJson, formatter, api } = window.KdtUi;
 
-  const S = JSON.parse(document.getElementById("review-strings").textContent);
+  const S = readJson("review-strings");
   const fmt = formatter(S);
   const LANG = app.dataset.lang || "ko";
   const POLL_MS = 600;
@@ -197,8 +197,9 @@
   }
 
   function testsTable(tests) {
-    const head = h("tr", {}, ["col_test", "col_status", "col_input", "col_expected",
-      "col_actual", "col_error"].map((k) => h("th", { text: S["review_" + k] })));
+    const head = h("tr", {}, [S.review_col_test, S.review_col_status, S.review_col_input,
+      S.review_col_expected, S.review_col_actual, S.review_col_error]
+      .map((text) => h("th", { text })));
     const rows = (tests.cases || []).map((c) => h("tr", {
       class: "case-" + c.status, "data-status": c.status, "data-testid": "review-case",
     }, [

@@ -1,6 +1,7 @@
-/* Small helpers shared by the page scripts (chat.js, review.js, the console; learn.js
- * predates it): building elements, formatting UI strings, calling the JSON API with the CSRF
- * token, and copying text to the clipboard. Exposes window.KdtUi. */
+/* The helpers every page script uses (chat.js, learn.js, review.js, console_*.js), in one
+ * place: building elements, reading and formatting the page's UI strings, calling the JSON API
+ * with the CSRF token, and copying text to the clipboard. Loaded before the page script;
+ * exposes window.KdtUi and nothing else. */
 (function () {
   "use strict";
 
@@ -22,6 +23,12 @@
     return node;
   }
 
+  /** The JSON a page rendered into <script type="application/json" id="...">, e.g. its
+   * UI strings ("chat-strings"). */
+  function readJson(id) {
+    return JSON.parse(document.getElementById(id).textContent);
+  }
+
   /** A formatter over a strings table: fmt("key", {n: 3}) fills {n}. */
   function formatter(strings) {
     return function fmt(key, values) {
@@ -31,11 +38,14 @@
     };
   }
 
+  /** A failed API call: the HTTP status (0: no answer), the error code, the message to
+   * show, and the parsed JSON body of the answer when it had one. */
   class ApiError extends Error {
-    constructor(status, code, message) {
+    constructor(status, code, message, body) {
       super(message);
       this.status = status;
       this.code = code;
+      this.body = body === undefined ? null : body;
     }
   }
 
@@ -45,7 +55,8 @@
   }
 
   /** fetch() for the JSON API: CSRF header on writes, {json} bodies, errors as ApiError
-   * with the server's message ({"error": {"code", "message"}}). */
+   * with the server's message ({"error": {"code", "message"}}). ``messages`` gives the page's
+   * words for {network, login} failures. */
   async function api(path, options, messages) {
     const texts = messages || {};
     const opts = Object.assign({ credentials: "same-origin" }, options || {});
@@ -68,8 +79,9 @@
     if (!response.ok) {
       let code = "http_" + response.status;
       let message = response.statusText || code;
+      let body = null;
       try {
-        const body = await response.json();
+        body = await response.json();
         if (body && body.error) {
           code = body.error.code || code;
           message = body.error.message || message;
@@ -78,7 +90,7 @@
         }
       } catch (_) { /* not JSON */ }
       if (response.status === 401 && texts.login) message = texts.login;
-      throw new ApiError(response.status, code, message);
+      throw new ApiError(response.status, code, message, body);
     }
     return response;
   }
@@ -113,5 +125,5 @@
     return ok;
   }
 
-  window.KdtUi = { h, formatter, api, ApiError, copyText };
+  window.KdtUi = { h, readJson, formatter, csrfToken, api, ApiError, copyText };
 })();

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from api.i18n import MESSAGES
+from api.i18n import messages
 from tests.browser.conftest import (
     ARTIFACTS,
     ask_in_chat,
@@ -103,7 +103,7 @@ HOURS_TITLE = {"en": "Office hours", "ko": "상담 시간"}
 
 
 def t(lang: str, key: str) -> str:
-    return MESSAGES[key][lang]
+    return messages(lang)[key]
 
 
 @pytest.fixture(scope="module")

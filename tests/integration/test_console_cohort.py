@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 import api
 from api.app import create_app
 from api.deps import get_account_service, get_knowledge_base, get_settings
-from api.i18n import MESSAGES
+from api.i18n import messages
 from knowledge.embeddings import build_embeddings
 from knowledge.ingest import ingest_path
 from knowledge.knowledge_base import build_knowledge_base
@@ -396,10 +396,10 @@ def test_every_string_of_the_cohort_pages_is_in_english_and_korean(env: Env) -> 
     keys |= {"cohort_msg_user", "cohort_msg_assistant"}
     assert len(keys) > 50
     for key in sorted(keys):
-        assert MESSAGES[key]["en"] and MESSAGES[key]["ko"], key
+        assert messages("en")[key] and messages("ko")[key], key
 
     korean = env.get("/console/cohort", "inst", lang="ko").text
     english = env.get("/console/cohort", "inst", lang="en").text
     for key in ("cohort_heatmap", "cohort_topics", "cohort_reviews", "cohort_stuck"):
-        assert MESSAGES[key]["ko"] in korean and MESSAGES[key]["en"] not in korean
-        assert MESSAGES[key]["en"] in english
+        assert messages("ko")[key] in korean and messages("en")[key] not in korean
+        assert messages("en")[key] in english
