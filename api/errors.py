@@ -95,8 +95,8 @@ def _respond(request: Request, status: int, code: str, message: str, param: str 
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(kerr.KnowledgeError)
-    async def _domain(request: Request, exc: kerr.KnowledgeError):
+    @app.exception_handler(kerr.KdtTutorError)
+    async def _domain(request: Request, exc: kerr.KdtTutorError):
         status = next((s for t, s in _STATUS if isinstance(exc, t)), 500)
         message = str(exc) if status != 500 else "internal configuration error"
         if status == 500:

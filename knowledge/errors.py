@@ -6,7 +6,13 @@ The API maps these once (``api/errors.py``); code here never raises HTTP errors.
 from __future__ import annotations
 
 
-class KnowledgeError(Exception):
+class KdtTutorError(Exception):
+    """Root of every error the project raises on purpose; ``code`` is stable for clients."""
+
+    code = "error"
+
+
+class KnowledgeError(KdtTutorError):
     """Base class of every error the knowledge layer raises on purpose."""
 
     code = "knowledge_error"

@@ -29,7 +29,7 @@ from api.deps import ChatServiceDep, LearnerServiceDep, SettingsDep
 from api.i18n import pick_lang, translator
 from api.markdown import render_markdown
 from api.routes.learner import learner_context
-from knowledge.errors import KnowledgeError
+from knowledge.errors import KdtTutorError
 from tutor.accounts import User
 from tutor.answering import LearnerContext
 from tutor.chat import ChatEvent, ChatPlan, ChatService
@@ -111,7 +111,7 @@ def _event_stream(
                 )
                 event = ChatEvent("done", {**event.data, "html": html})
             yield _sse(event)
-    except KnowledgeError as exc:
+    except KdtTutorError as exc:
         yield _sse(ChatEvent("error", {"code": exc.code, "message": str(exc)}))
     except Exception:
         request_id = uuid.uuid4().hex[:12]

@@ -53,7 +53,7 @@ from api.deps import ChatServiceDep, KnowledgeBaseDep, LearnerServiceDep, Settin
 from api.errors import OpenAIRequestError, openai_error_body
 from api.routes.learner import learner_context
 from api.token_estimate import estimate_messages, estimate_tokens
-from knowledge.errors import KnowledgeError
+from knowledge.errors import KdtTutorError
 from knowledge.knowledge_base import KnowledgeBase
 from prompts import render
 from tutor.accounts import User
@@ -429,7 +429,7 @@ def _chunks(
         if done["citations"]:
             yield content("\n\n" + sources_text(done["citations"], lang=plan.lang))
     except Exception as exc:  # the status is sent already: end with an error frame
-        if isinstance(exc, KnowledgeError):
+        if isinstance(exc, KdtTutorError):
             code, message = exc.code, str(exc)
         else:
             request_id = uuid.uuid4().hex[:12]

@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine
 
-from knowledge.errors import KnowledgeError
+from knowledge.errors import KdtTutorError, KnowledgeError
 from knowledge.knowledge_base import KnowledgeBase
 from knowledge.types import SearchFilter
 from tutor.errors import InvalidInputError, NotFoundError
@@ -283,7 +283,7 @@ class ReviewService:
             self._complete(record, reviewer, exercise, tests, test_problem)
         except Exception as exc:  # noqa: BLE001 - the review must end failed, never stuck
             log.exception("review %s failed", record.id)
-            detail = str(exc) if isinstance(exc, KnowledgeError) else type(exc).__name__
+            detail = str(exc) if isinstance(exc, KdtTutorError) else type(exc).__name__
             self.store.fail(record.id, f"the review could not be completed ({detail})")
 
     def _complete(
