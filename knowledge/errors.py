@@ -49,6 +49,20 @@ class ConfigError(KnowledgeError):
     code = "config_error"
 
 
+class MissingContentError(NotFoundError):
+    """A course with no material in the knowledge base, or whose files cannot be read (an
+    instructor ingests it again)."""
+
+    code = "not_found"
+
+
+class InvalidContentError(InvalidInputError):
+    """A course file that does not add up: ``course.yaml`` that is not valid YAML, a bad
+    ``quiz.jsonl`` line, an installed exercise's invalid tests (an instructor fixes it)."""
+
+    code = "invalid_input"
+
+
 class LoadError(InvalidInputError):
     """A file could not be turned into a document; ``reason`` is shown in the ingest report."""
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 from knowledge.errors import (
     ConfigError,
     ConflictError,
+    InvalidContentError,
     InvalidInputError,
     KdtTutorError,
     KnowledgeError,
+    MissingContentError,
     NotFoundError,
     ProviderUnavailableError,
 )
@@ -20,8 +22,10 @@ from knowledge.errors import (
 __all__ = [
     "ConfigError",
     "ConflictError",
+    "InvalidContentError",
     "InvalidInputError",
     "KdtTutorError",
+    "MissingContentError",
     "NotFoundError",
     "ProviderUnavailableError",
     "TutorError",
