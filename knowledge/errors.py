@@ -11,9 +11,14 @@
     ├── PermissionDeniedError     signed in, but the role does not allow it   403
     ├── ProviderUnavailableError  a backend could not be reached or loaded    503
     ├── ConfigError               a setting that cannot work                  500
-    └── KnowledgeError            a course's material is missing or does not add up
+    └── KnowledgeError            a course's content is missing or wrong      409
         ├── MissingContentError   (also a NotFoundError)                      404
         └── InvalidContentError   (also an InvalidInputError)                 422
+            └── SkillMapError     (tutor.skill_map) skills that do not add up
+
+Elsewhere: ``tutor.login_throttle.TooManyAttemptsError`` (root, 429),
+``tutor.accounts.AccountDisabledError`` (authentication), ``UsernameTakenError`` (input).
+The statuses are ``api/errors.py``'s; the CLI's ``main`` reports any of them with exit 2.
 
 Catch the branch you mean: ``except KnowledgeError`` is "the knowledge base cannot serve
 this course as it stands" (callers that can go on without the course's content do), never
@@ -63,8 +68,8 @@ class PermissionDeniedError(KdtTutorError):
 
 
 class ProviderUnavailableError(KdtTutorError):
-    """A backend (Chroma server, embedding model, LLM, sandbox) could not be reached or
-    loaded; trying again later may work."""
+    """A backend (Chroma server, embedding model, the code-review sandbox) could not be
+    reached, loaded or started; trying again later may work."""
 
     code = "provider_unavailable"
 
