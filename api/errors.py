@@ -1,9 +1,13 @@
 """Errors mapped once, at the API boundary.
 
-The layers below raise their own error tree (``knowledge.errors``); this maps it to HTTP
-status codes with one JSON shape, ``{"error": {"code", "message"}}``. Pages get
-``error.html`` with the same status. Unknown exceptions are logged with a request id and
-answered with a generic 500: no traceback, prompt or key ever leaves the server.
+The layers below raise the project's error tree (``knowledge/errors.py``, root
+``KdtTutorError``); :func:`public_error` maps it to a status, a stable ``code`` and the
+message a client may see, once, for the HTTP handlers (one JSON shape,
+``{"error": {"code", "message"}}``; pages get ``error.html`` with the same status) and for
+the error frame that ends a stream that fails partway through (``api/routes/chat.py``,
+``api/routes/openai_compat.py``). A 500's message is logged, never shown. Unknown
+exceptions are logged with a request id and answered with a generic 500: no traceback,
+prompt or key ever leaves the server.
 
 Under ``/v1`` (the OpenAI-compatible API, ``api/routes/openai_compat.py``) the same errors
 take OpenAI's shape, ``{"error": {"message", "type", "param", "code"}}``, which OpenAI
@@ -23,19 +27,35 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from knowledge import errors as kerr
-from tutor.errors import AuthenticationError, PermissionDeniedError
+from tutor.login_throttle import TooManyAttemptsError
 
 log = logging.getLogger("kdt.api")
 
+# The first match wins: a course's missing content is a NotFoundError (404) and its invalid
+# content an InvalidInputError (422) before they are knowledge errors.
 _STATUS: list[tuple[type[Exception], int]] = [
-    (AuthenticationError, 401),
-    (PermissionDeniedError, 403),
+    (kerr.AuthenticationError, 401),
+    (kerr.PermissionDeniedError, 403),
     (kerr.NotFoundError, 404),
     (kerr.ConflictError, 409),
     (kerr.InvalidInputError, 422),
+    (TooManyAttemptsError, 429),
     (kerr.ProviderUnavailableError, 503),
     (kerr.ConfigError, 500),
+    (kerr.KnowledgeError, 409),  # the course as it stands does not allow this
 ]
+
+
+def public_error(exc: kerr.KdtTutorError, *, where: str) -> tuple[int, str, str]:
+    """``(status, code, message)`` of one of the project's errors as a client sees it.
+    A 500 (a setting that cannot work, or an error no branch maps) is logged with
+    ``where`` and answered with a generic message."""
+    status = next((s for t, s in _STATUS if isinstance(exc, t)), 500)
+    if status != 500:
+        return status, exc.code, str(exc)
+    log.error("%s on %s: %s", type(exc).__name__, where, exc)
+    generic = "internal configuration error" if isinstance(exc, kerr.ConfigError) else None
+    return status, exc.code, generic or "internal error"
 
 
 OPENAI_PREFIX = "/v1"
@@ -57,21 +77,22 @@ def error_body(code: str, message: str) -> dict:
     return {"error": {"code": code, "message": message}}
 
 
+# The product's error codes that OpenAI names differently.
+_OPENAI_CODES = {"unauthorized": "invalid_api_key"}
+
+
 def openai_error_body(
     message: str, *, status: int, code: str | None, param: str | None = None
 ) -> dict:
     """OpenAI's error shape (its clients raise ``APIStatusError`` subclasses from it)."""
     kind = "server_error" if status >= 500 else "invalid_request_error"
+    code = _OPENAI_CODES.get(code, code) if code else code
     return {"error": {"message": message, "type": kind, "param": param, "code": code}}
 
 
 def _openai(request: Request) -> bool:
     path = request.url.path
     return path == OPENAI_PREFIX or path.startswith(OPENAI_PREFIX + "/")
-
-
-# The product's error codes that OpenAI names differently.
-_OPENAI_CODES = {"unauthorized": "invalid_api_key"}
 
 
 def _wants_html(request: Request) -> bool:
@@ -83,9 +104,7 @@ def _wants_html(request: Request) -> bool:
 def _respond(request: Request, status: int, code: str, message: str, param: str | None = None):
     if _openai(request):
         status = 400 if status == 422 else status
-        body = openai_error_body(
-            message, status=status, code=_OPENAI_CODES.get(code, code), param=param
-        )
+        body = openai_error_body(message, status=status, code=code, param=param)
         return JSONResponse(body, status_code=status)
     if _wants_html(request):
         from api.pages import render_error
@@ -95,13 +114,13 @@ def _respond(request: Request, status: int, code: str, message: str, param: str 
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(kerr.KnowledgeError)
-    async def _domain(request: Request, exc: kerr.KnowledgeError):
-        status = next((s for t, s in _STATUS if isinstance(exc, t)), 500)
-        message = str(exc) if status != 500 else "internal configuration error"
-        if status == 500:
-            log.error("config error on %s: %s", request.url.path, exc)
-        return _respond(request, status, exc.code, message)
+    @app.exception_handler(kerr.KdtTutorError)
+    async def _domain(request: Request, exc: kerr.KdtTutorError):
+        status, code, message = public_error(exc, where=request.url.path)
+        response = _respond(request, status, code, message)
+        if isinstance(exc, TooManyAttemptsError):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.exception_handler(OpenAIRequestError)
     async def _openai_refused(request: Request, exc: OpenAIRequestError):

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.metrics.retrieval import percentile
-from knowledge.errors import InvalidInputError, KnowledgeError
+from knowledge.errors import InvalidInputError, NotFoundError
 from tutor.review.exercise_tests import ExerciseTests, load_exercise_tests
 from tutor.review.localization import ochiai_ranking
 from tutor.review.pipeline import DEFAULT_LOCALIZE_S, review_files
@@ -119,7 +119,7 @@ def _read_case(folder: Path) -> ReviewCase:
         return ReviewCase(**common, skip="pytest_only" if pytest_only else "no_tests")
     try:
         tests = load_exercise_tests(folder)
-    except KnowledgeError as exc:
+    except (InvalidInputError, NotFoundError) as exc:
         return ReviewCase(**common, skip="invalid", problem=str(exc))
     return ReviewCase(**common, tests=tests)
 

@@ -92,7 +92,7 @@ def cmd_quiz_export(args: argparse.Namespace) -> int:
 
 
 def cmd_exercise_check(args: argparse.Namespace) -> int:
-    from knowledge.errors import KnowledgeError
+    from knowledge.errors import InvalidInputError, NotFoundError
     from tutor.course_authoring import check_exercise_folder
 
     sandbox, limits = _sandbox(Settings())
@@ -102,7 +102,7 @@ def cmd_exercise_check(args: argparse.Namespace) -> int:
         try:
             check = check_exercise_folder(Path(folder), sandbox=sandbox, limits=limits)
             report = {"folder": folder, **check.to_dict()}
-        except KnowledgeError as exc:
+        except (InvalidInputError, NotFoundError) as exc:  # the folder's files, not the sandbox
             report = {"folder": folder, "ok": False, "message": str(exc), "cases": []}
         failed += not report["ok"]
         reports.append(report)

@@ -20,7 +20,7 @@ from kdt_tutor.authoring_cli import add_authoring_parser
 from kdt_tutor.eval_cli import add_eval_parser
 from kdt_tutor.gaps_cli import add_gaps_parser
 from kdt_tutor.learner_cli import add_learner_parser
-from knowledge.errors import KnowledgeError, NotFoundError
+from knowledge.errors import KdtTutorError, KnowledgeError, NotFoundError
 from knowledge.types import KINDS, SearchFilter
 from tutor.accounts import ROLES
 from tutor.settings import Settings
@@ -640,7 +640,7 @@ def main(argv: list[str] | None = None) -> int:
             name = "KDT_" + "_".join(str(x) for x in err.get("loc", ())).upper()
             print(f"error: invalid setting {name}: {err.get('msg')}", file=sys.stderr)
         return 2
-    except KnowledgeError as exc:
+    except KdtTutorError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

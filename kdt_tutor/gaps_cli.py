@@ -16,7 +16,6 @@ import json
 import sys
 from pathlib import Path
 
-from knowledge.errors import KnowledgeError
 from tutor.errors import InvalidInputError
 from tutor.settings import Settings
 
@@ -76,7 +75,7 @@ def cmd_gaps_group(args: argparse.Namespace) -> int:
                 listed = ", ".join(known) or "none: ingest a course first"
                 raise InvalidInputError(f"unknown course {args.course!r} (known: {listed})")
         groups = build_question_grouper(kb).groups(items, course=args.course)
-    except KnowledgeError as exc:
+    except InvalidInputError as exc:  # bad input exits 1; a backend's failure stops in main
         print(f"error: {exc}", file=sys.stderr)
         return 1
     body = {"groups": {i: g.label for g in groups for i in g.ids}}

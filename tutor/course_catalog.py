@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from knowledge.errors import KnowledgeError, NotFoundError
+from knowledge.errors import KnowledgeError, MissingContentError
 from knowledge.registry import DocumentRecord, DocumentRegistry
 from tutor.skill_map import QuizItem, SkillMap, read_quiz
 
@@ -135,7 +135,7 @@ class CourseCatalog:
         files = tuple((p, _mtime(p)) for p in paths if p is not None)
         try:
             if not records:
-                raise NotFoundError(
+                raise MissingContentError(
                     f"course {course!r} has no material in the knowledge base; "
                     f"an instructor can load it with `kdt-tutor ingest`"
                 )
@@ -149,5 +149,6 @@ class CourseCatalog:
             return _CourseContent(None, (), exc, files)
         except (OSError, UnicodeDecodeError) as exc:
             log.warning("cannot read the files of course %s: %s", course, exc)
-            return _CourseContent(None, (), NotFoundError(f"cannot read course {course!r}"), files)
+            missing = MissingContentError(f"cannot read course {course!r}")
+            return _CourseContent(None, (), missing, files)
         return _CourseContent(skill_map, tuple(items), None, files)

@@ -1,42 +1,36 @@
-"""Errors raised by the tutor layer.
+"""The project's error tree as the tutor layer raises it.
 
-They subclass the knowledge layer's tree, so the API maps one hierarchy once
-(``api/errors.py``): NotFound -> 404, InvalidInput -> 422, Conflict -> 409,
-ProviderUnavailable -> 503, Config -> 500, plus the auth errors below.
+The tree lives in ``knowledge/errors.py`` (the lowest layer that raises; the tutor may
+import it, not the other way round) and is re-exported here, so tutor code imports its
+errors from its own layer. The API maps the tree once (``api/errors.py``).
 """
 
 from __future__ import annotations
 
 from knowledge.errors import (
+    AuthenticationError,
     ConfigError,
     ConflictError,
+    InvalidContentError,
     InvalidInputError,
+    KdtTutorError,
     KnowledgeError,
+    MissingContentError,
     NotFoundError,
+    PermissionDeniedError,
     ProviderUnavailableError,
 )
 
 __all__ = [
+    "AuthenticationError",
     "ConfigError",
     "ConflictError",
+    "InvalidContentError",
     "InvalidInputError",
+    "KdtTutorError",
+    "KnowledgeError",
+    "MissingContentError",
     "NotFoundError",
-    "ProviderUnavailableError",
-    "TutorError",
-    "AuthenticationError",
     "PermissionDeniedError",
+    "ProviderUnavailableError",
 ]
-
-TutorError = KnowledgeError
-
-
-class AuthenticationError(KnowledgeError):
-    """No valid session or token (HTTP 401)."""
-
-    code = "unauthorized"
-
-
-class PermissionDeniedError(KnowledgeError):
-    """Authenticated, but the role does not allow this (HTTP 403)."""
-
-    code = "forbidden"

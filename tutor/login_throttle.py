@@ -21,10 +21,10 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from knowledge.errors import KnowledgeError
+from knowledge.errors import KdtTutorError
 
 
-class TooManyAttemptsError(KnowledgeError):
+class TooManyAttemptsError(KdtTutorError):
     """Too many failed logins; try again after ``retry_after`` seconds (HTTP 429)."""
 
     code = "too_many_attempts"

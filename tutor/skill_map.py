@@ -38,7 +38,7 @@ from typing import Any, Protocol
 
 import yaml
 
-from knowledge.errors import InvalidInputError, LoadError
+from knowledge.errors import InvalidContentError, LoadError
 from knowledge.loaders import iter_course_files, load_document
 
 DEFAULT_THRESHOLD = 0.95
@@ -46,7 +46,7 @@ _FRONT_MATTER_SUFFIXES = {".md", ".markdown", ".ipynb"}
 _MAX_BYTES = 10 * 1024 * 1024
 
 
-class SkillMapError(InvalidInputError):
+class SkillMapError(InvalidContentError):
     """The course's skills, prerequisites or levels do not add up; ``problems`` lists why."""
 
     code = "invalid_skill_map"
@@ -314,12 +314,12 @@ class SkillMap:
 
 
 def read_quiz(path: Path | str) -> list[QuizItem]:
-    """Parse ``quiz.jsonl``; a bad line raises :class:`InvalidInputError` naming it."""
+    """Parse ``quiz.jsonl``; a bad line raises :class:`InvalidContentError` naming it."""
     path = Path(path)
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInputError(f"cannot read {path}: {exc}") from exc
+        raise InvalidContentError(f"cannot read {path}: {exc}") from exc
     items: list[QuizItem] = []
     seen: set[str] = set()
     for n, line in enumerate(lines, start=1):
@@ -347,7 +347,7 @@ def read_quiz(path: Path | str) -> list[QuizItem]:
             if not isinstance(skills, list):
                 raise ValueError("skills must be a list of names")
         except (ValueError, TypeError) as exc:
-            raise InvalidInputError(f"{path.name}:{n}: {exc}") from exc
+            raise InvalidContentError(f"{path.name}:{n}: {exc}") from exc
         seen.add(item_id)
         items.append(
             QuizItem(
@@ -451,11 +451,12 @@ def _parse_config(text: str | None, *, where: str) -> dict[str, Any]:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise InvalidInputError(f"{where}: invalid YAML: {' '.join(str(exc).split())}") from exc
+        problem = " ".join(str(exc).split())
+        raise InvalidContentError(f"{where}: invalid YAML: {problem}") from exc
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise InvalidInputError(f"{where}: expected 'key: value' lines")
+        raise InvalidContentError(f"{where}: expected 'key: value' lines")
     return data
 
 

@@ -26,10 +26,11 @@ from pydantic import BaseModel, Field
 
 from api.auth import CsrfAuthDep, CurrentUserDep
 from api.deps import ChatServiceDep, LearnerServiceDep, SettingsDep
+from api.errors import public_error
 from api.i18n import pick_lang, translator
 from api.markdown import render_markdown
 from api.routes.learner import learner_context
-from knowledge.errors import KnowledgeError
+from knowledge.errors import KdtTutorError
 from tutor.accounts import User
 from tutor.answering import LearnerContext
 from tutor.chat import ChatEvent, ChatPlan, ChatService
@@ -111,8 +112,9 @@ def _event_stream(
                 )
                 event = ChatEvent("done", {**event.data, "html": html})
             yield _sse(event)
-    except KnowledgeError as exc:
-        yield _sse(ChatEvent("error", {"code": exc.code, "message": str(exc)}))
+    except KdtTutorError as exc:
+        _, code, message = public_error(exc, where="the chat stream")
+        yield _sse(ChatEvent("error", {"code": code, "message": message}))
     except Exception:
         request_id = uuid.uuid4().hex[:12]
         log.exception("chat stream failed (request id %s)", request_id)

@@ -50,10 +50,10 @@ from pydantic import BaseModel, Field
 
 from api.auth import CsrfAuthDep, CurrentUserDep
 from api.deps import ChatServiceDep, KnowledgeBaseDep, LearnerServiceDep, SettingsDep
-from api.errors import OpenAIRequestError, openai_error_body
+from api.errors import OpenAIRequestError, openai_error_body, public_error
 from api.routes.learner import learner_context
 from api.token_estimate import estimate_messages, estimate_tokens
-from knowledge.errors import KnowledgeError
+from knowledge.errors import KdtTutorError
 from knowledge.knowledge_base import KnowledgeBase
 from prompts import render
 from tutor.accounts import User
@@ -429,13 +429,14 @@ def _chunks(
         if done["citations"]:
             yield content("\n\n" + sources_text(done["citations"], lang=plan.lang))
     except Exception as exc:  # the status is sent already: end with an error frame
-        if isinstance(exc, KnowledgeError):
-            code, message = exc.code, str(exc)
+        if isinstance(exc, KdtTutorError):
+            status, code, message = public_error(exc, where="an OpenAI-compatible stream")
         else:
             request_id = uuid.uuid4().hex[:12]
             log.exception("OpenAI-compatible stream failed (request id %s)", request_id)
-            code, message = "internal_error", f"the answer failed (request id {request_id})"
-        yield _data(openai_error_body(message, status=500, code=code))
+            status, code = 500, "internal_error"
+            message = f"the answer failed (request id {request_id})"
+        yield _data(openai_error_body(message, status=status, code=code))
         return
     yield chunk({}, "stop", **_extras(done))
     if include_usage:

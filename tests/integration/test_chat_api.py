@@ -9,13 +9,31 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.deps import get_account_service, get_chat_service, get_knowledge_base, get_settings
+from api.deps import (
+    get_account_service,
+    get_chat_service,
+    get_knowledge_base,
+    get_learner_service,
+    get_settings,
+)
 from knowledge.embeddings import build_embeddings
+from knowledge.errors import (
+    AuthenticationError,
+    ConfigError,
+    InvalidContentError,
+    MissingContentError,
+    NotFoundError,
+    PermissionDeniedError,
+    ProviderUnavailableError,
+)
 from knowledge.ingest import ingest_path
 from knowledge.knowledge_base import build_knowledge_base
 from knowledge.registry import make_engine
 from tutor.accounts import AccountService
+from tutor.answering import AnswerEvent
+from tutor.chat import ChatService
 from tutor.conversations import ConversationStore
+from tutor.learner import LearnerService
 from tutor.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -608,3 +626,96 @@ def test_code_colours_are_served_locally(env) -> None:
     page = env[0].get("/chat", headers=_headers(env)).text
     assert '<link rel="stylesheet" href="/assets/code.css">' in page
     assert "cdn" not in page.lower() and "https://" not in page
+
+
+# --- errors: each reported as what it is, none taken for "the course is not ingested" ------------
+def _learner_refusing(env, error: Exception) -> LearnerService:
+    """The learner model with a skill-map lookup that raises ``error`` (as a course that is
+    not ingested, or an access check on the course, would)."""
+
+    def skill_maps(course: str):
+        raise error
+
+    return LearnerService(
+        make_engine(env[2].resolved_database_url), skill_maps=skill_maps, items=skill_maps
+    )
+
+
+@pytest.mark.parametrize(
+    "error",
+    [MissingContentError("course 'pycourse' has no material"), InvalidContentError("bad quiz")],
+    ids=lambda e: type(e).__name__,
+)
+def test_a_course_without_a_learner_model_still_gets_answers(env, error) -> None:
+    app = env[0].app
+    app.dependency_overrides[get_learner_service] = lambda: _learner_refusing(env, error)
+    try:
+        events = ask(env, "What is a tuple?")
+    finally:
+        del app.dependency_overrides[get_learner_service]
+    assert "error" not in events and events["done"][0]["citations"]
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "code"),
+    [
+        (PermissionDeniedError("not your course"), 403, "forbidden"),
+        (AuthenticationError("the session ended"), 401, "unauthorized"),
+        (ProviderUnavailableError("the database is unavailable"), 503, "provider_unavailable"),
+    ],
+    ids=lambda v: type(v).__name__ if isinstance(v, Exception) else None,
+)
+def test_other_errors_of_the_learner_model_are_not_taken_for_a_missing_course(
+    env, error, status, code
+) -> None:
+    # ``except KnowledgeError`` used to catch these too: the chat went on at the default
+    # level as if the course had no material, and nobody saw the refusal.
+    app = env[0].app
+    app.dependency_overrides[get_learner_service] = lambda: _learner_refusing(env, error)
+    try:
+        response = env[0].post(
+            "/api/chat", json={"message": "What is a tuple?"}, headers=_headers(env)
+        )
+    finally:
+        del app.dependency_overrides[get_learner_service]
+    assert response.status_code == status
+    assert response.json() == {"error": {"code": code, "message": str(error)}}
+
+
+class _RaisingAnswerer:
+    """The answerer role failing after its first tokens with one of the project's errors."""
+
+    name = "raising"
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def stream(self, request):
+        yield AnswerEvent("token", "A tuple is")
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "message"),
+    [
+        (PermissionDeniedError("not your course"), "forbidden", "not your course"),
+        (AuthenticationError("the session ended"), "unauthorized", "the session ended"),
+        (ProviderUnavailableError("Chroma is down"), "provider_unavailable", "Chroma is down"),
+        (NotFoundError("no conversation 'c1'"), "not_found", "no conversation 'c1'"),
+        (ConfigError("KDT_LLM_API_KEY=sk-123 rejected"), "config_error",
+         "internal configuration error"),
+    ],
+    ids=lambda v: type(v).__name__ if isinstance(v, Exception) else None,
+)
+def test_an_error_mid_stream_ends_it_with_its_own_code(env, error, code, message) -> None:
+    app = env[0].app
+    kb = app.dependency_overrides[get_knowledge_base]()
+    failing = ChatService(kb=kb, store=_store(env), answerer=_RaisingAnswerer(error))
+    app.dependency_overrides[get_chat_service] = lambda: failing
+    try:
+        events = ask(env, "What is a tuple?")
+    finally:
+        del app.dependency_overrides[get_chat_service]
+    assert "".join(t["text"] for t in events["token"]) == "A tuple is"
+    assert events["error"] == [{"code": code, "message": message}]
+    assert "done" not in events

@@ -20,6 +20,12 @@ from openai import OpenAI
 from api.app import create_app
 from api.deps import get_account_service, get_chat_service, get_knowledge_base, get_settings
 from knowledge.embeddings import build_embeddings
+from knowledge.errors import (
+    AuthenticationError,
+    ConfigError,
+    PermissionDeniedError,
+    ProviderUnavailableError,
+)
 from knowledge.ingest import ingest_path
 from knowledge.knowledge_base import build_knowledge_base
 from knowledge.registry import make_engine
@@ -535,6 +541,62 @@ def test_failure_mid_stream_is_an_error_for_the_client(env) -> None:
     finally:
         stop(server, thread)
 
+
+
+class _RaisingAnswerer:
+    """The answerer role failing after its first tokens with one of the project's errors."""
+
+    name = "raising"
+    error: Exception = RuntimeError("unset")
+
+    def stream(self, request):
+        yield AnswerEvent("token", "A tuple is")
+        raise self.error
+
+
+def test_a_project_error_mid_stream_keeps_its_code_and_hides_a_500s_message(env) -> None:
+    kb, settings = env["kb"], env["settings"]
+    answerer = _RaisingAnswerer()
+    app = create_app(warm_up=False)
+    app.dependency_overrides[get_settings] = lambda: settings
+    app.dependency_overrides[get_knowledge_base] = lambda: kb
+    app.dependency_overrides[get_account_service] = lambda: AccountService(
+        make_engine(settings.resolved_database_url)
+    )
+    app.dependency_overrides[get_chat_service] = lambda: ChatService(
+        kb=kb, store=store(env), answerer=answerer
+    )
+    server, thread, url = serve(app)
+    cases = [
+        (PermissionDeniedError("not your course"), "forbidden", "not your course",
+         "invalid_request_error"),
+        (AuthenticationError("the token was revoked"), "invalid_api_key",
+         "the token was revoked", "invalid_request_error"),
+        (ProviderUnavailableError("Chroma is down"), "provider_unavailable", "Chroma is down",
+         "server_error"),
+        (ConfigError("KDT_LLM_API_KEY=sk-123 rejected"), "config_error",
+         "internal configuration error", "server_error"),
+    ]
+    try:
+        for error, code, message, kind in cases:
+            answerer.error = error
+            response = httpx.post(
+                f"{url}/v1/chat/completions",
+                json={
+                    "model": "pycourse",
+                    "messages": [{"role": "user", "content": "What is a tuple?"}],
+                    "stream": True,
+                },
+                headers={"Authorization": f"Bearer {env['tokens']['bob']}"},
+                timeout=60,
+            )
+            frames = [f.removeprefix("data: ") for f in response.text.split("\n\n") if f]
+            assert response.status_code == 200 and "[DONE]" not in frames
+            assert json.loads(frames[-1]) == {
+                "error": {"message": message, "type": kind, "param": None, "code": code}
+            }, type(error).__name__
+    finally:
+        stop(server, thread)
 
 # --- with a language model (the scripted OpenAI-compatible server) --------------------------------
 @pytest.fixture(scope="module")

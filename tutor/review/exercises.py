@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from knowledge.registry import DocumentRecord, DocumentRegistry
-from tutor.errors import NotFoundError
+from tutor.errors import InvalidContentError, InvalidInputError, MissingContentError, NotFoundError
 from tutor.review.exercise_tests import ExerciseTests, load_exercise_tests
 
 MAX_STARTER_BYTES = 200_000
@@ -79,13 +79,17 @@ class ExerciseCatalog:
         raise NotFoundError(f"no exercise {exercise_id!r} in course {course!r}")
 
     def tests(self, exercise: Exercise) -> ExerciseTests:
-        """The exercise's tests; ``NotFoundError`` when its folder is gone."""
+        """The exercise's tests; ``MissingContentError`` when its folder is gone,
+        ``InvalidContentError`` when its tests are invalid (both the course's problem)."""
         if exercise.folder is None or not exercise.folder.is_dir():
-            raise NotFoundError(
+            raise MissingContentError(
                 f"the files of exercise {exercise.id!r} are no longer where they were ingested "
                 f"from; an instructor can ingest the course again"
             )
-        return load_exercise_tests(exercise.folder)
+        try:
+            return load_exercise_tests(exercise.folder)
+        except InvalidInputError as exc:
+            raise InvalidContentError(str(exc)) from exc
 
     def starter(self, exercise: Exercise) -> str | None:
         path = exercise.folder / "starter.py" if exercise.folder else None

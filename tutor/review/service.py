@@ -29,10 +29,10 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine
 
-from knowledge.errors import KnowledgeError
+from knowledge.errors import KdtTutorError, KnowledgeError
 from knowledge.knowledge_base import KnowledgeBase
 from knowledge.types import SearchFilter
-from tutor.errors import InvalidInputError, NotFoundError
+from tutor.errors import InvalidInputError, NotFoundError, ProviderUnavailableError
 from tutor.llm_answerer import build_chat_model
 from tutor.review import pipeline
 from tutor.review.exercise_tests import ExerciseTests
@@ -283,7 +283,7 @@ class ReviewService:
             self._complete(record, reviewer, exercise, tests, test_problem)
         except Exception as exc:  # noqa: BLE001 - the review must end failed, never stuck
             log.exception("review %s failed", record.id)
-            detail = str(exc) if isinstance(exc, KnowledgeError) else type(exc).__name__
+            detail = str(exc) if isinstance(exc, KdtTutorError) else type(exc).__name__
             self.store.fail(record.id, f"the review could not be completed ({detail})")
 
     def _complete(
@@ -407,7 +407,9 @@ class ReviewService:
                 details={"passed": run.passed, "total": len(run.cases), "verdict": run.verdict},
                 submission_id=f"review:{record.id}",
             )
-        except KnowledgeError as exc:  # e.g. the course's skill map is invalid: review stands
+        except (KnowledgeError, NotFoundError, InvalidInputError) as exc:
+            # the course's content does not let the exercise count (no or an invalid skill
+            # map, the exercise names no skill or unknown ones): the review stands
             log.warning("review %s: no learner evidence recorded: %s", record.id, exc)
 
     # -- course links -------------------------------------------------------------------------
@@ -427,7 +429,7 @@ class ReviewService:
         where = SearchFilter(course=course, kinds=("lesson", "reference", "faq"))
         try:
             hits = self.kb.search(concept, k=3, where=where)
-        except KnowledgeError as exc:
+        except ProviderUnavailableError as exc:
             log.warning("no course link for %r: %s", concept, exc)
             hits = []
         hits = sorted(hits, key=lambda h: h.chunk.lang != lang)  # the trainee's language first
