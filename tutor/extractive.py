@@ -234,6 +234,8 @@ class ExtractiveAnswerer:
     # --- the Answerer interface ---------------------------------------------------------
     def stream(self, request: AnswerRequest) -> Iterator[AnswerEvent]:
         draft = self._compose(request)
+        for notice in draft.notices:  # before the answer, as the LLM answerer's notices
+            yield AnswerEvent(kind="notice", text=notice)
         for piece in draft.pieces:
             if piece:
                 yield AnswerEvent(kind="token", text=piece)
