@@ -1,10 +1,10 @@
 """``ReviewService``: takes a trainee's submission, reviews it, stores it, feeds the learner.
 
-The flow of one submission:
-
 The review itself is ``tutor.review.pipeline`` (the same steps ``kdt-tutor eval review``
 measures); what this service adds is its own: validating and storing submissions, the job
 queue, links to the course, the narrative, learner evidence.
+
+The flow of one submission:
 
 1. ``submit`` validates the files (``submission``), finds the exercise and its tests, runs
    the pipeline's static step (fast, synchronous), links findings to the course passages
