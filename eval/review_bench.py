@@ -6,9 +6,10 @@ Data: a folder of code-review cases (DESIGN.md "Code review case", e.g.
 Cases with only ``test_*.py`` files (no ``tests.json``), or with no tests at all, are
 skipped and counted.
 
-Each case is reviewed the way the product reviews a submission (``tutor.review.pipeline``:
+Each version is reviewed by the pipeline the product runs for a trainee's submission
+(``tutor.review.pipeline.ReviewPipeline``, built from the same settings as the service:
 static review at ``level``, the tests in the sandbox with per-test line coverage, then
-suspicious lines), and scored:
+suspicious lines ranked with the static findings as tie-breakers), and scored:
 
 - **detected**: share of ``wrong`` cases whose ``buggy.py`` is flagged (verdict ``failed``,
   ``error``, ``timeout`` or ``crashed``);
@@ -17,7 +18,7 @@ suspicious lines), and scored:
   A missing-code bug (``missing_code_after_lines: [L]``) counts as found when an adjacent
   line is named: ``L`` itself or the next code line after it;
 - **false_alarms**: share of correct versions (every ``fixed.py``, and ``buggy.py`` of a
-  case labelled ``correct``) whose tests were flagged; ``false_alarm_verdicts`` says which
+  case labelled ``correct``) whose review was flagged; ``false_alarm_verdicts`` says which
   verdicts (a correct but slow version timing out is counted, and named as such);
 - **noise_per_level**: static findings shown on correct versions, per level 1..4 (mean per
   file, and the share of files with any);
@@ -42,9 +43,7 @@ from eval.metrics.retrieval import percentile
 from knowledge.errors import InvalidInputError, NotFoundError
 from tutor.review.exercise_tests import ExerciseTests, load_exercise_tests
 from tutor.review.localization import ochiai_ranking
-from tutor.review.pipeline import DEFAULT_LOCALIZE_S, review_files
-from tutor.review.sandbox import Sandbox, SandboxLimits
-from tutor.review.static_checks import review_static
+from tutor.review.pipeline import ReviewOutcome, ReviewPipeline
 from tutor.review.types import SourceFile, SuspiciousLine, TestRun
 
 FLAGGED = ("failed", "error", "timeout", "crashed")
@@ -170,15 +169,14 @@ def found_within(
 def run_review_benchmark(
     bench_dir: Path,
     *,
-    sandbox: Sandbox,
-    limits: SandboxLimits,
+    pipeline: ReviewPipeline,
     level: int = 2,
     limit: int | None = None,
-    localize_s: float = DEFAULT_LOCALIZE_S,
     progress_bar: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Review every case of ``bench_dir`` (the first ``limit`` when given); the report."""
+    """Review every case of ``bench_dir`` (the first ``limit`` when given) with ``pipeline``
+    (``build_review_pipeline(settings)``, as the service); the report."""
     from tqdm import tqdm
 
     say = progress or (lambda _msg: None)
@@ -195,16 +193,7 @@ def run_review_benchmark(
     for case in tqdm(
         usable, desc="review", unit="case", disable=not progress_bar, dynamic_ncols=True
     ):
-        tally.details.append(
-            _review_case(
-                case,
-                sandbox=sandbox,
-                limits=limits,
-                level=level,
-                localize_s=localize_s,
-                tally=tally,
-            )
-        )
+        tally.details.append(_review_case(case, pipeline=pipeline, level=level, tally=tally))
     wrong = tally.wrong
     report: dict[str, Any] = {
         "cases": len(cases),
@@ -251,13 +240,13 @@ def run_review_benchmark(
         "config": {
             "bench": str(bench_dir),
             "level": level,
-            "localize_s": localize_s,
-            "sandbox": getattr(sandbox, "name", ""),
+            "localize_s": pipeline.localize_s,
+            "sandbox": getattr(pipeline.sandbox, "name", ""),
             "limits": {
-                "case_s": limits.case_s,
-                "cpu_s": limits.cpu_s,
-                "wall_s": limits.wall_s,
-                "memory_mb": limits.memory_mb,
+                "case_s": pipeline.limits.case_s,
+                "cpu_s": pipeline.limits.cpu_s,
+                "wall_s": pipeline.limits.wall_s,
+                "memory_mb": pipeline.limits.memory_mb,
             },
         },
         "seconds": round(time.perf_counter() - started, 1),
@@ -267,25 +256,11 @@ def run_review_benchmark(
 
 
 def _review_case(
-    case: ReviewCase,
-    *,
-    sandbox: Sandbox,
-    limits: SandboxLimits,
-    level: int,
-    localize_s: float,
-    tally: _Tally,
+    case: ReviewCase, *, pipeline: ReviewPipeline, level: int, tally: _Tally
 ) -> dict[str, Any]:
     assert case.tests is not None
     started = time.perf_counter()
-    outcome = review_files(
-        [case.buggy],
-        tests=case.tests,
-        level=level,
-        lang="en",
-        sandbox=sandbox,
-        limits=limits,
-        localize_s=localize_s,
-    )
+    outcome = pipeline.review([case.buggy], tests=case.tests, level=level, lang="en")
     tally.review_ms.append((time.perf_counter() - started) * 1000)
     for step, ms in outcome.timings.items():
         tally.step_ms.setdefault(step, []).append(ms)
@@ -298,10 +273,18 @@ def _review_case(
         "statuses": "".join(c.status[0] for c in run.cases),
         "review_ms": round(tally.review_ms[-1], 1),
         "steps_ms": {step: round(ms, 1) for step, ms in outcome.timings.items()},
+        "findings": [[f.code, f.line] for f in (*outcome.static.findings, *outcome.static.hidden)],
+        "suspicious": [[s.line, s.rank, s.score] for s in outcome.suspicious],
     }
     if case.label == "correct":
         _count_correct(
-            case.buggy, run.verdict, tally=tally, level=level, detail=detail, key="buggy"
+            case.buggy,
+            outcome,
+            key="buggy",
+            pipeline=pipeline,
+            level=level,
+            tally=tally,
+            detail=detail,
         )
     else:
         tally.wrong += 1
@@ -325,26 +308,42 @@ def _review_case(
                 (s.rank for s in baseline if s.line in targets), default=None
             )
     if case.fixed is not None:
-        fixed_run = sandbox.run(files=[case.fixed], tests=case.tests, limits=limits, trace=False)
-        detail["fixed_statuses"] = "".join(c.status[0] for c in fixed_run.cases)
+        fixed = pipeline.review([case.fixed], tests=case.tests, level=level, lang="en")
+        fixed_cases = fixed.run.cases if fixed.run is not None else ()
+        detail["fixed_statuses"] = "".join(c.status[0] for c in fixed_cases)
         _count_correct(
-            case.fixed, fixed_run.verdict, tally=tally, level=level, detail=detail, key="fixed"
+            case.fixed,
+            fixed,
+            key="fixed",
+            pipeline=pipeline,
+            level=level,
+            tally=tally,
+            detail=detail,
         )
     return detail
 
 
 def _count_correct(
-    source: SourceFile, verdict: str, *, tally: _Tally, level: int, detail: dict[str, Any], key: str
+    source: SourceFile,
+    outcome: ReviewOutcome,
+    *,
+    key: str,
+    pipeline: ReviewPipeline,
+    level: int,
+    tally: _Tally,
+    detail: dict[str, Any],
 ) -> None:
+    """A correct version's review (``outcome``, at ``level``): a false alarm when flagged;
+    the static findings shown at every level (what a trainee with correct code is told)."""
     tally.correct_versions += 1
-    if verdict in FLAGGED:
-        tally.false_alarm_verdicts[verdict] += 1
-    detail[f"{key}_verdict"] = verdict
+    if outcome.verdict in FLAGGED:
+        tally.false_alarm_verdicts[outcome.verdict] += 1
+    detail[f"{key}_verdict"] = outcome.verdict
     noise = {}
     for lv in LEVELS:
-        shown = len(review_static([source], level=lv, lang="en").findings)
-        tally.noise[lv].append(shown)
-        noise[str(lv)] = shown
+        static = outcome.static if lv == level else pipeline.static([source], level=lv, lang="en")
+        tally.noise[lv].append(len(static.findings))
+        noise[str(lv)] = len(static.findings)
     detail[f"{key}_static_findings"] = noise
 
 

@@ -380,31 +380,19 @@ def cmd_eval_quiz_check(args: argparse.Namespace) -> int:
 def cmd_eval_review(args: argparse.Namespace) -> int:
     from eval.review_bench import format_review_table, run_review_benchmark
     from tutor.errors import ConfigError
-    from tutor.review.sandbox import SandboxLimits, build_sandbox
+    from tutor.review.pipeline import build_review_pipeline
 
-    settings = Settings()
-    sandbox = build_sandbox(settings.sandbox, allow_unsafe=settings.sandbox_allow_unsafe)
-    if sandbox.name == "refused":
-        raise ConfigError(getattr(sandbox, "reason", "no sandbox can run the tests here"))
-    limits = SandboxLimits(
-        cpu_s=settings.review_cpu_s,
-        wall_s=settings.review_wall_s,
-        memory_mb=settings.review_memory_mb,
-        output_kb=settings.review_output_kb,
-        max_processes=settings.review_max_processes,
-        file_mb=settings.review_file_mb,
-        case_s=min(
-            args.case_s if args.case_s is not None else settings.review_case_s,
-            settings.review_wall_s,
-        ),
-    )
+    # The pipeline the review service runs, from the same settings; only one test's limit
+    # and the localization time may be overridden for an experiment.
+    pipeline = build_review_pipeline(Settings(), case_s=args.case_s, localize_s=args.localize_s)
+    if pipeline.sandbox is None or pipeline.sandbox.name == "refused":
+        reason = getattr(pipeline.sandbox, "reason", "")
+        raise ConfigError(reason or "no sandbox can run the tests here")
     result = run_review_benchmark(
         Path(args.bench_dir),
-        sandbox=sandbox,
-        limits=limits,
+        pipeline=pipeline,
         level=args.level,
         limit=args.limit,
-        localize_s=(args.localize_s if args.localize_s is not None else settings.review_localize_s),
         progress_bar=sys.stderr.isatty(),
         progress=_say,
     )

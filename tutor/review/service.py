@@ -1,18 +1,25 @@
 """``ReviewService``: takes a trainee's submission, reviews it, stores it, feeds the learner.
 
+The review itself is ``tutor.review.pipeline`` (the same steps ``kdt-tutor eval review``
+measures); what this service adds is its own: validating and storing submissions, the job
+queue, links to the course, the narrative, learner evidence.
+
 The flow of one submission:
 
 1. ``submit`` validates the files (``submission``), finds the exercise and its tests, runs
-   the static review (fast, synchronous), links findings to the course passages that teach
-   them, and stores the review as ``running``. Without tests it is completed right away.
-2. With tests, the rest runs as a job on a small thread pool (``review_concurrency``
-   sandboxes at once; more wait their turn): the tests in the sandbox, fault localization,
-   the narrative, then one compare-and-set write makes the review ``complete``. Any failure
-   marks it ``failed`` with the reason: never half-complete.
+   the pipeline's static step (fast, synchronous), links findings to the course passages
+   that teach them, and stores the review as ``running``. Without tests it is completed
+   right away.
+2. With tests, the pipeline's test step runs as a job on a small thread pool
+   (``review_concurrency`` sandboxes at once; more wait their turn): the tests in the
+   sandbox and fault localization; then the narrative, and one compare-and-set write makes
+   the review ``complete``. Any failure marks it ``failed`` with the reason: never
+   half-complete.
 3. The tests' outcome goes to the learner model as exercise evidence, through the same
    interface quiz answers use (``LearnerService.record_exercise_result``).
 
-Callers poll ``get`` (the API) or pass ``wait=True`` (the CLI, tests).
+Callers poll ``get`` (the API) or pass ``wait=True`` (tests); ``preview`` runs the whole
+review without storing it (``kdt-tutor review``).
 """
 
 from __future__ import annotations
@@ -34,7 +41,6 @@ from knowledge.knowledge_base import KnowledgeBase
 from knowledge.types import SearchFilter
 from tutor.errors import InvalidInputError, NotFoundError, ProviderUnavailableError
 from tutor.llm_answerer import build_chat_model
-from tutor.review import pipeline
 from tutor.review.exercise_tests import ExerciseTests
 from tutor.review.exercises import Exercise, ExerciseCatalog
 from tutor.review.narrative import (
@@ -43,8 +49,10 @@ from tutor.review.narrative import (
     ReviewFacts,
     numbered_lines,
 )
+from tutor.review.pipeline import ReviewPipeline, build_review_pipeline
 from tutor.review.review_store import ReviewRecord, ReviewStore
-from tutor.review.sandbox import Sandbox, SandboxLimits, build_sandbox
+from tutor.review.sandbox import Sandbox, SandboxLimits
+from tutor.review.static_checks import StaticReview
 from tutor.review.submission import files_diff, validate_submission
 from tutor.review.types import Finding, SourceFile, TestRun
 from tutor.settings import Settings
@@ -81,7 +89,7 @@ class ExerciseEvidence(Protocol):
 
 @dataclass(frozen=True)
 class _Finished:
-    """The part of a review after the static checks."""
+    """The part of a review after the static step, as stored."""
 
     verdict: str
     run: TestRun | None
@@ -110,32 +118,39 @@ class ReviewService:
         store: ReviewStore,
         exercises: ExerciseCatalog,
         kb: KnowledgeBase | None,
-        sandbox: Sandbox | None,
-        refused_reason: str,
-        limits: SandboxLimits,
+        pipeline: ReviewPipeline,
         narrator: Narrator,
         evidence: ExerciseEvidence | None,
         max_bytes: int,
         max_files: int,
         concurrency: int = 2,
-        localize_s: float = pipeline.DEFAULT_LOCALIZE_S,
     ) -> None:
         self.store = store
         self.exercises = exercises
         self.kb = kb
-        self.sandbox = sandbox
-        self.refused_reason = refused_reason
-        self.limits = limits
+        self.pipeline = pipeline
         self.narrator = narrator
         self.evidence = evidence
         self.max_bytes = max_bytes
         self.max_files = max_files
-        self.localize_s = localize_s
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="review")
         self._jobs: dict[str, Future] = {}
         self._jobs_lock = threading.Lock()
         self._links: OrderedDict[tuple, dict[str, Any] | None] = OrderedDict()
         self._links_lock = threading.Lock()
+
+    # The pipeline's sandbox, which exercise checks in the console share (``api/deps.py``).
+    @property
+    def sandbox(self) -> Sandbox | None:
+        return self.pipeline.sandbox
+
+    @property
+    def limits(self) -> SandboxLimits:
+        return self.pipeline.limits
+
+    @property
+    def refused_reason(self) -> str:
+        return self.pipeline.refused_reason
 
     # -- submitting ---------------------------------------------------------------------------
     def submit(
@@ -154,7 +169,8 @@ class ReviewService:
         sources = validate_submission(files, max_bytes=self.max_bytes, max_files=self.max_files)
         exercise = self._exercise(reviewer, exercise_id)
         tests, test_problem = self._tests(exercise)
-        static_json = self._static(sources, reviewer=reviewer, lang=lang)
+        static = self.pipeline.static(sources, level=reviewer.level, lang=lang)
+        static_json = self._static_json(static, course=reviewer.course, lang=lang)
         timings = {"static_ms": round((time.perf_counter() - started) * 1000, 1)}
         record = self.store.create(
             user_id=reviewer.user_id,
@@ -166,7 +182,7 @@ class ReviewService:
             static=static_json,
             timings=timings,
         )
-        job = (record, reviewer, exercise, tests, test_problem)
+        job = (record, reviewer, static, exercise, tests, test_problem)
         if tests is None and test_problem is None:
             self._finish(*job)  # static only: done now
         elif wait:
@@ -192,11 +208,13 @@ class ReviewService:
         sources = validate_submission(files, max_bytes=self.max_bytes, max_files=self.max_files)
         exercise = self._exercise(reviewer, exercise_id)
         tests, test_problem = self._tests(exercise)
-        static_json = self._static(sources, reviewer=reviewer, lang=lang)
+        static = self.pipeline.static(sources, level=reviewer.level, lang=lang)
+        static_json = self._static_json(static, course=reviewer.course, lang=lang)
         timings = {"static_ms": round((time.perf_counter() - started) * 1000, 1)}
         done = self._test_and_narrate(
             files=sources,
-            static=static_json,
+            static=static,
+            static_json=static_json,
             level=reviewer.level,
             lang=lang,
             timings=timings,
@@ -224,12 +242,12 @@ class ReviewService:
             timings=done.timings,
         )
 
-    def _static(
-        self, sources: tuple[SourceFile, ...], *, reviewer: Reviewer, lang: str
+    def _static_json(
+        self, static: StaticReview, *, course: str | None, lang: str
     ) -> dict[str, Any]:
-        static = pipeline.static_review(sources, level=reviewer.level, lang=lang)
+        """The static review as stored, its shown findings linked to the course."""
         return {
-            "findings": [self._linked(f, reviewer.course, lang) for f in static.findings],
+            "findings": [self._linked(f, course, lang) for f in static.findings],
             "hidden": [f.to_dict() for f in static.hidden],
             "syntax_ok": static.syntax_ok,
             "complexity": static.complexity,
@@ -275,12 +293,13 @@ class ReviewService:
         self,
         record: ReviewRecord,
         reviewer: Reviewer,
+        static: StaticReview,
         exercise: Exercise | None,
         tests: ExerciseTests | None,
         test_problem: str | None,
     ) -> None:
         try:
-            self._complete(record, reviewer, exercise, tests, test_problem)
+            self._complete(record, reviewer, static, exercise, tests, test_problem)
         except Exception as exc:  # noqa: BLE001 - the review must end failed, never stuck
             log.exception("review %s failed", record.id)
             detail = str(exc) if isinstance(exc, KdtTutorError) else type(exc).__name__
@@ -290,13 +309,15 @@ class ReviewService:
         self,
         record: ReviewRecord,
         reviewer: Reviewer,
+        static: StaticReview,
         exercise: Exercise | None,
         tests: ExerciseTests | None,
         test_problem: str | None,
     ) -> None:
         done = self._test_and_narrate(
             files=record.files,
-            static=record.static,
+            static=static,
+            static_json=record.static,
             level=record.level,
             lang=record.lang,
             timings=record.timings,
@@ -322,7 +343,8 @@ class ReviewService:
         self,
         *,
         files: tuple[SourceFile, ...],
-        static: dict[str, Any],
+        static: StaticReview,
+        static_json: dict[str, Any],
         level: int,
         lang: str,
         timings: dict[str, float],
@@ -331,52 +353,28 @@ class ReviewService:
         test_problem: str | None,
         unmastered: tuple[str, ...],
     ) -> _Finished:
-        """Everything after the static review: tests, localization, narrative."""
-        timings = dict(timings)
-        run: TestRun | None = None
-        suspicious: list[dict[str, Any]] = []
-        if test_problem is not None:
-            run = TestRun(verdict="test_error", message=test_problem)
-        elif tests is not None:
-            started = time.perf_counter()
-            run = pipeline.run_tests(
-                files,
-                tests=tests,
-                sandbox=self.sandbox,
-                refused_reason=self.refused_reason,
-                limits=self.limits,
-            )
-            timings["tests_ms"] = round((time.perf_counter() - started) * 1000, 1)
-            started = time.perf_counter()
-            lines = pipeline.localize(
-                run,
-                files=files,
-                tests=tests,
-                sandbox=self.sandbox,
-                limits=self.limits,
-                lang=lang,
-                findings=[
-                    Finding.from_dict(f)
-                    for f in (*static.get("findings", []), *static.get("hidden", []))
-                ],
-                budget_s=self.localize_s,
-            )
-            timings["localize_ms"] = round((time.perf_counter() - started) * 1000, 1)
-            quoted = numbered_lines(files)
-            suspicious = [
-                {**s.to_dict(), "code": quoted.get((s.file, s.line), "").strip()} for s in lines
-            ]
-        tests_json = run.to_dict() if run is not None else None
+        """Everything after the static step: the pipeline's test step (tests, suspicious
+        lines), then the narrative. ``timings`` are the service's so far (its static step)."""
+        outcome = self.pipeline.test(
+            files, static=static, tests=tests, lang=lang, test_problem=test_problem
+        )
+        timings = {**outcome.timings, **timings}
+        quoted = numbered_lines(files)
+        suspicious = [
+            {**s.to_dict(), "code": quoted.get((s.file, s.line), "").strip()}
+            for s in outcome.suspicious
+        ]
+        tests_json = outcome.run.to_dict() if outcome.run is not None else None
         facts = ReviewFacts(
             lang=lang,
             level=level,
             files=files,
             exercise=exercise.title_for(lang) if exercise else None,
             tests=tests_json,
-            findings=static.get("findings", []),
-            hidden_count=len(static.get("hidden", [])),
+            findings=static_json.get("findings", []),
+            hidden_count=len(static_json.get("hidden", [])),
             suspicious=suspicious[:MAX_SUSPICIOUS_SHOWN],
-            links=self._narrative_links(static, lang, exercise),
+            links=self._narrative_links(static_json, lang, exercise),
             unmastered=unmastered,
             withheld=(
                 self.exercises.solution_texts(exercise.course, exercise.id) if exercise else ()
@@ -386,8 +384,8 @@ class ReviewService:
         narrative, notices = self.narrator.narrate(facts)
         timings["narrative_ms"] = round((time.perf_counter() - started) * 1000, 1)
         return _Finished(
-            verdict=run.verdict if run is not None else "no_tests",
-            run=run,
+            verdict=outcome.verdict,
+            run=outcome.run,
             tests=tests_json,
             suspicious=suspicious,
             narrative=narrative,
@@ -521,9 +519,7 @@ def build_review_service(
     settings: Settings, *, kb: KnowledgeBase, engine: Engine, evidence: Any
 ) -> ReviewService:
     """The review service from settings (the composition roots: ``api/deps.py``, the CLI)."""
-    # ConfigError (KDT_SANDBOX=bubblewrap where it does not work, an unknown kind) surfaces;
-    # no sandbox under "auto" is a RefusedSandbox: static reviews work, test runs say why.
-    sandbox = build_sandbox(settings.sandbox, allow_unsafe=settings.sandbox_allow_unsafe)
+    pipeline = build_review_pipeline(settings)
     if settings.answerer == "openai" and settings.llm_base_url:
         narrator: Narrator = LLMReviewNarrator(
             chat_model=build_chat_model(
@@ -548,21 +544,10 @@ def build_review_service(
         store=store,
         exercises=ExerciseCatalog(kb.registry),
         kb=kb,
-        sandbox=sandbox,
-        refused_reason="",
-        limits=SandboxLimits(
-            cpu_s=settings.review_cpu_s,
-            wall_s=settings.review_wall_s,
-            memory_mb=settings.review_memory_mb,
-            output_kb=settings.review_output_kb,
-            max_processes=settings.review_max_processes,
-            file_mb=settings.review_file_mb,
-            case_s=settings.review_case_s,
-        ),
+        pipeline=pipeline,
         narrator=narrator,
         evidence=evidence,
         max_bytes=settings.review_max_kb * 1024,
         max_files=settings.review_max_files,
         concurrency=settings.review_concurrency,
-        localize_s=settings.review_localize_s,
     )
