@@ -297,7 +297,7 @@ class KnowledgeBase:
         self, query: str, *, k: int = 5, where: SearchFilter | None = None
     ) -> list[ScoredChunk]:
         where = where or SearchFilter()  # no filter still means: no solution material
-        if not query.strip() or not where.allowed_kinds():
+        if not query.strip() or where.matches_nothing():
             return []
         self.refresh_lexical()
         return self.retriever.search(query, k=k, where=where)
