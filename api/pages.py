@@ -9,13 +9,14 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from api.auth import PageUserDep
+from api.auth import OptionalUserDep, PageUserDep
 from api.deps import KnowledgeBaseDep, LearnerServiceDep, SettingsDep
 from api.i18n import CHAT_UI_KEYS, LEARN_UI_KEYS, REVIEW_UI_KEYS, pick_lang, translator
 from api.markdown import code_css
 from api.routes.learner import dashboard
 from api.routes.search import MAX_QUERY_CHARS
 from knowledge.types import SearchFilter
+from tutor.access import Access
 from tutor.chat import MAX_MESSAGE_CHARS
 from tutor.conversations import MAX_TITLE_CHARS
 
@@ -49,6 +50,8 @@ def render_error(request: Request, *, status: int, message: str) -> HTMLResponse
 def home(
     request: Request,
     kb: KnowledgeBaseDep,
+    settings: SettingsDep,
+    user: OptionalUserDep,
     q: Annotated[str, Query(max_length=MAX_QUERY_CHARS)] = "",
     course: str = "",
     level: Annotated[str, Query(pattern="^[1-4]?$")] = "",
@@ -58,7 +61,11 @@ def home(
     level_max = int(level) if level else None
     results = []
     if q.strip():
-        where = SearchFilter(course=course or None, level_max=level_max, lang=doc_lang or None)
+        where = Access(user).search_filter(  # what this caller may search (tutor/access.py)
+            SearchFilter(course=course or None, level_max=level_max, lang=doc_lang or None),
+            registry=kb.registry,
+            data_dir=settings.data_dir,
+        )
         results = kb.search(q, k=8, where=where)
     return _render(
         request,
