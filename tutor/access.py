@@ -38,12 +38,7 @@ from pathlib import Path
 from knowledge.registry import DocumentRecord, DocumentRegistry
 from knowledge.types import SearchFilter
 from tutor.accounts import User
-from tutor.errors import (
-    AuthenticationError,
-    InvalidInputError,
-    NotFoundError,
-    PermissionDeniedError,
-)
+from tutor.errors import AuthenticationError, InvalidInputError, PermissionDeniedError
 
 OWN = "own course"
 ANY = "any course"
@@ -173,11 +168,6 @@ class Access:
         if self.user is not None and owner_id == self.user.id:
             return True
         return self.may("read", resource, course)
-
-    def require_seen(self, resource: str, *, owner_id: int, course: str | None, what: str):
-        """``may_see``, or NotFoundError naming ``what`` (as for an id that does not exist)."""
-        if not self.may_see(resource, owner_id=owner_id, course=course):
-            raise NotFoundError(f"no {what}")
 
     def search_filter(
         self, where: SearchFilter, *, registry: DocumentRegistry, data_dir: Path
