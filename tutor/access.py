@@ -125,7 +125,7 @@ class Access:
             return
         if self.user is None:
             raise AuthenticationError("log in first")
-        roles = [role for role in RULES[(action, resource)]]
+        roles = list(RULES[(action, resource)])
         raise PermissionDeniedError(
             f"this needs the role {' or '.join(roles)}; you are logged in as {self.role}"
         )
