@@ -56,12 +56,12 @@ TABS = (
 
 
 def console_course(
-    user: User, requested: str | None, kb: KnowledgeBase
+    user: User, requested: str | None, kb: KnowledgeBase, *, resource: str = "console"
 ) -> tuple[str | None, list[str]]:
     """The course the page shows (an admin's first course when none is named), and the
-    courses the user may pick from (``tutor/access.py``)."""
+    courses the user may pick from (``tutor/access.py``; ``resource``: what the page shows)."""
     access = Access(user)
-    course = access.course_for(requested, resource="console", required=False)
+    course = access.course_for(requested, resource=resource, required=False)
     courses = access.courses(kb.registry.courses())
     if course and course not in courses:
         courses = [*courses, course]  # an admin's course with no material yet
@@ -122,7 +122,7 @@ def console_gaps(
     gaps: ContentGapsDep,
     course: CourseQuery = None,
 ):
-    course, courses = console_course(user, course, kb)
+    course, courses = console_course(user, course, kb, resource="gaps")
     # Grouping runs in the background: the page waits for it briefly, then shows the
     # previous groups and the questions not grouped yet, and reloads itself.
     view = gaps.overview(course, wait_s=GAPS_PAGE_WAIT_S) if course else None
@@ -146,7 +146,7 @@ def console_kb(
     settings: SettingsDep,
     course: CourseQuery = None,
 ):
-    course, courses = console_course(user, course, kb)
+    course, courses = console_course(user, course, kb, resource="kb")
     t = translator(pick_lang(request))
     return render_console(
         request,
@@ -172,7 +172,7 @@ def console_exercises(
     from api.i18n import AUTHORING_UI_KEYS, translator
     from knowledge.errors import KnowledgeError
 
-    course, courses = console_course(user, course, kb)
+    course, courses = console_course(user, course, kb, resource="exercises")
     exercises, items, skills, lessons, problem = [], [], [], [], None
     if course:
         try:
@@ -237,7 +237,7 @@ def console_cohort(
     days: Annotated[int, Query(ge=1, le=365)] = 7,
     weeks: Annotated[int, Query(ge=1, le=104)] = 12,
 ):
-    course, courses = console_course(user, course, kb)
+    course, courses = console_course(user, course, kb, resource="analytics")
     cohort, problem = None, None
     if course:
         try:
@@ -267,7 +267,7 @@ def console_cohort_trainee(
     course: CourseQuery = None,
 ):
     course = trainee_course(analytics, user, user_id=user_id, course=course)
-    course, courses = console_course(user, course, kb)
+    course, courses = console_course(user, course, kb, resource="analytics")
     page = trainee_page(analytics, course, user_id, lang=pick_lang(request))
     return render_console(
         request,
