@@ -8,9 +8,11 @@ Credentials, in this order:
    the session's CSRF token: the hidden form field ``csrf_token`` or the header
    ``X-CSRF-Token`` (pages get it from ``<meta name="csrf-token">``).
 
-JSON routes use ``CurrentUserDep`` / ``require_roles(...)``: no credentials give 401, the
-wrong role 403. Pages use ``PageUserDep`` / ``require_page_roles(...)``: no credentials
-redirect to ``/login?next=<this page>``.
+JSON routes use ``CurrentUserDep`` / ``require_access(action, resource)``: no credentials
+give 401, a role the access policy (``tutor/access.py``) never lets do it 403. Pages use
+``PageUserDep`` / ``require_page_access(...)``: no credentials redirect to
+``/login?next=<this page>``. Which course a caller may act on is the policy's too
+(``Access(user).course_for(...)``), asked by the routes.
 
 Every dependency here leaves ``request.state.user`` and ``request.state.csrf_token`` set
 for the templates (``base.html`` shows the user and the logout button from them).
@@ -28,7 +30,8 @@ from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
 
 from api.deps import AccountServiceDep
-from tutor.accounts import ROLES, User
+from tutor.access import Access
+from tutor.accounts import User
 from tutor.errors import AuthenticationError, PermissionDeniedError
 from tutor.settings import Settings
 
@@ -96,29 +99,17 @@ CurrentUserDep = Annotated[User, Depends(current_user)]
 OptionalUserDep = Annotated[User | None, Depends(optional_user)]
 
 
-def _check_roles(roles: tuple[str, ...]) -> None:
-    unknown = sorted(set(roles) - set(ROLES))
-    if unknown or not roles:
-        raise ValueError(f"require_roles needs roles from {ROLES}, got {roles}")
+def require_access(action: str, resource: str) -> Callable[..., User]:
+    """A dependency giving the current user if the access policy lets their role do
+    ``action`` on ``resource`` in some course (else 403); the course is checked by the route.
 
-
-def _deny_unless(user: User, roles: tuple[str, ...]) -> User:
-    if user.role not in roles:
-        raise PermissionDeniedError(
-            f"this needs the role {' or '.join(roles)}; you are logged in as {user.role}"
-        )
-    return user
-
-
-def require_roles(*roles: str) -> Callable[..., User]:
-    """A dependency giving the current user if their role is one of ``roles`` (else 403).
-
-    ``user: Annotated[User, Depends(require_roles("instructor", "admin"))]``
+    ``user: Annotated[User, Depends(require_access("read", "analytics"))]``
     """
-    _check_roles(roles)
+    Access(None).scope(action, resource)  # an unknown rule fails at import, not per request
 
     def dependency(user: CurrentUserDep) -> User:
-        return _deny_unless(user, roles)
+        Access(user).require_role(action, resource)
+        return user
 
     return dependency
 
@@ -188,12 +179,14 @@ def page_user(request: Request, auth: OptionalAuthDep) -> User:
 PageUserDep = Annotated[User, Depends(page_user)]
 
 
-def require_page_roles(*roles: str) -> Callable[..., User]:
-    """Like ``require_roles`` for pages: login redirect when anonymous, 403 page when wrong."""
-    _check_roles(roles)
+def require_page_access(action: str, resource: str) -> Callable[..., User]:
+    """Like ``require_access`` for pages: login redirect when anonymous, 403 page when not
+    allowed."""
+    Access(None).scope(action, resource)
 
     def dependency(user: PageUserDep) -> User:
-        return _deny_unless(user, roles)
+        Access(user).require_role(action, resource)
+        return user
 
     return dependency
 

@@ -1,9 +1,10 @@
 """The instructor console: server-rendered pages under ``/console`` (instructors and admins).
 
-Every page extends ``console_base.html`` (the course picker and the tabs). Instructors work
-in their own course; admins pick any course that has material (``?course=``). Trainees get
-the 403 page. The pages read the JSON APIs' services directly; the scripts they load call
-those APIs for changes.
+Every page extends ``console_base.html`` (the course picker and the tabs). Who sees which
+course is the access policy's (``tutor/access.py``): instructors work in their own course
+(another is the 403 page; without a course the pages are empty); admins pick any course
+that has material (``?course=``). Trainees get the 403 page. The pages read the JSON APIs'
+services directly; the scripts they load call those APIs for changes.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
-from api.auth import require_page_roles
+from api.auth import require_page_access
 from api.deps import (
     AccountServiceDep,
     ChatServiceDep,
@@ -24,15 +25,21 @@ from api.deps import (
 )
 from api.i18n import group_strings, pick_lang
 from api.pages import _render
-from api.routes.analytics import AnalyticsServiceDep, cohort_page, trainee_page
+from api.routes.analytics import (
+    AnalyticsServiceDep,
+    cohort_page,
+    trainee_course,
+    trainee_page,
+)
 from knowledge.knowledge_base import KnowledgeBase
 from knowledge.types import KINDS
+from tutor.access import Access
 from tutor.accounts import User
-from tutor.errors import NotFoundError, PermissionDeniedError
+from tutor.errors import NotFoundError
 from tutor.eval_reports import EvalReports
 
 router = APIRouter(tags=["console"], include_in_schema=False)
-StaffDep = Annotated[User, Depends(require_page_roles("instructor", "admin"))]
+StaffDep = Annotated[User, Depends(require_page_access("read", "console"))]
 CourseQuery = Annotated[str | None, Query(max_length=128)]
 
 GAPS_PAGE_WAIT_S = 0.3  # how long the gaps page waits for a grouping still running
@@ -49,17 +56,16 @@ TABS = (
 
 
 def console_course(
-    user: User, requested: str | None, kb: KnowledgeBase
+    user: User, requested: str | None, kb: KnowledgeBase, *, resource: str = "console"
 ) -> tuple[str | None, list[str]]:
-    """The course the page shows, and the courses the user may pick from."""
-    if user.role == "admin":
-        courses = kb.registry.courses()
-        if requested and requested not in courses:
-            courses = [*courses, requested]
-        return (requested or (courses[0] if courses else None)), courses
-    if requested and requested != user.course:
-        raise PermissionDeniedError("instructors see their own course only")
-    return user.course, [user.course] if user.course else []
+    """The course the page shows (an admin's first course when none is named), and the
+    courses the user may pick from (``tutor/access.py``; ``resource``: what the page shows)."""
+    access = Access(user)
+    course = access.course_for(requested, resource=resource, required=False)
+    courses = access.courses(kb.registry.courses())
+    if course and course not in courses:
+        courses = [*courses, course]  # an admin's course with no material yet
+    return course or (courses[0] if courses else None), courses
 
 
 def render_console(
@@ -116,7 +122,7 @@ def console_gaps(
     gaps: ContentGapsDep,
     course: CourseQuery = None,
 ):
-    course, courses = console_course(user, course, kb)
+    course, courses = console_course(user, course, kb, resource="gaps")
     # Grouping runs in the background: the page waits for it briefly, then shows the
     # previous groups and the questions not grouped yet, and reloads itself.
     view = gaps.overview(course, wait_s=GAPS_PAGE_WAIT_S) if course else None
@@ -140,7 +146,7 @@ def console_kb(
     settings: SettingsDep,
     course: CourseQuery = None,
 ):
-    course, courses = console_course(user, course, kb)
+    course, courses = console_course(user, course, kb, resource="kb")
     return render_console(
         request,
         "console_kb.html",
@@ -164,7 +170,7 @@ def console_exercises(
 ):
     from knowledge.errors import KnowledgeError
 
-    course, courses = console_course(user, course, kb)
+    course, courses = console_course(user, course, kb, resource="exercises")
     exercises, items, skills, lessons, problem = [], [], [], [], None
     if course:
         try:
@@ -228,7 +234,7 @@ def console_cohort(
     days: Annotated[int, Query(ge=1, le=365)] = 7,
     weeks: Annotated[int, Query(ge=1, le=104)] = 12,
 ):
-    course, courses = console_course(user, course, kb)
+    course, courses = console_course(user, course, kb, resource="analytics")
     cohort, problem = None, None
     if course:
         try:
@@ -257,11 +263,8 @@ def console_cohort_trainee(
     analytics: AnalyticsServiceDep,
     course: CourseQuery = None,
 ):
-    if user.role == "admin" and not course:  # the trainee's own course
-        course = analytics.find_trainee(user_id, course=None)[1]
-    course, courses = console_course(user, course, kb)
-    if not course:
-        raise NotFoundError(f"no trainee with id {user_id}")
+    course = trainee_course(analytics, user, user_id=user_id, course=course)
+    course, courses = console_course(user, course, kb, resource="analytics")
     page = trainee_page(analytics, course, user_id, lang=pick_lang(request))
     return render_console(
         request,

@@ -279,7 +279,7 @@ TraineeDataDep = Annotated[TraineeData, Depends(get_trainee_data)]
 AnalyticsServiceDep = Annotated[AnalyticsService, Depends(get_analytics_service)]
 ContentGapsDep = Annotated[ContentGaps, Depends(get_content_gaps)]
 CourseAuthoringDep = Annotated[CourseAuthoring, Depends(get_course_authoring)]
-# The request's user (CurrentUserDep, OptionalUserDep, PageUserDep, require_roles) lives in
+# The request's user (CurrentUserDep, OptionalUserDep, PageUserDep, require_access) lives in
 # api/auth.py: those dependencies need the ones above, and this module imports no route code.
 
 

@@ -5,18 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from api.auth import require_page_roles
+from api.auth import OptionalUserDep, PageUserDep
 from api.deps import KnowledgeBaseDep, LearnerServiceDep, SettingsDep
 from api.i18n import group_strings, pick_lang, translator
 from api.markdown import code_css
 from api.routes.learner import dashboard
 from api.routes.search import MAX_QUERY_CHARS
 from knowledge.types import SearchFilter
-from tutor.accounts import User
+from tutor.access import Access
 from tutor.chat import MAX_MESSAGE_CHARS
 from tutor.conversations import MAX_TITLE_CHARS
 
@@ -50,6 +50,8 @@ def render_error(request: Request, *, status: int, message: str) -> HTMLResponse
 def home(
     request: Request,
     kb: KnowledgeBaseDep,
+    settings: SettingsDep,
+    user: OptionalUserDep,
     q: Annotated[str, Query(max_length=MAX_QUERY_CHARS)] = "",
     course: str = "",
     level: Annotated[str, Query(pattern="^[1-4]?$")] = "",
@@ -59,7 +61,11 @@ def home(
     level_max = int(level) if level else None
     results = []
     if q.strip():
-        where = SearchFilter(course=course or None, level_max=level_max, lang=doc_lang or None)
+        where = Access(user).search_filter(  # what this caller may search (tutor/access.py)
+            SearchFilter(course=course or None, level_max=level_max, lang=doc_lang or None),
+            registry=kb.registry,
+            data_dir=settings.data_dir,
+        )
         results = kb.search(q, k=8, where=where)
     return _render(
         request,
@@ -81,11 +87,8 @@ def health_page(request: Request, kb: KnowledgeBaseDep):
     )
 
 
-ChatUserDep = Annotated[User, Depends(require_page_roles("trainee", "instructor", "admin"))]
-
-
 @router.get("/chat", response_class=HTMLResponse)
-def chat_page(request: Request, user: ChatUserDep):
+def chat_page(request: Request, user: PageUserDep):
     # The script takes every string it shows from this blob (no prose in chat.js).
     return _render(
         request,
@@ -107,7 +110,7 @@ def code_stylesheet() -> Response:
 
 @router.get("/learn", response_class=HTMLResponse)
 def learn_page(
-    request: Request, user: ChatUserDep, service: LearnerServiceDep, settings: SettingsDep
+    request: Request, user: PageUserDep, service: LearnerServiceDep, settings: SettingsDep
 ):
     """The learning dashboard: level, mastery chart, achievements, reviews, what next, and
     the quiz (placement, then practice) that learn.js drives through /api/learner."""
@@ -124,7 +127,7 @@ def learn_page(
 
 @router.get("/learn/panels", response_class=HTMLResponse)
 def learn_panels(
-    request: Request, user: ChatUserDep, service: LearnerServiceDep, settings: SettingsDep
+    request: Request, user: PageUserDep, service: LearnerServiceDep, settings: SettingsDep
 ):
     """The dashboard's panels alone (and its state as JSON), which learn.js swaps in after
     every answer: one renderer, the server's, for the first paint and every update."""
@@ -134,7 +137,7 @@ def learn_panels(
 
 
 @router.get("/review", response_class=HTMLResponse)
-def review_page(request: Request, user: ChatUserDep):
+def review_page(request: Request, user: PageUserDep):
     """Code review: an editor, the exercise picker, the review (tests, findings, suspicious
     lines, narrative) and the attempts; review.js drives it through /api/reviews."""
     return _render(

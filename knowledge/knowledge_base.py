@@ -297,7 +297,7 @@ class KnowledgeBase:
         self, query: str, *, k: int = 5, where: SearchFilter | None = None
     ) -> list[ScoredChunk]:
         where = where or SearchFilter()  # no filter still means: no solution material
-        if not query.strip() or not where.allowed_kinds():
+        if not query.strip() or where.matches_nothing():
             return []
         self.refresh_lexical()
         return self.retriever.search(query, k=k, where=where)
@@ -339,10 +339,19 @@ class KnowledgeBase:
         return sum(w for t, w in weights.items() if counts[t] > 0) / sum(weights.values())
 
     # --- consistency --------------------------------------------------------------------
-    def check(self) -> list[Problem]:
-        """Compare registry, vector index and lexical index; list every disagreement."""
+    def check(self, *, course: str | None = None) -> list[Problem]:
+        """Compare registry, vector index and lexical index; list every disagreement.
+
+        ``course``: only that course's documents are checked; problems of the whole index,
+        which name no document (vectors of no chunk, a stale BM25 index), are listed all the
+        same, since they concern every course."""
         problems: list[Problem] = []
-        records = self.registry.list()
+        records = self.registry.list(course=course)
+        scope = None if course is None else {r.doc_id for r in records}
+
+        def in_scope(doc_id: str) -> bool:
+            return scope is None or doc_id in scope
+
         pending = [r.doc_id for r in records if r.status not in ("ready", HIDDEN)]
         if pending:
             problems.append(
@@ -362,7 +371,7 @@ class KnowledgeBase:
             )
         vector_ids = self.vectors.ids()
         indexed = self._indexed_chunk_ids()  # hidden documents' chunks have no vectors
-        missing = {cid for cid in indexed if cid not in vector_ids}
+        missing = {c for c, d in indexed.items() if in_scope(d) and c not in vector_ids}
         if missing:
             docs = sorted({indexed[c] for c in missing})
             problems.append(
@@ -378,7 +387,9 @@ class KnowledgeBase:
                     Problem("sentences_stale", "stored sentence vectors are of an older version")
                 )
             else:
-                without = self.registry.chunks_without_sentences()
+                without = [
+                    c for c in self.registry.chunks_without_sentences() if in_scope(c.doc_id)
+                ]
                 if without:
                     problems.append(
                         Problem(
@@ -401,7 +412,8 @@ class KnowledgeBase:
         elif self.lexical.generation != generation:
             problems.append(Problem("lexical_stale", "the BM25 index is older than the registry"))
         else:
-            ready = {r.doc_id for r in records if r.status == "ready"}
+            every = records if course is None else self.registry.list()  # the index is whole
+            ready = {r.doc_id for r in every if r.status == "ready"}
             expected = {c for c, d in registry_chunks.items() if d in ready}
             if set(self.lexical.chunk_ids()) != expected:
                 problems.append(Problem("lexical_mismatch", "the BM25 index holds other chunks"))

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from knowledge.chunking import doc_id_of
 from knowledge.types import Chunk, SearchFilter
 
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
@@ -161,6 +162,7 @@ class _Columns:
         self.lang = np.array([r.lang for r in rows], dtype=object)
         self.level = np.array([-1 if r.level is None else r.level for r in rows])
         self.exercise = np.array([r.exercise or "" for r in rows], dtype=object)
+        self.doc_id = np.array([doc_id_of(r.chunk_id) for r in rows], dtype=object)
         names, codes = np.unique(np.array([r.lang for r in rows], dtype=str), return_inverse=True)
         self.lang_names: list[str] = [str(n) for n in names]
         self.lang_codes = codes.reshape(-1)
@@ -173,6 +175,9 @@ class _Columns:
             keep &= self.lang == where.lang
         if where.exercise is not None:
             keep &= self.exercise == where.exercise
+        if where.doc_ids is not None:
+            wanted = where.doc_ids
+            keep &= np.fromiter((d in wanted for d in self.doc_id), dtype=bool, count=keep.size)
         unlevelled = self.level < 0
         if where.level_min is not None:
             keep &= unlevelled | (self.level >= where.level_min)

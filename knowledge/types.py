@@ -106,7 +106,11 @@ class ScoredChunk:
 
 @dataclass(frozen=True)
 class SearchFilter:
-    """Metadata filters. ``None`` means no constraint."""
+    """Metadata filters. ``None`` means no constraint.
+
+    ``doc_ids``: only chunks of these documents (the access policy, ``tutor/access.py``,
+    keeps callers to the documents they may read); an empty set matches nothing.
+    """
 
     course: str | None = None
     kinds: tuple[str, ...] | None = None
@@ -115,12 +119,17 @@ class SearchFilter:
     lang: str | None = None
     include_solutions: bool = False
     exercise: str | None = None
+    doc_ids: frozenset[str] | None = None
 
     def allowed_kinds(self) -> tuple[str, ...]:
         kinds = self.kinds if self.kinds is not None else KINDS
         if not self.include_solutions:
             kinds = tuple(k for k in kinds if k != "solution")
         return tuple(kinds)
+
+    def matches_nothing(self) -> bool:
+        """True when no chunk can pass (no allowed kind, or an empty ``doc_ids``)."""
+        return not self.allowed_kinds() or (self.doc_ids is not None and not self.doc_ids)
 
     def accepts(self, chunk: Chunk) -> bool:
         """The same filter as a predicate, for indexes that filter in Python."""
@@ -131,6 +140,8 @@ class SearchFilter:
         if self.lang is not None and chunk.lang != self.lang:
             return False
         if self.exercise is not None and chunk.exercise != self.exercise:
+            return False
+        if self.doc_ids is not None and chunk.doc_id not in self.doc_ids:
             return False
         if chunk.level is not None:
             if self.level_min is not None and chunk.level < self.level_min:

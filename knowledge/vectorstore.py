@@ -69,6 +69,8 @@ def _accepts(meta: dict, where: SearchFilter) -> bool:
         return False
     if where.exercise is not None and meta.get("exercise") != where.exercise:
         return False
+    if where.doc_ids is not None and meta.get("doc_id") not in where.doc_ids:
+        return False
     level = meta.get("level", -1)
     if level != -1:
         if where.level_min is not None and level < where.level_min:
@@ -89,6 +91,8 @@ def _where(where: SearchFilter | None) -> dict | None:
         clauses.append({"lang": where.lang})
     if where.exercise is not None:
         clauses.append({"exercise": where.exercise})
+    if where.doc_ids is not None:
+        clauses.append({"doc_id": {"$in": sorted(where.doc_ids)}})
     if where.level_min is not None:
         clauses.append({"$or": [{"level": {"$gte": where.level_min}}, {"level": -1}]})
     if where.level_max is not None:
@@ -146,8 +150,8 @@ class ChromaVectorIndex:
         ``accepts`` when given, else from the metadata Chroma returns with it (reading it
         back costs ~10 ms for 400 candidates at 20k vectors, 3x the query itself).
         """
-        if k <= 0 or (where is not None and not where.allowed_kinds()):
-            return []  # Chroma rejects an empty "$in": no allowed kind means no result
+        if k <= 0 or (where is not None and where.matches_nothing()):
+            return []  # Chroma rejects an empty "$in": no allowed kind or document, no result
         if where is None:
             return [(cid, s) for cid, s, _ in self._query(vector, k=k, where=None)]
         wide_k = max(4 * k, 200)

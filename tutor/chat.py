@@ -149,6 +149,9 @@ class ChatPlan:
     history: tuple[Exchange, ...] | None = None
     # False when the question is asked again (regenerate): its gap was recorded the first time.
     record_gap: bool = True
+    # The documents the asker may read when the course does not bound it (``tutor/access.py``:
+    # a user without a course reads the published material); None: the whole course.
+    documents: frozenset[str] | None = None
 
 
 _nothing_found = Probe(doc_id=None, confidence=0.0, covered=False, clear=False)
@@ -212,6 +215,7 @@ class ChatService:
         learner: LearnerContext | None = None,
         history: Sequence[Exchange] | None = None,
         record_gap: bool = True,
+        documents: frozenset[str] | None = None,
     ) -> ChatPlan:
         text = (message or "").strip()
         if not text:
@@ -236,6 +240,7 @@ class ChatService:
             exercise=exercise,
             history=tuple(history) if history is not None else None,
             record_gap=record_gap,
+            documents=documents,
         )
 
     # --- step 4-6: topic, retrieval and mode (no storage: the eval harness uses it as is) ---
@@ -248,14 +253,17 @@ class ChatService:
         learner: LearnerContext,
         exercise: str | None = None,
         history: Sequence[Exchange] = (),
+        documents: frozenset[str] | None = None,
     ) -> Decision:
-        """Decide the topic, retrieve for it and pick the mode.
+        """Decide the topic, retrieve for it and pick the mode (within ``documents`` when
+        given: the ones the asker may read).
 
         Coverage is judged on everything retrieved (``k + 3`` passages, before the level
         preference trims them to ``k``), as ``bench/coverage.py`` calibrated it.
         """
         history = tuple(history)[-HISTORY_TURNS:]
-        filters = self._filters(course, lang)
+        filters = self._filters(course, lang, documents)
+        everything = SearchFilter(course=course, doc_ids=documents)
         searched: dict[tuple[str, SearchFilter], list[ScoredChunk]] = {}
         shares: dict[tuple[str, SearchFilter], float] = {}
 
@@ -281,7 +289,7 @@ class ChatService:
                 confidence=confidence,
                 covered=covered,
                 clear=covered and confidence >= self.coverage.threshold,
-                terms=term_coverage(query, SearchFilter(course=course)),
+                terms=term_coverage(query, everything),
             )
 
         topic = self.topic_rule.decide(question, lang=lang, history=history, probe=probe)
@@ -294,7 +302,7 @@ class ChatService:
             return Decision(request=request, retrieved=[], confidence=0.0, topic=topic)
         query = topic.query or question
         hits, confidence, covered = retrieve(query)
-        share = term_coverage(query, SearchFilter(course=course)) if hits else 0.0
+        share = term_coverage(query, everything) if hits else 0.0
         hits = self._prefer_level(hits, learner.level)
         if topic.stay_in:
             hits = [h for h in hits if anchor(h) == topic.stay_in] + [
@@ -333,7 +341,13 @@ class ChatService:
             topic=topic,
         )
 
-    def follow(self, history: Sequence[Exchange], *, course: str | None) -> tuple[Exchange, ...]:
+    def follow(
+        self,
+        history: Sequence[Exchange],
+        *,
+        course: str | None,
+        documents: frozenset[str] | None = None,
+    ) -> tuple[Exchange, ...]:
         """Topics for earlier turns that come without them (a client of the OpenAI-compatible
         API resends its conversation as plain text), so that a follow-up of a follow-up
         ("What is a tuple?", "Can I change it?", "Why not?") stays on the first topic.
@@ -362,7 +376,7 @@ class ChatService:
                     lang = last.lang if last.lang in ("en", "ko") else detect_lang(last.topic)
                     hits, _, _ = self._retrieve(
                         last.topic,
-                        self._filters(course, lang),
+                        self._filters(course, lang, documents),
                         search=lambda q, f: self.kb.search(q, k=self.k + 3, where=f),
                         terms=lambda q, f: self.kb.term_coverage(
                             q, where=f, ignore=QUESTION_WORDS
@@ -372,16 +386,18 @@ class ChatService:
                 break
         return tuple(followed)
 
-    def _filters(self, course: str | None, lang: str) -> tuple[SearchFilter, ...]:
+    def _filters(
+        self, course: str | None, lang: str, documents: frozenset[str] | None = None
+    ) -> tuple[SearchFilter, ...]:
         """Where to look, in order: the question's language when the course has material in
         it, then each other language; a course without material in the question's language
         is searched whole."""
-        everything = SearchFilter(course=course)
+        everything = SearchFilter(course=course, doc_ids=documents)
         languages = self.kb.lexical.languages(where=everything)
         if not languages.get(lang):
             return (everything,)
         others = sorted(other for other in languages if other != lang)
-        return tuple(SearchFilter(course=course, lang=code) for code in (lang, *others))
+        return tuple(replace(everything, lang=code) for code in (lang, *others))
 
     def _retrieve(
         self,
@@ -448,6 +464,7 @@ class ChatService:
             learner=plan.learner,
             exercise=plan.exercise,
             history=history,
+            documents=plan.documents,
         )
         topic = decision.topic
         self.store.add_message(

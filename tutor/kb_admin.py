@@ -1,8 +1,12 @@
 """Knowledge base management for instructors: uploads, listing, metadata edits, hiding,
 deleting, restoring, re-syncing a course folder, consistency checks.
 
-Who may do what: instructors act on their own course only, admins on any; anyone else is
-refused. A document of another course is reported as *not found*, so ids leak nothing.
+Who may do what is the access policy's ``kb`` rules (``tutor/access.py``): instructors act
+on their own course only, admins on any; anyone else is refused. A document, job or version
+of another course is reported as *not found*, so ids leak nothing. The consistency check
+and its repair keep to one course's documents; problems of the whole index (stale BM25
+index, vectors of no chunk) are reported to everyone and repaired by admins only
+(``kb_index``).
 
 Where files live (under the data dir):
 - ``uploads/<course>/<name>``: uploaded files; their document id is
@@ -49,9 +53,10 @@ from knowledge.knowledge_base import KnowledgeBase
 from knowledge.loaders import load_document
 from knowledge.registry import HIDDEN, DocumentRecord
 from knowledge.types import FORMATS, DocumentMeta
+from tutor.access import Access
 from tutor.accounts import User
 from tutor.course_authoring import authored_root
-from tutor.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from tutor.errors import ConflictError, InvalidInputError, NotFoundError
 from tutor.kb_history import Job, KbHistory, Version
 
 log = logging.getLogger("kdt.kb_admin")
@@ -166,28 +171,20 @@ class KnowledgeAdminService:
             future.result(timeout=timeout)
         return self.history.job(job_id)
 
-    # --- who may act where --------------------------------------------------------------
-    def course_for(self, actor: User, requested: str | None) -> str:
-        """The course ``actor`` works on: an instructor's own, the one an admin names."""
-        if actor.role == "admin":
-            course = requested
-        elif actor.role == "instructor":
-            if requested and requested != actor.course:
-                raise PermissionDeniedError("instructors manage their own course only")
-            course = actor.course
-        else:
-            raise PermissionDeniedError("this needs the role instructor or admin")
-        if not course:
-            raise InvalidInputError("no course: pass ?course=")
+    # --- who may act where (tutor/access.py) -------------------------------------------
+    def checked_course(self, actor: User, requested: str | None, *, action: str = "read") -> str:
+        """The course ``actor`` works on (an instructor's own, the one an admin names), with
+        its id checked."""
+        course = Access(actor).course_for(requested, resource="kb", action=action)
         if not _COURSE_ID.match(course):
             raise InvalidInputError(f"invalid course id {course!r}")
         return course
 
-    def _document(self, actor: User, doc_id: str) -> DocumentRecord:
-        if actor.role not in ("instructor", "admin"):
-            raise PermissionDeniedError("this needs the role instructor or admin")
+    def _document(self, actor: User, doc_id: str, *, action: str = "read") -> DocumentRecord:
+        access = Access(actor)
+        access.require_role(action, "kb")  # 403 before anything is looked up
         record = self.kb.registry.get(doc_id)
-        if actor.role != "admin" and record.course != actor.course:
+        if not access.may(action, "kb", record.course):
             raise NotFoundError(f"no document {doc_id!r} in the knowledge base")
         return record
 
@@ -230,7 +227,7 @@ class KnowledgeAdminService:
         """The course's documents, filtered; ``q`` matches title, id, module and skills, and
         also finds documents among the search's top 20 for ``q`` whose text holds one of its
         words (BM25 matched; hidden documents are found by title only)."""
-        course = self.course_for(actor, course)
+        course = self.checked_course(actor, course)
         records = self.kb.registry.list(course=course)
         if module:
             records = [r for r in records if (r.module or "") == module]
@@ -272,21 +269,23 @@ class KnowledgeAdminService:
     ) -> list[Version]:
         """Kept versions of the course's documents (of one, also a deleted one), newest
         first."""
-        course = self.course_for(actor, course)
+        course = self.checked_course(actor, course)
         return self.history.versions(course=course, doc_id=doc_id)
 
     def audit(self, actor: User, *, course: str | None, doc_id: str | None = None, limit=200):
-        course = self.course_for(actor, course)
+        course = self.checked_course(actor, course)
         return self.history.audit(course=course, doc_id=doc_id, limit=limit)
 
     def job(self, actor: User, job_id: str) -> Job:
+        access = Access(actor)
+        access.require_role("read", "kb")
         job = self.history.job(job_id)
-        if actor.role != "admin" and (actor.role != "instructor" or job.course != actor.course):
+        if not access.may("read", "kb", job.course):
             raise NotFoundError(f"no job {job_id!r}")
         return job
 
     def jobs(self, actor: User, *, course: str | None) -> list[Job]:
-        return self.history.jobs(course=self.course_for(actor, course))
+        return self.history.jobs(course=self.checked_course(actor, course))
 
     # --- uploads ------------------------------------------------------------------------
     def upload(
@@ -294,7 +293,7 @@ class KnowledgeAdminService:
     ) -> UploadResult:
         """Receive one file and queue its ingest; bad files are rejected with a reason and
         nothing is stored. A file whose bytes the course already holds is a duplicate."""
-        course = self.course_for(actor, course)
+        course = self.checked_course(actor, course, action="change")
         try:
             clean = safe_upload_name(name)
         except InvalidInputError as exc:
@@ -456,8 +455,10 @@ class KnowledgeAdminService:
     def restore(self, actor: User, version_id: str) -> DocumentView:
         """Make a kept version the current document again (the current state is kept as a
         version first, so a restore can itself be undone)."""
+        access = Access(actor)
+        access.require_role("change", "kb")
         version = self.history.version(version_id)
-        if actor.role != "admin" and (actor.role != "instructor" or version.course != actor.course):
+        if not access.may("change", "kb", version.course):
             raise NotFoundError(f"no version {version_id!r}")
         content = self.history.version_bytes(version_id) if version.size_bytes else b""
         if not content:
@@ -512,7 +513,7 @@ class KnowledgeAdminService:
         saw; if the document changed since, ``ConflictError`` and nothing changes."""
         clean = self._validate(changes)
         with self._lock:
-            record = self._document(actor, doc_id)
+            record = self._document(actor, doc_id, action="change")
             fields, revision = self.kb.registry.overrides(doc_id)
             if version != self._token(record, revision):
                 raise ConflictError(
@@ -579,7 +580,7 @@ class KnowledgeAdminService:
         message). An uploaded file is deleted too; a course folder's file stays where it
         is, so re-syncing the folder brings the document back (hide it to keep it out)."""
         with self._lock:
-            record = self._document(actor, doc_id)
+            record = self._document(actor, doc_id, action="change")
             _, revision = self.kb.registry.overrides(doc_id)
             if version is not None and version != self._token(record, revision):
                 raise ConflictError(f"{doc_id} changed since you loaded it; reload and retry")
@@ -626,7 +627,7 @@ class KnowledgeAdminService:
     def resync(self, actor: User, *, course: str | None) -> Job:
         """Re-ingest the course folder (changed files replaced, new ones added, documents
         whose files are gone removed), as a job with progress per file."""
-        course = self.course_for(actor, course)
+        course = self.checked_course(actor, course, action="change")
         folder = self.course_folder(course)
         job = self.history.create_job(
             kind="resync", course=course, actor=actor.username, name=str(folder)
@@ -678,20 +679,27 @@ class KnowledgeAdminService:
             self.history.update_job(job_id, status="failed", error=str(exc))
 
     def check(self, actor: User, *, course: str | None, repair: bool = False) -> dict[str, Any]:
-        """``kb check`` (and ``--repair``): the registry, vector and BM25 indexes agree."""
-        course = self.course_for(actor, course)
+        """``kb check`` (and ``--repair``) for one course: the registry, vector and BM25
+        indexes agree on its documents. Problems of the whole index (they name no document)
+        are reported too, and repaired only for callers who may repair the whole index
+        (admins: ``kb_index``); others' course documents are never looked at."""
+        action = "change" if repair else "read"
+        course = self.checked_course(actor, course, action=action)
+        whole_index = Access(actor).may("change", "kb_index", course)
         with self._lock:
-            problems = self.kb.check()
+            problems = self.kb.check(course=course)
+            fixable = [p for p in problems if p.doc_ids or whole_index]
             repaired: list[str] = []
-            if repair and problems:
-                repaired = self.kb.repair(problems)
+            if repair and fixable:
+                repaired = self.kb.repair(fixable)
                 self._audit(actor, course, "repair", None, repaired=repaired)
-            remaining = self.kb.check() if repaired else problems
-            n_docs, n_chunks = self.kb.registry.counts()
+            remaining = self.kb.check(course=course) if repaired else problems
+            records = self.kb.registry.list(course=course)
         return {
+            "course": course,
             "consistent": not remaining,
-            "documents": n_docs,
-            "chunks": n_chunks,
+            "documents": len(records),
+            "chunks": sum(r.chunk_count for r in records),
             "problems": [
                 {"kind": p.kind, "detail": p.detail, "doc_ids": p.doc_ids} for p in remaining
             ],

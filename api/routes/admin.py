@@ -1,6 +1,7 @@
 """Administration: accounts (admins manage instructors, trainees and their courses) and
-privacy (a user's data exported or deleted). Admins only, except ``GET /api/me/export``:
-everyone may download what is stored about them.
+privacy (a user's data exported or deleted). Admins only (the access policy's
+``accounts`` rules, ``tutor/access.py``), except ``GET /api/me/export``: everyone may
+download what is stored about them.
 
 - ``GET /api/admin/users?role=&course=``, ``POST /api/admin/users``,
   ``PATCH /api/admin/users/{id}`` (role, course, disabled);
@@ -18,14 +19,14 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, StrictBool, StrictStr
 
-from api.auth import CsrfAuthDep, CurrentUserDep, require_roles
+from api.auth import CsrfAuthDep, CurrentUserDep, require_access
 from api.deps import AccountServiceDep, TraineeDataDep
 from api.schemas import UserPublic
+from tutor.access import Access
 from tutor.accounts import User
-from tutor.errors import PermissionDeniedError
 
 router = APIRouter(tags=["admin"])
-AdminDep = Annotated[User, Depends(require_roles("admin"))]
+AdminDep = Annotated[User, Depends(require_access("read", "accounts"))]
 
 
 class UserCreate(BaseModel):
@@ -72,8 +73,7 @@ def list_users(
 def create_user(
     body: UserCreate, auth: CsrfAuthDep, accounts: AccountServiceDep
 ) -> AdminUserPublic:
-    if auth.user.role != "admin":
-        raise PermissionDeniedError("this needs the role admin")
+    Access(auth.user).require_role("change", "accounts")
     user = accounts.create_user(
         body.username,
         body.password,
@@ -88,8 +88,7 @@ def create_user(
 def update_user(
     user_id: int, body: UserUpdate, auth: CsrfAuthDep, accounts: AccountServiceDep
 ) -> AdminUserPublic:
-    if auth.user.role != "admin":
-        raise PermissionDeniedError("this needs the role admin")
+    Access(auth.user).require_role("change", "accounts")
     user = accounts.user_by_id(user_id)
     if body.role is not None or body.course is not None:
         user = accounts.set_role(user.username, body.role or user.role, course=body.course)
@@ -107,8 +106,7 @@ def export_user(user_id: int, _admin: AdminDep, data: TraineeDataDep) -> Respons
 
 @router.delete("/api/admin/users/{user_id}", summary="Delete a user and their data")
 def delete_user(user_id: int, auth: CsrfAuthDep, data: TraineeDataDep) -> dict:
-    if auth.user.role != "admin":
-        raise PermissionDeniedError("this needs the role admin")
+    Access(auth.user).require_role("change", "accounts")
     return data.delete(user_id, acting_user_id=auth.user.id)
 
 

@@ -1,9 +1,10 @@
 """Cohort analytics over HTTP, for instructors and admins (``tutor/analytics.py``).
 
-Who sees what: instructors see the trainees of their own course (``user.course``; asking
-for another course with ``?course=`` is a 403); admins pass ``?course=`` (required, except
-for a trainee's drill-down, which uses the trainee's course). Trainees get 403. A trainee
-outside the caller's course is a 404, as for an id that does not exist.
+Who sees what is the access policy's (``tutor/access.py``): instructors see the trainees
+of their own course (asking for another course with ``?course=`` is a 403; an instructor
+without a course gets 422 ``no_course``); admins pass ``?course=`` (required, except for a
+trainee's drill-down, which uses the trainee's course). Trainees get 403. A trainee outside
+the caller's course is a 404, as for an id that does not exist.
 
 Every table also comes as CSV (``?format=csv``: UTF-8 with a byte order mark so Excel
 reads Korean, a header row, formulas defused) and the charts as SVG drawn on the server
@@ -22,7 +23,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 
-from api.auth import require_roles
+from api.auth import require_access
 from api.deps import AnalyticsServiceDep
 from api.i18n import pick_lang, translator
 from api.schemas import (
@@ -35,6 +36,7 @@ from api.schemas import (
     TraineeAnalyticsPublic,
     TraineeConversationPublic,
 )
+from tutor.access import ANY, Access
 from tutor.accounts import User
 from tutor.analytics import (
     STUCK_DEFAULTS,
@@ -55,12 +57,12 @@ from tutor.analytics import (
     topics_table,
 )
 from tutor.conversations import Message
-from tutor.errors import InvalidInputError, PermissionDeniedError
+from tutor.errors import NotFoundError
 from tutor.svg_charts import bar_chart_svg, heatmap_svg, line_chart_svg
 
 router = APIRouter(prefix="/api/analytics", tags=["analytics"])
 
-StaffDep = Annotated[User, Depends(require_roles("instructor", "admin"))]
+StaffDep = Annotated[User, Depends(require_access("read", "analytics"))]
 CourseQuery = Annotated[
     str | None,
     Query(max_length=128, description="admins: the course (instructors: their own, implied)"),
@@ -77,20 +79,10 @@ _SVG_HEADERS = {
 }
 
 
-def course_for(user: User, requested: str | None) -> str:
-    """The course the caller may analyse: an instructor's own, or an admin's ``?course=``."""
-    if user.role == "admin":
-        if not requested:
-            raise InvalidInputError("choose the course with ?course=<course id>")
-        return requested
-    if not user.course:
-        raise InvalidInputError(
-            f"{user.username} has no course; an admin can set one with "
-            f"`kdt-tutor user set-role {user.username} instructor --course <course>`"
-        )
-    if requested and requested != user.course:
-        raise PermissionDeniedError("instructors see the trainees of their own course only")
-    return user.course
+def _course(user: User, requested: str | None) -> str:
+    """The course the caller may analyse (``tutor/access.py``): an instructor's own, or the
+    one an admin names."""
+    return Access(user).course_for(requested, resource="analytics")
 
 
 def _lang(request: Request, lang: str | None) -> str:
@@ -189,7 +181,7 @@ def heatmap(
     lang: LangQuery = None,
     format: FormatQuery = "json",
 ):
-    course = course_for(user, course)
+    course = _course(user, course)
     lang = _lang(request, lang)
     data = service.heatmap(course)
     if format == "csv":
@@ -205,7 +197,7 @@ def heatmap_chart(
     course: CourseQuery = None,
     lang: LangQuery = None,
 ) -> Response:
-    course = course_for(user, course)
+    course = _course(user, course)
     return _svg(heatmap_chart_svg(service.heatmap(course), lang=_lang(request, lang)))
 
 
@@ -222,7 +214,7 @@ def levels(
     weeks: WeeksQuery = 12,
     format: FormatQuery = "json",
 ):
-    course = course_for(user, course)
+    course = _course(user, course)
     report = service.levels(course, weeks=weeks)
     if format == "csv":
         return _csv(levels_table(report), name="levels", course=course)
@@ -237,7 +229,7 @@ def levels_chart(
     course: CourseQuery = None,
     lang: LangQuery = None,
 ) -> Response:
-    course = course_for(user, course)
+    course = _course(user, course)
     report = service.levels(course, weeks=1)
     return _svg(levels_chart_svg(report, lang=_lang(request, lang)))
 
@@ -251,7 +243,7 @@ def achievements_chart(
     lang: LangQuery = None,
     weeks: WeeksQuery = 12,
 ) -> Response:
-    course = course_for(user, course)
+    course = _course(user, course)
     report = service.levels(course, weeks=weeks)
     return _svg(achievements_chart_svg(report, lang=_lang(request, lang)))
 
@@ -270,7 +262,7 @@ def topics(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     format: FormatQuery = "json",
 ):
-    course = course_for(user, course)
+    course = _course(user, course)
     report = service.topics(course, weeks=weeks, limit=limit)
     if format == "csv":
         return _csv(topics_table(report), name="topics", course=course)
@@ -287,7 +279,7 @@ def topics_chart(
     weeks: WeeksQuery = 4,
     limit: Annotated[int, Query(ge=1, le=40)] = 10,
 ) -> Response:
-    course = course_for(user, course)
+    course = _course(user, course)
     report = service.topics(course, weeks=weeks, limit=limit)
     return _svg(topics_chart_svg(report, lang=_lang(request, lang)))
 
@@ -307,7 +299,7 @@ def reviews(
     top: Annotated[int, Query(ge=1, le=50)] = 5,
     format: FormatQuery = "json",
 ):
-    course = course_for(user, course)
+    course = _course(user, course)
     lang = _lang(request, lang)
     stats = service.reviews(course, top=top)
     if format == "csv":
@@ -335,7 +327,7 @@ def stuck(
     wrong_answers: Annotated[int, Query(ge=2, le=50)] = 4,
     format: FormatQuery = "json",
 ):
-    course = course_for(user, course)
+    course = _course(user, course)
     lang = _lang(request, lang)
     found = service.stuck(
         course,
@@ -350,10 +342,24 @@ def stuck(
 
 
 # --- one trainee ---------------------------------------------------------------------------------
-def _trainee_course(service, user: User, user_id: int, course: str | None) -> str:
-    if user.role == "admin" and not course:
+def trainee_course(
+    service: AnalyticsService,
+    user: User,
+    *,
+    user_id: int,
+    course: str | None,
+    resource: str = "analytics",
+) -> str:
+    """The course of a trainee drill-down: the one named, the caller's own, or, for a caller
+    who may read every course's trainees (admins), the trainee's own. A caller without a
+    course has no trainee to see: 404, as for an unknown id."""
+    access = Access(user)
+    if not course and access.scope("read", resource) == ANY:
         return service.find_trainee(user_id, course=None)[1]
-    return course_for(user, course)
+    course = access.course_for(course, resource=resource, required=False)
+    if course is None:
+        raise NotFoundError(f"no trainee with id {user_id} in your course")
+    return course
 
 
 @router.get(
@@ -371,7 +377,7 @@ def trainee(
     lang: LangQuery = None,
     format: FormatQuery = "json",
 ):
-    course = _trainee_course(service, user, user_id, course)
+    course = trainee_course(service, user, user_id=user_id, course=course)
     lang = _lang(request, lang)
     detail = service.trainee(course, user_id)
     if format == "csv":
@@ -393,7 +399,9 @@ def trainee_conversation(
     service: AnalyticsServiceDep,
     course: CourseQuery = None,
 ) -> TraineeConversationPublic:
-    course = _trainee_course(service, user, user_id, course)
+    course = trainee_course(
+        service, user, user_id=user_id, course=course, resource="conversations"
+    )
     conv, found = service.conversation(course, user_id, conversation_id)
     return TraineeConversationPublic.from_conversation(conv, found)
 

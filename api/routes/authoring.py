@@ -1,4 +1,5 @@
-"""Exercise and quiz authoring over HTTP (instructors: their own course; admins: any).
+"""Exercise and quiz authoring over HTTP (instructors: their own course; admins: any; the
+access policy's ``exercises`` rules, ``tutor/access.py``).
 
 Exercises (``ExerciseBody``: id, title, statement, solution, level, skills, prerequisites,
 module, lang, title_ko, statement_ko, starter, tests_json, tests_py):
@@ -31,9 +32,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, StrictInt, StrictStr
 
-from api.auth import CsrfAuthDep, require_roles
+from api.auth import CsrfAuthDep, require_access
 from api.deps import CourseAuthoringDep
 from api.errors import error_body
+from tutor.access import Access
 from tutor.accounts import User
 from tutor.course_authoring import (
     MAX_CODE_BYTES,
@@ -43,11 +45,12 @@ from tutor.course_authoring import (
     SolutionCheckFailed,
     StoredExercise,
 )
-from tutor.errors import InvalidInputError, PermissionDeniedError
+from tutor.errors import InvalidInputError
 from tutor.review.exercise_tests import MAX_JSON_BYTES
 
 router = APIRouter(prefix="/api/authoring", tags=["authoring"])
-StaffDep = Annotated[User, Depends(require_roles("instructor", "admin"))]
+StaffDep = Annotated[User, Depends(require_access("read", "exercises"))]
+AuthorDep = Annotated[User, Depends(require_access("change", "exercises"))]
 
 _CODE = MAX_CODE_BYTES  # characters are at most bytes; the service checks bytes again
 _NAMES = Field(default_factory=list, max_length=20)
@@ -112,11 +115,9 @@ class QuizEdit(QuizBody):
         return data
 
 
-def authoring_course(user: User, course: str) -> str:
+def authoring_course(user: User, course: str, *, action: str = "read") -> str:
     """Instructors author their own course only; admins any course (an unknown one: 404)."""
-    if user.role != "admin" and course != user.course:
-        raise PermissionDeniedError("instructors author their own course only")
-    return course
+    return Access(user).course_for(course, resource="exercises", action=action)
 
 
 def _exercise_json(stored: StoredExercise) -> dict[str, Any]:
@@ -154,10 +155,10 @@ def check_exercise(
     course: str,
     body: ExerciseBody,
     auth: CsrfAuthDep,
-    user: StaffDep,
+    user: AuthorDep,
     authoring: CourseAuthoringDep,
 ) -> dict[str, Any]:
-    course = authoring_course(user, course)
+    course = authoring_course(user, course, action="change")
     return {"check": authoring.check_exercise(course, body.draft()).to_dict()}
 
 
@@ -177,10 +178,10 @@ def create_exercise(
     course: str,
     body: ExerciseBody,
     auth: CsrfAuthDep,
-    user: StaffDep,
+    user: AuthorDep,
     authoring: CourseAuthoringDep,
 ):
-    course = authoring_course(user, course)
+    course = authoring_course(user, course, action="change")
     try:
         saved = authoring.save_exercise(course, body.draft(), base_version=None)
     except SolutionCheckFailed as exc:
@@ -194,10 +195,10 @@ def edit_exercise(
     exercise_id: str,
     body: ExerciseEdit,
     auth: CsrfAuthDep,
-    user: StaffDep,
+    user: AuthorDep,
     authoring: CourseAuthoringDep,
 ):
-    course = authoring_course(user, course)
+    course = authoring_course(user, course, action="change")
     if body.id != exercise_id:
         raise InvalidInputError(
             f"the body's id {body.id[:70]!r} is not the exercise edited ({exercise_id[:70]!r}); "
@@ -232,10 +233,10 @@ async def import_quiz(
     course: str,
     request: Request,
     auth: CsrfAuthDep,
-    user: StaffDep,
+    user: AuthorDep,
     authoring: CourseAuthoringDep,
 ) -> dict[str, Any]:
-    course = authoring_course(user, course)
+    course = authoring_course(user, course, action="change")
     data = bytearray()
     async for block in request.stream():
         data.extend(block)
@@ -251,10 +252,10 @@ def create_quiz_item(
     course: str,
     body: QuizBody,
     auth: CsrfAuthDep,
-    user: StaffDep,
+    user: AuthorDep,
     authoring: CourseAuthoringDep,
 ) -> dict[str, Any]:
-    course = authoring_course(user, course)
+    course = authoring_course(user, course, action="change")
     return authoring.save_quiz_item(course, body.raw(), base_version=None).to_dict()
 
 
@@ -264,10 +265,10 @@ def edit_quiz_item(
     item_id: str,
     body: QuizEdit,
     auth: CsrfAuthDep,
-    user: StaffDep,
+    user: AuthorDep,
     authoring: CourseAuthoringDep,
 ) -> dict[str, Any]:
-    course = authoring_course(user, course)
+    course = authoring_course(user, course, action="change")
     raw = body.raw()
     if raw.get("id", item_id) != item_id:
         raise InvalidInputError("the body's id is not the quiz item edited")
@@ -280,10 +281,10 @@ def delete_quiz_item(
     course: str,
     item_id: str,
     auth: CsrfAuthDep,
-    user: StaffDep,
+    user: AuthorDep,
     authoring: CourseAuthoringDep,
     version: Annotated[str, Query(max_length=64)],
 ) -> dict[str, Any]:
-    course = authoring_course(user, course)
+    course = authoring_course(user, course, action="change")
     restored = authoring.delete_quiz_item(course, item_id, base_version=version)
     return {"deleted": item_id, "course_item_restored": restored}

@@ -31,6 +31,8 @@ from api.i18n import pick_lang, translator
 from api.markdown import render_markdown
 from api.routes.learner import learner_context
 from knowledge.errors import KdtTutorError
+from knowledge.types import SearchFilter
+from tutor.access import Access
 from tutor.accounts import User
 from tutor.answering import LearnerContext
 from tutor.chat import ChatEvent, ChatPlan, ChatService
@@ -49,7 +51,9 @@ class ChatCreate(BaseModel):
     conversation_id: str | None = Field(default=None, max_length=64)
     lang: Literal["en", "ko"] | None = None
     exercise: str | None = Field(default=None, max_length=128)
-    course: str | None = Field(default=None, max_length=128, description="instructors/admins only")
+    course: str | None = Field(
+        default=None, max_length=128, description="admins: any course; others: their own only"
+    )
 
 
 class ConversationUpdate(BaseModel):
@@ -62,11 +66,17 @@ class FeedbackCreate(BaseModel):
     comment: str | None = Field(default=None, max_length=2000)
 
 
-def _course_for(user: User, requested: str | None) -> str | None:
-    """Trainees always ask within their own course; staff may pick one."""
-    if user.role == "trainee":
-        return user.course
-    return requested or user.course
+def _scope(
+    user: User, requested: str | None, *, service: ChatService, settings
+) -> tuple[str | None, frozenset[str] | None]:
+    """The course the question is asked in (``tutor/access.py``: one's own; admins any) and,
+    when that does not bound what the asker may read (no course), the documents they may."""
+    access = Access(user)
+    course = access.course_for(requested, resource="material", required=False)
+    where = access.search_filter(
+        SearchFilter(course=course), registry=service.kb.registry, data_dir=settings.data_dir
+    )
+    return course, where.doc_ids
 
 
 def _learner(
@@ -146,7 +156,10 @@ def chat(
     learner: LearnerServiceDep,
 ) -> StreamingResponse:
     user = auth.user
-    course = _course_for(user, body.course)
+    requested = body.course
+    if body.conversation_id:  # a conversation goes on in its course, if the asker still may
+        requested = service.store.get(body.conversation_id, user_id=user.id).course
+    course, documents = _scope(user, requested, service=service, settings=settings)
     plan = service.plan(
         user_id=user.id,
         course=course,
@@ -155,6 +168,7 @@ def chat(
         lang=body.lang,
         exercise=body.exercise,
         learner=_learner(user, settings=settings, learner=learner, course=course),
+        documents=documents,
     )
     frames = _event_stream(service, plan, chip_label=_chip_label(request))
     return _streaming(frames, conversation_id=plan.conversation_id)
@@ -249,7 +263,7 @@ def regenerate(
     user = auth.user
     question = service.store.last_question(conversation_id, user_id=user.id)
     conv = service.store.get(conversation_id, user_id=user.id)
-    course = _course_for(user, conv.course)
+    course, documents = _scope(user, conv.course, service=service, settings=settings)
     plan = service.plan(
         user_id=user.id,
         course=course,
@@ -258,6 +272,7 @@ def regenerate(
         lang=question.lang if question.lang in ("en", "ko") else None,
         learner=_learner(user, settings=settings, learner=learner, course=course),
         record_gap=False,  # recorded when it was first asked
+        documents=documents,
     )
     frames = _event_stream(service, plan, chip_label=_chip_label(request), rewind_from=question.id)
     return _streaming(frames, conversation_id=plan.conversation_id)

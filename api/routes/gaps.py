@@ -1,4 +1,5 @@
-"""Content gaps over HTTP (instructors: their course; admins: any, with ``?course=``).
+"""Content gaps over HTTP (instructors: their course; admins: any, with ``?course=``; the
+access policy's ``gaps`` rules, ``tutor/access.py``).
 
 - ``GET /api/gaps`` → ``{"course", "open": [group], "resolved": [group]}``; a group is
   ``{"key", "label", "count", "status", "weeks": {"2026-W47": n}, "retrieved": [[title, n]],
@@ -15,15 +16,15 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field, StrictStr
 
-from api.auth import CsrfAuthDep, require_roles
-from api.console_pages import console_course
-from api.deps import ContentGapsDep, KnowledgeBaseDep
+from api.auth import CsrfAuthDep, require_access
+from api.deps import ContentGapsDep
+from tutor.access import Access
 from tutor.accounts import User
 from tutor.content_gaps import GapGroup
-from tutor.errors import InvalidInputError, PermissionDeniedError
 
 router = APIRouter(prefix="/api/gaps", tags=["content gaps"])
-StaffDep = Annotated[User, Depends(require_roles("instructor", "admin"))]
+StaffDep = Annotated[User, Depends(require_access("read", "gaps"))]
+CourseQuery = Annotated[str | None, Query(max_length=128)]
 
 
 class FaqCreate(BaseModel):
@@ -34,14 +35,6 @@ class FaqCreate(BaseModel):
 
 class OutOfScope(BaseModel):
     note: StrictStr | None = Field(default=None, max_length=2000)
-
-
-def staff_course(user: User, requested: str | None, kb) -> str:
-    """The course a staff member works on (see ``console_course``); one is required."""
-    course, _courses = console_course(user, requested, kb)
-    if not course:
-        raise InvalidInputError("no course: pass ?course=")
-    return course
 
 
 def group_json(g: GapGroup) -> dict[str, Any]:
@@ -67,13 +60,8 @@ def group_json(g: GapGroup) -> dict[str, Any]:
 
 
 @router.get("", summary="Content gaps of a course, grouped by meaning")
-def list_gaps(
-    user: StaffDep,
-    gaps: ContentGapsDep,
-    kb: KnowledgeBaseDep,
-    course: Annotated[str | None, Query(max_length=128)] = None,
-) -> dict[str, Any]:
-    course = staff_course(user, course, kb)
+def list_gaps(user: StaffDep, gaps: ContentGapsDep, course: CourseQuery = None) -> dict[str, Any]:
+    course = Access(user).course_for(course, resource="gaps")
     open_, resolved = gaps.groups(course)
     return {
         "course": course,
@@ -82,23 +70,16 @@ def list_gaps(
     }
 
 
-def _staff(auth) -> User:
-    if auth.user.role not in ("instructor", "admin"):
-        raise PermissionDeniedError("this needs the role instructor or admin")
-    return auth.user
-
-
 @router.post("/{key}/faq", summary="Answer a group with a FAQ document", status_code=201)
 def answer_with_faq(
     key: str,
     body: FaqCreate,
     auth: CsrfAuthDep,
     gaps: ContentGapsDep,
-    kb: KnowledgeBaseDep,
-    course: Annotated[str | None, Query(max_length=128)] = None,
+    course: CourseQuery = None,
 ) -> dict[str, Any]:
-    user = _staff(auth)
-    course = staff_course(user, course, kb)
+    user = auth.user
+    course = Access(user).course_for(course, resource="gaps", action="change")
     return gaps.answer_with_faq(
         course,
         group_key=key,
@@ -115,9 +96,8 @@ def out_of_scope(
     body: OutOfScope,
     auth: CsrfAuthDep,
     gaps: ContentGapsDep,
-    kb: KnowledgeBaseDep,
-    course: Annotated[str | None, Query(max_length=128)] = None,
+    course: CourseQuery = None,
 ) -> dict[str, Any]:
-    user = _staff(auth)
-    course = staff_course(user, course, kb)
+    user = auth.user
+    course = Access(user).course_for(course, resource="gaps", action="change")
     return gaps.mark_out_of_scope(course, group_key=key, note=body.note, user=user.username)

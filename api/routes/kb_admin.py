@@ -1,6 +1,8 @@
 """Knowledge base management over HTTP (instructors: their course; admins: any, ``?course=``).
 
-Trainees get 403; a document, version or job of another course is 404.
+Trainees get 403; a document, version or job of another course is 404 (the access
+policy's ``kb`` rules, ``tutor/access.py``, applied by ``tutor/kb_admin.py``). Check and
+repair keep to the course: problems of the whole index are reported, repaired by admins.
 
 - ``POST /api/kb/uploads`` multipart, one or many ``files``: per file ``{"name", "status":
   "queued" | "rejected" | "duplicate", "reason", "job_id", "doc_id", "duplicate_of"}``.
@@ -158,7 +160,7 @@ async def upload(
     service: KbAdminServiceDep,
     course: CourseQuery = None,
 ) -> dict[str, Any]:
-    course = service.course_for(auth.user, course)
+    course = service.checked_course(auth.user, course, action="change")  # before the body
     try:
         form = await request.form(max_files=MAX_FILES, max_fields=10)
     except MultiPartException as exc:
@@ -200,7 +202,7 @@ def list_documents(
     lang: Annotated[str | None, Query(pattern="^(en|ko)$")] = None,
     q: Annotated[str | None, Query(max_length=500)] = None,
 ) -> dict[str, Any]:
-    course = service.course_for(user, course)
+    course = service.checked_course(user, course)
     views = service.documents(
         user, course=course, module=module or None, kind=kind or None, level=level,
         lang=lang or None, q=q,

@@ -6,8 +6,9 @@ Who sees what:
   placement and answer routes). Writes need the CSRF token when the session cookie
   authenticates them; bearer tokens need none.
 - Instructors read the trainees of their course, admins every trainee, through
-  ``/api/learner/{user_id}`` (and its ``/reviews`` and ``/practice``). Any other id is a
-  404 (as for a user that does not exist), so ids cannot be probed.
+  ``/api/learner/{user_id}`` (and its ``/reviews`` and ``/practice``): the access policy's
+  ``read learner`` rule (``tutor/access.py``). Any other id is a 404 (as for a user that
+  does not exist), so ids cannot be probed.
 - A user without a course gets a 422 ``no_course`` error from the quiz routes; ``/me``
   still answers (the chat page's level badge reads it), with the default level and a
   message.
@@ -42,9 +43,10 @@ from api.schemas import (
     SkillMasteryPublic,
 )
 from knowledge.errors import KnowledgeError
+from tutor.access import Access, no_course
 from tutor.accounts import AccountService, User
 from tutor.answering import LearnerContext
-from tutor.errors import InvalidInputError, NotFoundError
+from tutor.errors import NotFoundError
 from tutor.learner import LearnerService, LevelProgress
 
 log = logging.getLogger("kdt.api.learner")
@@ -56,27 +58,14 @@ LangQuery = Annotated[
 ]
 
 
-class NoCourseError(InvalidInputError):
-    """The user belongs to no course, so there is no skill map to learn against."""
-
-    code = "no_course"
-
-
 def _lang(request: Request, lang: str | None) -> str:
     return lang or pick_lang(request)
 
 
-def _no_course(user: User) -> NoCourseError:
-    return NoCourseError(
-        f"{user.username} belongs to no course, so there is nothing to learn or be placed "
-        f"in; an admin can set one with `kdt-tutor user set-role {user.username} "
-        f"{user.role} --course <course>`"
-    )
-
-
 def _course(user: User) -> str:
+    """The user's own course, where their learner state lives (422 ``no_course`` without)."""
     if not user.course:
-        raise _no_course(user)
+        raise no_course(user)
     return user.course
 
 
@@ -141,7 +130,7 @@ def dashboard(
 ) -> LearnerPublic:
     """The dashboard of ``user`` in their course (also rendered into the /learn page)."""
     if not user.course:
-        return _empty(user, lang=lang, default_level=default_level, message=str(_no_course(user)))
+        return _empty(user, lang=lang, default_level=default_level, message=str(no_course(user)))
     course = user.course
     try:
         skill_map = service.skill_maps(course)
@@ -180,17 +169,21 @@ def dashboard(
 
 
 def _visible_trainee(accounts: AccountService, viewer: User, *, user_id: int) -> User:
-    """The user ``user_id`` if ``viewer`` may read their learner state, else NotFoundError."""
+    """The user ``user_id`` if ``viewer`` may read their learner state (themselves, or a
+    trainee the access policy lets them read), else NotFoundError."""
     if user_id == viewer.id:
         return viewer
-    missing = NotFoundError(f"no trainee with id {user_id} in your course")
-    if viewer.role == "trainee" or (viewer.role == "instructor" and not viewer.course):
-        raise missing
-    course = viewer.course if viewer.role == "instructor" else None
-    for trainee in accounts.list_users(role="trainee", course=course):
-        if trainee.id == user_id:
-            return trainee
-    raise missing
+    try:
+        trainee = accounts.user_by_id(user_id)
+    except NotFoundError:
+        trainee = None
+    if (
+        trainee is None
+        or trainee.role != "trainee"
+        or not Access(viewer).may("read", "learner", trainee.course)
+    ):
+        raise NotFoundError(f"no trainee with id {user_id} in your course")
+    return trainee
 
 
 @router.get("/me", response_model=LearnerPublic, summary="The caller's dashboard")

@@ -3,8 +3,9 @@
 Point an OpenAI client at ``http://HOST:8000/v1`` with an API token (``kdt-tutor user token
 USERNAME``) as the key; the model is a course id.
 
-- ``GET /v1/models``: the courses the caller may use, in OpenAI's list shape. A trainee:
-  their course; an instructor: theirs; an admin: every course in the knowledge base.
+- ``GET /v1/models``: the courses the caller may use (``tutor/access.py``), in OpenAI's
+  list shape. A trainee: their course; an instructor: theirs; an admin: every course in the
+  knowledge base; a user without a course: none.
   ``GET /v1/models/{id}``: one of them (404 ``model_not_found`` otherwise).
 - ``POST /v1/chat/completions``: the last user message is the question; the user and
   assistant messages before it are the conversation, as the web chat's stored one is (the
@@ -56,6 +57,7 @@ from api.token_estimate import estimate_messages, estimate_tokens
 from knowledge.errors import KdtTutorError
 from knowledge.knowledge_base import KnowledgeBase
 from prompts import render
+from tutor.access import Access
 from tutor.accounts import User
 from tutor.chat import HISTORY_TURNS, ChatPlan, ChatService, detect_lang
 from tutor.errors import InvalidInputError
@@ -95,14 +97,6 @@ class ChatCompletionCreate(BaseModel):
 
 
 # --- models ---------------------------------------------------------------------------------------
-def usable_courses(user: User, kb: KnowledgeBase) -> list[str]:
-    """The courses the user may ask in: a trainee or instructor their own, an admin every
-    course of the knowledge base."""
-    if user.role == "admin":
-        return kb.registry.courses()
-    return [user.course] if user.course else []
-
-
 def _model_json(course: str, kb: KnowledgeBase) -> dict:
     records = kb.registry.list(course=course)
     created = min((r.created_at for r in records), default=None)
@@ -125,14 +119,15 @@ def _model_not_found(model: str) -> OpenAIRequestError:
 
 
 def _course(user: User, model: str, kb: KnowledgeBase) -> str:
-    if model not in usable_courses(user, kb):
+    if model not in Access(user).courses(kb.registry.courses()):
         raise _model_not_found(model)
     return model
 
 
 @router.get("/models", summary="The courses the caller may use, as OpenAI models")
 def list_models(user: CurrentUserDep, kb: KnowledgeBaseDep) -> dict:
-    return {"object": "list", "data": [_model_json(c, kb) for c in usable_courses(user, kb)]}
+    courses = Access(user).courses(kb.registry.courses())
+    return {"object": "list", "data": [_model_json(c, kb) for c in courses]}
 
 
 @router.get("/models/{model}", summary="One course, as an OpenAI model")

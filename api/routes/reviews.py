@@ -10,7 +10,8 @@
 - ``GET /api/reviews/exercises`` and ``/exercises/{id}``: the course's exercises (the page's
   picker) with their starter code.
 
-Trainees see only their own reviews (another's id is a 404, like an unknown one).
+Who reads which review is the access policy's (``tutor/access.py``): everyone their own,
+instructors those of their course, admins all; any other id is a 404, like an unknown one.
 """
 
 from __future__ import annotations
@@ -30,15 +31,13 @@ from api.schemas import (
     CodeReviewSummaryPublic,
     ExercisePublic,
 )
+from tutor.access import Access
 from tutor.accounts import User
 from tutor.errors import InvalidInputError
 from tutor.review.review_store import ReviewRecord
 from tutor.review.service import Reviewer, ReviewService
 
 router = APIRouter(prefix="/api/reviews", tags=["reviews"])
-
-STAFF = ("instructor", "admin")
-
 
 def _reviewer(user: User, *, learner, settings) -> Reviewer:
     context, _source = learner_context(
@@ -49,7 +48,6 @@ def _reviewer(user: User, *, learner, settings) -> Reviewer:
         course=user.course,
         level=context.level,
         unmastered=tuple(context.unmastered),
-        staff=user.role in STAFF,
     )
 
 
@@ -127,16 +125,14 @@ def upload_review(
 def list_reviews(
     user: CurrentUserDep,
     service: ReviewServiceDep,
-    learner: LearnerServiceDep,
-    settings: SettingsDep,
     exercise_id: Annotated[str | None, Query(max_length=128)] = None,
     user_id: Annotated[int | None, Query(description="staff: a trainee of your course")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[CodeReviewSummaryPublic]:
-    reviewer = _reviewer(user, learner=learner, settings=settings)
-    if user_id is not None and user_id != user.id and not reviewer.staff:
-        return []
-    records = service.history(reviewer, user_id=user_id, exercise_id=exercise_id, limit=limit)
+    """Attempts the caller may read; another user's that they may not: an empty list."""
+    records = service.history(
+        Access(user), user_id=user_id, exercise_id=exercise_id, limit=limit
+    )
     return [CodeReviewSummaryPublic.from_record(r) for r in records]
 
 
@@ -173,12 +169,6 @@ def get_exercise(
 
 
 @router.get("/{review_id}", summary="One review (poll while status is running)")
-def get_review(
-    review_id: str,
-    user: CurrentUserDep,
-    service: ReviewServiceDep,
-    learner: LearnerServiceDep,
-    settings: SettingsDep,
-) -> CodeReviewPublic:
-    record = service.get(_reviewer(user, learner=learner, settings=settings), review_id)
+def get_review(review_id: str, user: CurrentUserDep, service: ReviewServiceDep) -> CodeReviewPublic:
+    record = service.get(Access(user), review_id)
     return _public(service, record)

@@ -1,4 +1,10 @@
-"""Read-only hybrid search over the knowledge base (solution material is never returned)."""
+"""Read-only hybrid search over the knowledge base, open to anonymous callers.
+
+What a caller finds is the access policy's (``tutor/access.py``): anonymous callers the
+published material of every course (what was ingested from course folders: never console
+uploads, FAQ pages written from content gaps, or solutions); trainees and instructors also
+everything else of their own course; admins everything. Solution material is never returned.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +12,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import KnowledgeBaseDep
+from api.auth import OptionalUserDep
+from api.deps import KnowledgeBaseDep, SettingsDep
 from api.schemas import SearchHitPublic, SearchPublic
 from knowledge.errors import InvalidInputError
 from knowledge.types import KINDS, SearchFilter
+from tutor.access import Access
 
 router = APIRouter(prefix="/api/search", tags=["search"])
 
@@ -19,6 +27,8 @@ MAX_QUERY_CHARS = 2000
 @router.get("", response_model=SearchPublic)
 def search(
     kb: KnowledgeBaseDep,
+    settings: SettingsDep,
+    user: OptionalUserDep,
     q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS, description="the question")],
     course: str | None = None,
     k: Annotated[int, Query(ge=1, le=50)] = 5,
@@ -34,8 +44,12 @@ def search(
         raise InvalidInputError(f"unknown kind {', '.join(unknown)}; valid: {', '.join(KINDS)}")
     # Solution material is for code review and instructors, never for this public route.
     kinds = tuple(k_ for k_ in kind if k_ != "solution") if kind else None
-    where = SearchFilter(
-        course=course, kinds=kinds, level_min=level_min, level_max=level_max, lang=lang
+    where = Access(user).search_filter(
+        SearchFilter(
+            course=course, kinds=kinds, level_min=level_min, level_max=level_max, lang=lang
+        ),
+        registry=kb.registry,
+        data_dir=settings.data_dir,
     )
     results = kb.search(q, k=k, where=where)
     return SearchPublic(query=q, results=[SearchHitPublic.from_scored(r) for r in results])

@@ -11,7 +11,7 @@ from fastapi import Depends
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.auth import CsrfAuthDep, PageUserDep, require_roles
+from api.auth import CsrfAuthDep, PageUserDep, require_access
 from api.deps import get_account_service, get_knowledge_base, get_settings
 from knowledge.registry import make_engine
 from tutor.accounts import AccountService, User
@@ -53,7 +53,7 @@ def _app(accounts: AccountService, settings: Settings):
     app.dependency_overrides[get_account_service] = lambda: accounts
     app.dependency_overrides[get_knowledge_base] = lambda: EmptyKnowledgeBase()
 
-    def instructors_only(user: Annotated[User, Depends(require_roles("instructor", "admin"))]):
+    def instructors_only(user: Annotated[User, Depends(require_access("read", "analytics"))]):
         return {"username": user.username}
 
     def write_something(auth: CsrfAuthDep):
@@ -248,7 +248,7 @@ def test_bearer_token_authenticates_until_revoked(client, accounts) -> None:
     assert client.get("/api/auth/me", headers={"Authorization": "Bearer nope"}).status_code == 401
 
 
-def test_require_roles_gives_403_to_a_trainee_and_200_to_an_instructor(app, accounts) -> None:
+def test_require_access_gives_403_to_a_trainee_and_200_to_an_instructor(app, accounts) -> None:
     trainee, instructor = TestClient(app), TestClient(app)
     login(trainee, "trainee1")
     login(instructor, "instructor1")

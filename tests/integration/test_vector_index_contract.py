@@ -170,6 +170,11 @@ def test_no_filter_searches_everything(index) -> None:
             lambda c: c.kind != "solution" and (c.level is None or c.level <= 1),
             id="level-max",
         ),
+        pytest.param(
+            SearchFilter(doc_ids=frozenset({"c/b.md", "c/ex.md"})),
+            lambda c: c.doc_id == "c/b.md",  # c/ex.md holds a solution: still excluded
+            id="documents",
+        ),
     ],
 )
 def test_filters(index, where, accepted) -> None:
@@ -209,6 +214,19 @@ def test_filter_that_allows_no_kind_finds_nothing(index) -> None:
 
     # Only solutions asked for, but solutions not included: no kind is allowed.
     assert index.search(unit(1, 0, 0), k=5, where=SearchFilter(kinds=("solution",))) == []
+    assert index.search(unit(1, 0, 0), k=5, where=SearchFilter(doc_ids=frozenset())) == []
+
+
+def test_a_selective_document_filter_is_answered_by_the_filtered_query(index) -> None:
+    # 300 chunks nearer the query than the wanted one: the wide unfiltered query (200
+    # nearest) misses it, so the index must ask Chroma with the filter itself.
+    near = [chunk(f"n{i}", doc="c/near.md") for i in range(300)]
+    vectors = [unit(1, 0.001 * i, 0) for i in range(300)]
+    index.add([*near, chunk("far", doc="c/far.md")], np.stack([*vectors, unit(0, 0, 1)]))
+
+    hits = index.search(unit(1, 0, 0), k=3, where=SearchFilter(doc_ids=frozenset({"c/far.md"})))
+
+    assert ids_of(hits) == ["c/far.md#far"]
 
 
 def test_ids_maps_every_chunk_to_its_document(index) -> None:

@@ -39,6 +39,7 @@ from sqlalchemy import Engine
 from knowledge.errors import KdtTutorError, KnowledgeError
 from knowledge.knowledge_base import KnowledgeBase
 from knowledge.types import SearchFilter
+from tutor.access import Access
 from tutor.errors import InvalidInputError, NotFoundError, ProviderUnavailableError
 from tutor.llm_answerer import build_chat_model
 from tutor.review.exercise_tests import ExerciseTests
@@ -108,7 +109,6 @@ class Reviewer:
     course: str | None
     level: int
     unmastered: tuple[str, ...] = ()
-    staff: bool = False  # instructors/admins may read others' reviews in their course
 
 
 class ReviewService:
@@ -459,24 +459,26 @@ class ReviewService:
         return [{**link, "n": n} for n, link in enumerate(unique[:3], start=1)]
 
     # -- reading ------------------------------------------------------------------------------
-    def get(self, reviewer: Reviewer, review_id: str) -> ReviewRecord:
-        """A review the caller may see: their own, or (staff) one from their course."""
+    def get(self, access: Access, review_id: str) -> ReviewRecord:
+        """A review the caller may see (``tutor/access.py``: their own; an instructor's
+        course's; any for admins); any other is not found, as an unknown id is."""
         record = self.store.get(review_id) if review_id else None
-        if record is None or not self._may_read(reviewer, record):
+        if record is None or not self._may_read(access, record):
             raise NotFoundError(f"no review {review_id!r}")
         return record
 
     def history(
         self,
-        reviewer: Reviewer,
+        access: Access,
         *,
         user_id: int | None = None,
         exercise_id: str | None = None,
         limit: int = 50,
     ) -> list[ReviewRecord]:
-        owner = reviewer.user_id if user_id is None else user_id
+        """The attempts of ``user_id`` (default: the caller) that the caller may see."""
+        owner = access.user.id if user_id is None else user_id
         records = self.store.history(owner, exercise_id=exercise_id, limit=limit)
-        return [r for r in records if self._may_read(reviewer, r)]
+        return [r for r in records if self._may_read(access, r)]
 
     def previous(self, record: ReviewRecord) -> ReviewRecord | None:
         return self.store.previous(record)
@@ -495,10 +497,8 @@ class ReviewService:
         return self.exercises.starter(self.exercises.get(course, exercise_id))
 
     @staticmethod
-    def _may_read(reviewer: Reviewer, record: ReviewRecord) -> bool:
-        if record.user_id == reviewer.user_id:
-            return True
-        return reviewer.staff and (reviewer.course is None or record.course == reviewer.course)
+    def _may_read(access: Access, record: ReviewRecord) -> bool:
+        return access.may_see("reviews", owner_id=record.user_id, course=record.course)
 
 
 def _passage(hit: Any) -> dict[str, Any]:

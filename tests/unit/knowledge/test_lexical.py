@@ -157,6 +157,18 @@ def test_filter_mask_excludes_solutions_and_other_courses(entries, tmp_path, tok
     assert list(course) == ["ds/pandas.md#0-pandas"]
 
 
+def test_filter_on_documents_keeps_only_theirs(entries, tmp_path, tokenizer) -> None:
+    index = LexicalIndex(tmp_path / "bm25")
+    index.build(entries, generation=1)
+    query = tokenizer.tokenize("append list values")
+
+    two = index.search(query, k=10, where=SearchFilter(doc_ids=frozenset({"py/lists.md", "x"})))
+    none = index.search(query, k=10, where=SearchFilter(doc_ids=frozenset()))
+
+    assert [cid for cid, _ in two] == ["py/lists.md#0-lists"]
+    assert none == []
+
+
 def test_filter_on_lang_and_level_keeps_unlevelled(entries, tmp_path, tokenizer) -> None:
     index = LexicalIndex(tmp_path / "bm25")
     index.build(entries, generation=1)
@@ -179,6 +191,8 @@ def test_filter_on_lang_and_level_keeps_unlevelled(entries, tmp_path, tokenizer)
         SearchFilter(course="ds"),
         SearchFilter(lang="ko"),
         SearchFilter(level_min=2, level_max=2),
+        SearchFilter(doc_ids=frozenset({"py/lists.md", "py/sol.md", "ds/pandas.md"})),
+        SearchFilter(doc_ids=frozenset()),
     ],
 )
 def test_accepts_agrees_with_the_filter_chunk_by_chunk(entries, tmp_path, where) -> None:
