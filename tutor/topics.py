@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
 from knowledge.lexical import Tokenizer, is_hangul
@@ -364,9 +364,7 @@ class LLMTopicRule:
         standalone = self._condense(turns, question)
         if standalone is None:
             decision = self._fallback.decide(message, lang=lang, history=history, probe=probe)
-            return TopicDecision(
-                decision.kind, decision.query, f"model failed; {decision.reason}"
-            )
+            return replace(decision, reason=f"model failed; {decision.reason}")
         if _same_text(standalone, question):
             return TopicDecision("new", question, "the model kept it as asked")
         return TopicDecision("follow_up", standalone, "rewritten by the model")

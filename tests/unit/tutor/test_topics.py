@@ -185,6 +185,8 @@ def test_the_llm_rule_decides_offline_when_the_model_fails(rule) -> None:
     decision = llm.decide("Why?", lang="en", history=(LISTS,), probe=ScriptedProbe())
     assert (decision.kind, decision.query) == ("follow_up", f"{LISTS.question} Why?")
     assert decision.reason.startswith("model failed")
+    offline = rule.decide("Why?", lang="en", history=(LISTS,), probe=ScriptedProbe())
+    assert decision.stay_in == offline.stay_in == "05-lists"  # the same decision as offline
 
 
 def test_the_llm_rule_never_asks_the_model_about_small_talk_or_a_first_question(rule) -> None:
