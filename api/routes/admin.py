@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field, StrictBool, StrictStr
 
 from api.auth import CsrfAuthDep, CurrentUserDep, require_access
 from api.deps import AccountServiceDep, TraineeDataDep
-from api.schemas import UserPublic
+from api.schemas.accounts import UserPublic
 from tutor.access import Access
 from tutor.accounts import User
 

@@ -28,8 +28,8 @@ from api.auth import CsrfAuthDep, CurrentUserDep
 from api.deps import ChatServiceDep, LearnerServiceDep, SettingsDep
 from api.errors import public_error
 from api.i18n import pick_lang, translator
+from api.learner_views import learner_context
 from api.markdown import render_markdown
-from api.routes.learner import learner_context
 from knowledge.errors import KdtTutorError
 from knowledge.types import SearchFilter
 from tutor.access import Access

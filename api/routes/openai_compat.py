@@ -52,7 +52,7 @@ from pydantic import BaseModel, Field
 from api.auth import CsrfAuthDep, CurrentUserDep
 from api.deps import ChatServiceDep, KnowledgeBaseDep, LearnerServiceDep, SettingsDep
 from api.errors import OpenAIRequestError, openai_error_body, public_error
-from api.routes.learner import learner_context
+from api.learner_views import learner_context
 from api.token_estimate import estimate_messages, estimate_tokens
 from knowledge.errors import KdtTutorError
 from knowledge.knowledge_base import KnowledgeBase

@@ -24,8 +24,8 @@ from fastapi.responses import JSONResponse
 from api.auth import CsrfAuthDep, CurrentUserDep
 from api.deps import LearnerServiceDep, ReviewServiceDep, SettingsDep
 from api.i18n import LANGS, pick_lang
-from api.routes.learner import learner_context
-from api.schemas import (
+from api.learner_views import learner_context
+from api.schemas.reviews import (
     CodeReviewCreate,
     CodeReviewPublic,
     CodeReviewSummaryPublic,
