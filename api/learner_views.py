@@ -122,5 +122,3 @@ def dashboard(
         ),
         message=None if skill_map.skills else f"course {course!r} defines no skills yet",
     )
-
-

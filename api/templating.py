@@ -35,9 +35,7 @@ def i18n_globals(request: Request) -> dict:
 def render(request: Request, name: str, *, status: int = 200, **context) -> HTMLResponse:
     """The template ``name`` with ``context`` and the i18n globals, as an HTML response."""
     page = i18n_globals(request)
-    response = templates.TemplateResponse(
-        request, name, {**page, **context}, status_code=status
-    )
+    response = templates.TemplateResponse(request, name, {**page, **context}, status_code=status)
     if request.query_params.get("lang") == page["lang"]:
         response.set_cookie(
             "kdt_lang", page["lang"], max_age=LANG_COOKIE_SECONDS, samesite="lax", httponly=True

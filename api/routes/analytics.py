@@ -116,7 +116,7 @@ def heatmap(
     return HeatmapPublic.from_heatmap(data, lang=lang)
 
 
-@router.get("/heatmap.svg", summary="The mastery heatmap as an SVG image")
+@router.get("/heatmap.svg", response_class=Response, summary="The mastery heatmap as an SVG image")
 def heatmap_chart(
     request: Request,
     user: StaffDep,
@@ -148,7 +148,7 @@ def levels(
     return LevelsPublic.from_report(report)
 
 
-@router.get("/levels.svg", summary="Trainees per level now, as SVG bars")
+@router.get("/levels.svg", response_class=Response, summary="Trainees per level now, as SVG bars")
 def levels_chart(
     request: Request,
     user: StaffDep,
@@ -161,7 +161,11 @@ def levels_chart(
     return _svg(levels_chart_svg(report, lang=_lang(request, lang)))
 
 
-@router.get("/achievements.svg", summary="Trainees who had reached each level, week by week")
+@router.get(
+    "/achievements.svg",
+    response_class=Response,
+    summary="Trainees who had reached each level, week by week",
+)
 def achievements_chart(
     request: Request,
     user: StaffDep,
@@ -196,7 +200,7 @@ def topics(
     return TopicsPublic.from_report(report)
 
 
-@router.get("/topics.svg", summary="The most cited lessons as SVG bars")
+@router.get("/topics.svg", response_class=Response, summary="The most cited lessons as SVG bars")
 def topics_chart(
     request: Request,
     user: StaffDep,
@@ -306,8 +310,6 @@ def trainee_conversation(
     service: AnalyticsServiceDep,
     course: CourseQuery = None,
 ) -> TraineeConversationPublic:
-    course = trainee_course(
-        service, user, user_id=user_id, course=course, resource="conversations"
-    )
+    course = trainee_course(service, user, user_id=user_id, course=course, resource="conversations")
     conv, found = service.conversation(course, user_id, conversation_id)
     return TraineeConversationPublic.from_conversation(conv, found)
