@@ -155,10 +155,13 @@ class AuditPublic(BaseModel):
     entries: list[AuditEntryPublic]
 
 
-class ProblemPublic(BaseModel):
+class FoundProblemPublic(BaseModel):
     kind: str
     detail: str
-    doc_ids: list[str] = []
+
+
+class ProblemPublic(FoundProblemPublic):
+    doc_ids: list[str] = Field(description="the documents it concerns (none: the whole index)")
 
 
 class CheckReportPublic(BaseModel):
@@ -169,5 +172,5 @@ class CheckReportPublic(BaseModel):
     documents: int
     chunks: int
     problems: list[ProblemPublic] = Field(description="what remains")
-    found: list[ProblemPublic] = Field(description="what the check found (before a repair)")
+    found: list[FoundProblemPublic] = Field(description="what the check found (before a repair)")
     repaired: list[str]
