@@ -156,13 +156,13 @@ class IngestReportPublic(BaseModel):
     """What re-indexing the course did (``knowledge/ingest.py``)."""
 
     course: str
-    added: int
-    updated: int
-    unchanged: int
-    removed: int
+    added: list[str]
+    updated: list[str]
+    unchanged: list[str]
+    removed: list[str]
     failed: list[PathReasonPublic]
     skipped: list[PathReasonPublic]
-    repaired: int
+    repaired: list[str]
     seconds: float
 
 
