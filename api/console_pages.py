@@ -14,9 +14,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
+from api.analytics_views import cohort_page, trainee_course, trainee_page
 from api.auth import require_page_access
 from api.deps import (
     AccountServiceDep,
+    AnalyticsServiceDep,
     ChatServiceDep,
     ContentGapsDep,
     CourseAuthoringDep,
@@ -24,13 +26,7 @@ from api.deps import (
     SettingsDep,
 )
 from api.i18n import group_strings, pick_lang
-from api.pages import _render
-from api.routes.analytics import (
-    AnalyticsServiceDep,
-    cohort_page,
-    trainee_course,
-    trainee_page,
-)
+from api.templating import render
 from knowledge.knowledge_base import KnowledgeBase
 from knowledge.types import KINDS
 from tutor.access import Access
@@ -71,7 +67,7 @@ def console_course(
 def render_console(
     request: Request, name: str, *, tab: str, course: str | None, courses: list[str], **context
 ) -> HTMLResponse:
-    return _render(
+    return render(
         request,
         name,
         course=course,

@@ -26,6 +26,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.templating import render_error
 from knowledge import errors as kerr
 from tutor.login_throttle import TooManyAttemptsError
 
@@ -107,8 +108,6 @@ def _respond(request: Request, status: int, code: str, message: str, param: str 
         body = openai_error_body(message, status=status, code=code, param=param)
         return JSONResponse(body, status_code=status)
     if _wants_html(request):
-        from api.pages import render_error
-
         return render_error(request, status=status, message=message)
     return JSONResponse(error_body(code, message), status_code=status)
 

@@ -2,48 +2,24 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from api.auth import OptionalUserDep, PageUserDep
 from api.deps import KnowledgeBaseDep, LearnerServiceDep, SettingsDep
-from api.i18n import group_strings, pick_lang, translator
+from api.i18n import group_strings, pick_lang
+from api.learner_views import dashboard
 from api.markdown import code_css
-from api.routes.learner import dashboard
-from api.routes.search import MAX_QUERY_CHARS
+from api.schemas.search import MAX_QUERY_CHARS
+from api.templating import render
 from knowledge.types import SearchFilter
 from tutor.access import Access
 from tutor.chat import MAX_MESSAGE_CHARS
 from tutor.conversations import MAX_TITLE_CHARS
 
-templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 router = APIRouter(tags=["pages"], include_in_schema=False)
-
-
-def _render(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
-    lang = pick_lang(request)
-    other = "en" if lang == "ko" else "ko"
-    # The language switch keeps the page's query (e.g. the search being looked at).
-    switch_url = str(request.url.include_query_params(lang=other).replace(scheme="", netloc=""))
-    response = templates.TemplateResponse(
-        request,
-        name,
-        {"t": translator(lang), "lang": lang, "switch_url": switch_url, **context},
-        status_code=status,
-    )
-    if request.query_params.get("lang") == lang:
-        response.set_cookie(
-            "kdt_lang", lang, max_age=365 * 24 * 3600, samesite="lax", httponly=True
-        )
-    return response
-
-
-def render_error(request: Request, *, status: int, message: str) -> HTMLResponse:
-    return _render(request, "error.html", status=status, status_code=status, message=message)
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -67,7 +43,7 @@ def home(
             data_dir=settings.data_dir,
         )
         results = kb.search(q, k=8, where=where)
-    return _render(
+    return render(
         request,
         "search.html",
         q=q,
@@ -82,7 +58,7 @@ def home(
 @router.get("/health", response_class=HTMLResponse)
 def health_page(request: Request, kb: KnowledgeBaseDep):
     documents, chunks = kb.registry.counts()
-    return _render(
+    return render(
         request, "health.html", documents=documents, chunks=chunks, courses=kb.registry.courses()
     )
 
@@ -90,7 +66,7 @@ def health_page(request: Request, kb: KnowledgeBaseDep):
 @router.get("/chat", response_class=HTMLResponse)
 def chat_page(request: Request, user: PageUserDep):
     # The script takes every string it shows from this blob (no prose in chat.js).
-    return _render(
+    return render(
         request,
         "chat.html",
         course=user.course,
@@ -116,7 +92,7 @@ def learn_page(
     the quiz (placement, then practice) that learn.js drives through /api/learner."""
     lang = pick_lang(request)
     board = dashboard(service, user, lang=lang, default_level=settings.default_level)
-    return _render(
+    return render(
         request,
         "learn.html",
         board=board,
@@ -133,14 +109,14 @@ def learn_panels(
     every answer: one renderer, the server's, for the first paint and every update."""
     lang = pick_lang(request)
     board = dashboard(service, user, lang=lang, default_level=settings.default_level)
-    return _render(request, "learn_panels.html", board=board, course=user.course)
+    return render(request, "learn_panels.html", board=board, course=user.course)
 
 
 @router.get("/review", response_class=HTMLResponse)
 def review_page(request: Request, user: PageUserDep):
     """Code review: an editor, the exercise picker, the review (tests, findings, suspicious
     lines, narrative) and the attempts; review.js drives it through /api/reviews."""
-    return _render(
+    return render(
         request,
         "review.html",
         course=user.course,

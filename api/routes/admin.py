@@ -17,38 +17,15 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
-from pydantic import BaseModel, Field, StrictBool, StrictStr
 
 from api.auth import CsrfAuthDep, CurrentUserDep, require_access
 from api.deps import AccountServiceDep, TraineeDataDep
-from api.schemas import UserPublic
+from api.schemas.accounts import AdminUserPublic, UserCreate, UserDeletedPublic, UserUpdate
 from tutor.access import Access
 from tutor.accounts import User
 
 router = APIRouter(tags=["admin"])
 AdminDep = Annotated[User, Depends(require_access("read", "accounts"))]
-
-
-class UserCreate(BaseModel):
-    username: StrictStr = Field(max_length=40)
-    role: Literal["trainee", "instructor", "admin"]
-    course: StrictStr | None = Field(default=None, max_length=128)
-    display_name: StrictStr | None = Field(default=None, max_length=100)
-    password: StrictStr = Field(min_length=1, max_length=256)
-
-
-class UserUpdate(BaseModel):
-    role: Literal["trainee", "instructor", "admin"] | None = None
-    course: StrictStr | None = Field(default=None, max_length=128)
-    disabled: StrictBool | None = None
-
-
-class AdminUserPublic(UserPublic):
-    disabled: bool
-
-    @classmethod
-    def from_admin(cls, user: User) -> AdminUserPublic:
-        return cls(**UserPublic.from_user(user).model_dump(), disabled=user.disabled)
 
 
 def _download(data: dict, name: str) -> Response:
@@ -99,17 +76,25 @@ def update_user(
     return AdminUserPublic.from_admin(user)
 
 
-@router.get("/api/admin/users/{user_id}/export", summary="Everything stored about a user")
+@router.get(
+    "/api/admin/users/{user_id}/export",
+    response_class=Response,
+    summary="Everything stored about a user",
+)
 def export_user(user_id: int, _admin: AdminDep, data: TraineeDataDep) -> Response:
     return _download(data.export(user_id), f"kdt-user-{user_id}.json")
 
 
-@router.delete("/api/admin/users/{user_id}", summary="Delete a user and their data")
+@router.delete(
+    "/api/admin/users/{user_id}",
+    response_model=UserDeletedPublic,
+    summary="Delete a user and their data",
+)
 def delete_user(user_id: int, auth: CsrfAuthDep, data: TraineeDataDep) -> dict:
     Access(auth.user).require_role("change", "accounts")
     return data.delete(user_id, acting_user_id=auth.user.id)
 
 
-@router.get("/api/me/export", summary="Everything stored about you")
+@router.get("/api/me/export", response_class=Response, summary="Everything stored about you")
 def export_me(user: CurrentUserDep, data: TraineeDataDep) -> Response:
     return _download(data.export(user.id), f"kdt-{user.username}.json")

@@ -36,8 +36,8 @@ from api.auth import (
 )
 from api.deps import AccountServiceDep, LoginThrottleDep, SettingsDep
 from api.i18n import pick_lang, translator
-from api.pages import _render as render_page
-from api.schemas import UserPublic
+from api.schemas.accounts import UserPublic
+from api.templating import render
 from tutor.accounts import MAX_PASSWORD_CHARS, AccountDisabledError
 from tutor.errors import AuthenticationError
 from tutor.login_throttle import TooManyAttemptsError
@@ -64,7 +64,7 @@ def _login_form(
     username: str = "",
 ) -> HTMLResponse:
     csrf = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
-    response = render_page(
+    response = render(
         request,
         "login.html",
         status=status,

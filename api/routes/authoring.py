@@ -26,93 +26,44 @@ Quiz items (``{"id"?, "question", "options", "answer_index", "skills", "lesson_i
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field, StrictInt, StrictStr
 
 from api.auth import CsrfAuthDep, require_access
 from api.deps import CourseAuthoringDep
 from api.errors import error_body
+from api.schemas.authoring import (
+    CheckPublic,
+    ExerciseBody,
+    ExerciseEdit,
+    ExerciseListPublic,
+    QuizBody,
+    QuizDeletedPublic,
+    QuizEdit,
+    QuizImportPublic,
+    QuizItemAuthoredPublic,
+    QuizListPublic,
+    SavedExercisePublic,
+    StoredExercisePublic,
+)
 from tutor.access import Access
 from tutor.accounts import User
 from tutor.course_authoring import (
-    MAX_CODE_BYTES,
     MAX_QUIZ_BYTES,
-    ExerciseDraft,
     SavedExercise,
     SolutionCheckFailed,
     StoredExercise,
 )
 from tutor.errors import InvalidInputError
-from tutor.review.exercise_tests import MAX_JSON_BYTES
 
 router = APIRouter(prefix="/api/authoring", tags=["authoring"])
 StaffDep = Annotated[User, Depends(require_access("read", "exercises"))]
 AuthorDep = Annotated[User, Depends(require_access("change", "exercises"))]
 
-_CODE = MAX_CODE_BYTES  # characters are at most bytes; the service checks bytes again
-_NAMES = Field(default_factory=list, max_length=20)
-
-
-class ExerciseBody(BaseModel):
-    id: StrictStr = Field(max_length=100)
-    title: StrictStr = Field(max_length=400)
-    statement: StrictStr = Field(max_length=60_000)
-    solution: StrictStr = Field(max_length=_CODE)
-    level: StrictInt | None = None
-    skills: list[Annotated[StrictStr, Field(max_length=100)]] = _NAMES
-    prerequisites: list[Annotated[StrictStr, Field(max_length=100)]] = _NAMES
-    module: StrictStr | None = Field(default=None, max_length=200)
-    lang: Literal["en", "ko"] = "en"
-    title_ko: StrictStr | None = Field(default=None, max_length=400)
-    statement_ko: StrictStr | None = Field(default=None, max_length=60_000)
-    starter: StrictStr = Field(default="", max_length=_CODE)
-    tests_json: StrictStr | None = Field(default=None, max_length=MAX_JSON_BYTES)
-    tests_py: StrictStr | None = Field(default=None, max_length=_CODE)
-
-    model_config = {"extra": "forbid"}
-
-    def draft(self) -> ExerciseDraft:
-        return ExerciseDraft.from_dict(self.model_dump())
-
-
-class ExerciseEdit(ExerciseBody):
-    base_version: StrictStr = Field(max_length=64)
-
-    def draft(self) -> ExerciseDraft:
-        return ExerciseDraft.from_dict(self.model_dump(exclude={"base_version"}))
-
-
-class QuizBody(BaseModel):
-    id: StrictStr | None = Field(default=None, max_length=100)
-    question: StrictStr = Field(max_length=4_000)
-    options: list[Annotated[StrictStr, Field(max_length=2_000)]] = Field(max_length=20)
-    answer_index: Any = None  # validated by the service, with a clear message
-    skills: list[Annotated[StrictStr, Field(max_length=100)]] = _NAMES
-    lesson_id: StrictStr | None = Field(default=None, max_length=200)
-    lang: StrictStr = Field(default="en", max_length=10)
-    explanation: StrictStr = Field(default="", max_length=10_000)
-
-    model_config = {"extra": "forbid"}
-
-    def raw(self) -> dict[str, Any]:
-        data = self.model_dump()
-        if data["lesson_id"] in (None, ""):
-            data.pop("lesson_id")
-        if not data["id"]:
-            data.pop("id")
-        return data
-
-
-class QuizEdit(QuizBody):
-    base_version: StrictStr = Field(max_length=64)
-
-    def raw(self) -> dict[str, Any]:
-        data = super().raw()
-        data.pop("base_version", None)
-        return data
+# A solution that fails its tests: nothing saved; the error body carries the check.
+_CHECK_FAILED: dict = {422: {"description": 'error "solution_fails_tests", with "check"'}}
 
 
 def authoring_course(user: User, course: str, *, action: str = "read") -> str:
@@ -144,13 +95,21 @@ def _check_failed(exc: SolutionCheckFailed) -> JSONResponse:
 
 
 # --- exercises ---------------------------------------------------------------------------------
-@router.get("/{course}/exercises", summary="The course's exercises (course folder and authored)")
+@router.get(
+    "/{course}/exercises",
+    response_model=ExerciseListPublic,
+    summary="The course's exercises (course folder and authored)",
+)
 def list_exercises(course: str, user: StaffDep, authoring: CourseAuthoringDep) -> dict[str, Any]:
     course = authoring_course(user, course)
     return {"course": course, "exercises": [e.to_dict() for e in authoring.list_exercises(course)]}
 
 
-@router.post("/{course}/exercises/check", summary="Run the tests against the solution")
+@router.post(
+    "/{course}/exercises/check",
+    response_model=CheckPublic,
+    summary="Run the tests against the solution",
+)
 def check_exercise(
     course: str,
     body: ExerciseBody,
@@ -162,7 +121,11 @@ def check_exercise(
     return {"check": authoring.check_exercise(course, body.draft()).to_dict()}
 
 
-@router.get("/{course}/exercises/{exercise_id}", summary="One exercise, to edit")
+@router.get(
+    "/{course}/exercises/{exercise_id}",
+    response_model=StoredExercisePublic,
+    summary="One exercise, to edit",
+)
 def get_exercise(
     course: str,
     exercise_id: str,
@@ -173,7 +136,13 @@ def get_exercise(
     return _exercise_json(authoring.get_exercise(course, exercise_id))
 
 
-@router.post("/{course}/exercises", status_code=201, summary="Create an exercise")
+@router.post(
+    "/{course}/exercises",
+    response_model=SavedExercisePublic,
+    status_code=201,
+    responses=_CHECK_FAILED,
+    summary="Create an exercise",
+)
 def create_exercise(
     course: str,
     body: ExerciseBody,
@@ -186,10 +155,15 @@ def create_exercise(
         saved = authoring.save_exercise(course, body.draft(), base_version=None)
     except SolutionCheckFailed as exc:
         return _check_failed(exc)
-    return JSONResponse(_saved_json(saved), status_code=201)
+    return _saved_json(saved)
 
 
-@router.put("/{course}/exercises/{exercise_id}", summary="Edit an exercise")
+@router.put(
+    "/{course}/exercises/{exercise_id}",
+    response_model=SavedExercisePublic,
+    responses=_CHECK_FAILED,
+    summary="Edit an exercise",
+)
 def edit_exercise(
     course: str,
     exercise_id: str,
@@ -212,13 +186,18 @@ def edit_exercise(
 
 
 # --- quiz --------------------------------------------------------------------------------------
-@router.get("/{course}/quiz", summary="The course's quiz items")
+@router.get(
+    "/{course}/quiz",
+    response_model=QuizListPublic,
+    response_model_exclude_unset=True,  # lesson_id only when an item has one
+    summary="The course's quiz items",
+)
 def list_quiz(course: str, user: StaffDep, authoring: CourseAuthoringDep) -> dict[str, Any]:
     course = authoring_course(user, course)
     return {"course": course, "items": [e.to_dict() for e in authoring.list_quiz(course)]}
 
 
-@router.get("/{course}/quiz/export", summary="The course's quiz.jsonl")
+@router.get("/{course}/quiz/export", response_class=Response, summary="The course's quiz.jsonl")
 def export_quiz(course: str, user: StaffDep, authoring: CourseAuthoringDep) -> Response:
     course = authoring_course(user, course)
     return Response(
@@ -228,7 +207,11 @@ def export_quiz(course: str, user: StaffDep, authoring: CourseAuthoringDep) -> R
     )
 
 
-@router.post("/{course}/quiz/import", summary="Import quiz.jsonl (the request body)")
+@router.post(
+    "/{course}/quiz/import",
+    response_model=QuizImportPublic,
+    summary="Import quiz.jsonl (the request body)",
+)
 async def import_quiz(
     course: str,
     request: Request,
@@ -247,7 +230,13 @@ async def import_quiz(
     return authoring.import_quiz(course, bytes(data)).to_dict()
 
 
-@router.post("/{course}/quiz", status_code=201, summary="Create a quiz item")
+@router.post(
+    "/{course}/quiz",
+    response_model=QuizItemAuthoredPublic,
+    response_model_exclude_unset=True,
+    status_code=201,
+    summary="Create a quiz item",
+)
 def create_quiz_item(
     course: str,
     body: QuizBody,
@@ -259,7 +248,12 @@ def create_quiz_item(
     return authoring.save_quiz_item(course, body.raw(), base_version=None).to_dict()
 
 
-@router.put("/{course}/quiz/{item_id}", summary="Edit a quiz item")
+@router.put(
+    "/{course}/quiz/{item_id}",
+    response_model=QuizItemAuthoredPublic,
+    response_model_exclude_unset=True,
+    summary="Edit a quiz item",
+)
 def edit_quiz_item(
     course: str,
     item_id: str,
@@ -276,7 +270,11 @@ def edit_quiz_item(
     return authoring.save_quiz_item(course, raw, base_version=body.base_version).to_dict()
 
 
-@router.delete("/{course}/quiz/{item_id}", summary="Delete an authored quiz item")
+@router.delete(
+    "/{course}/quiz/{item_id}",
+    response_model=QuizDeletedPublic,
+    summary="Delete an authored quiz item",
+)
 def delete_quiz_item(
     course: str,
     item_id: str,

@@ -18,18 +18,24 @@ import json
 import logging
 import uuid
 from collections.abc import Iterator
-from typing import Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
-from pydantic import BaseModel, Field
 
 from api.auth import CsrfAuthDep, CurrentUserDep
 from api.deps import ChatServiceDep, LearnerServiceDep, SettingsDep
 from api.errors import public_error
 from api.i18n import pick_lang, translator
+from api.learner_views import learner_context
 from api.markdown import render_markdown
-from api.routes.learner import learner_context
+from api.schemas.chat import (
+    ChatCreate,
+    ConversationDetailPublic,
+    ConversationPublic,
+    ConversationUpdate,
+    FeedbackCreate,
+)
+from api.schemas.common import OkPublic
 from knowledge.errors import KdtTutorError
 from knowledge.types import SearchFilter
 from tutor.access import Access
@@ -41,29 +47,6 @@ from tutor.learner import LearnerService
 
 log = logging.getLogger("kdt.api.chat")
 router = APIRouter(tags=["chat"])
-
-# The body may carry more than the service accepts, so the service can say what the limit is.
-MAX_BODY_MESSAGE = 50_000
-
-
-class ChatCreate(BaseModel):
-    message: str = Field(max_length=MAX_BODY_MESSAGE)
-    conversation_id: str | None = Field(default=None, max_length=64)
-    lang: Literal["en", "ko"] | None = None
-    exercise: str | None = Field(default=None, max_length=128)
-    course: str | None = Field(
-        default=None, max_length=128, description="admins: any course; others: their own only"
-    )
-
-
-class ConversationUpdate(BaseModel):
-    # The store says what is wrong with a title (empty, too long); the body only caps size.
-    title: str = Field(max_length=10_000)
-
-
-class FeedbackCreate(BaseModel):
-    rating: Literal["up", "down"]
-    comment: str | None = Field(default=None, max_length=2000)
 
 
 def _scope(
@@ -146,7 +129,9 @@ def _streaming(frames: Iterator[str], *, conversation_id: str) -> StreamingRespo
     )
 
 
-@router.post("/api/chat", summary="Ask the tutor (server-sent events)")
+@router.post(
+    "/api/chat", response_class=StreamingResponse, summary="Ask the tutor (server-sent events)"
+)
 def chat(
     request: Request,
     body: ChatCreate,
@@ -208,7 +193,12 @@ def _message_json(m: Message, *, chip_label: str) -> dict:
     }
 
 
-@router.get("/api/conversations", summary="The caller's conversations, newest first")
+@router.get(
+    "/api/conversations",
+    response_model=list[ConversationPublic],
+    response_model_exclude_unset=True,  # ``match`` only in search results
+    summary="The caller's conversations, newest first",
+)
 def list_conversations(user: CurrentUserDep, service: ChatServiceDep, q: str = "") -> list[dict]:
     """With ``q``: only those whose title or messages contain it (case-insensitive), each
     with ``match``, the first matching message around the match (null: the title matched)."""
@@ -220,7 +210,11 @@ def list_conversations(user: CurrentUserDep, service: ChatServiceDep, q: str = "
     ]
 
 
-@router.get("/api/conversations/{conversation_id}", summary="One conversation with messages")
+@router.get(
+    "/api/conversations/{conversation_id}",
+    response_model=ConversationDetailPublic,
+    summary="One conversation with messages",
+)
 def get_conversation(
     conversation_id: str, request: Request, user: CurrentUserDep, service: ChatServiceDep
 ) -> dict:
@@ -237,7 +231,12 @@ def get_conversation(
     }
 
 
-@router.patch("/api/conversations/{conversation_id}", summary="Rename a conversation")
+@router.patch(
+    "/api/conversations/{conversation_id}",
+    response_model=ConversationPublic,
+    response_model_exclude_unset=True,
+    summary="Rename a conversation",
+)
 def rename_conversation(
     conversation_id: str, body: ConversationUpdate, auth: CsrfAuthDep, service: ChatServiceDep
 ) -> dict:
@@ -247,6 +246,7 @@ def rename_conversation(
 
 @router.post(
     "/api/conversations/{conversation_id}/regenerate",
+    response_class=StreamingResponse,
     summary="Answer the last question again (server-sent events, as /api/chat)",
 )
 def regenerate(
@@ -286,7 +286,11 @@ def delete_conversation(
     return Response(status_code=204)
 
 
-@router.post("/api/messages/{message_id}/feedback", summary="Thumbs up/down on an answer")
+@router.post(
+    "/api/messages/{message_id}/feedback",
+    response_model=OkPublic,
+    summary="Thumbs up/down on an answer",
+)
 def give_feedback(
     message_id: str, body: FeedbackCreate, auth: CsrfAuthDep, service: ChatServiceDep
 ) -> dict:

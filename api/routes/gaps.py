@@ -11,13 +11,13 @@ access policy's ``gaps`` rules, ``tutor/access.py``).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field, StrictStr
 
 from api.auth import CsrfAuthDep, require_access
 from api.deps import ContentGapsDep
+from api.schemas.gaps import FaqCreate, GapResolutionPublic, GapsPublic, OutOfScope
 from tutor.access import Access
 from tutor.accounts import User
 from tutor.content_gaps import GapGroup
@@ -25,16 +25,6 @@ from tutor.content_gaps import GapGroup
 router = APIRouter(prefix="/api/gaps", tags=["content gaps"])
 StaffDep = Annotated[User, Depends(require_access("read", "gaps"))]
 CourseQuery = Annotated[str | None, Query(max_length=128)]
-
-
-class FaqCreate(BaseModel):
-    title: StrictStr = Field(default="", max_length=200)
-    answer: StrictStr = Field(max_length=20_000)
-    lang: Literal["en", "ko"] = "en"
-
-
-class OutOfScope(BaseModel):
-    note: StrictStr | None = Field(default=None, max_length=2000)
 
 
 def group_json(g: GapGroup) -> dict[str, Any]:
@@ -59,7 +49,7 @@ def group_json(g: GapGroup) -> dict[str, Any]:
     }
 
 
-@router.get("", summary="Content gaps of a course, grouped by meaning")
+@router.get("", response_model=GapsPublic, summary="Content gaps of a course, grouped by meaning")
 def list_gaps(user: StaffDep, gaps: ContentGapsDep, course: CourseQuery = None) -> dict[str, Any]:
     course = Access(user).course_for(course, resource="gaps")
     open_, resolved = gaps.groups(course)
@@ -70,7 +60,12 @@ def list_gaps(user: StaffDep, gaps: ContentGapsDep, course: CourseQuery = None) 
     }
 
 
-@router.post("/{key}/faq", summary="Answer a group with a FAQ document", status_code=201)
+@router.post(
+    "/{key}/faq",
+    response_model=GapResolutionPublic,
+    status_code=201,
+    summary="Answer a group with a FAQ document",
+)
 def answer_with_faq(
     key: str,
     body: FaqCreate,
@@ -90,7 +85,12 @@ def answer_with_faq(
     )
 
 
-@router.post("/{key}/out-of-scope", summary="Mark a group out of scope", status_code=201)
+@router.post(
+    "/{key}/out-of-scope",
+    response_model=GapResolutionPublic,
+    status_code=201,
+    summary="Mark a group out of scope",
+)
 def out_of_scope(
     key: str,
     body: OutOfScope,

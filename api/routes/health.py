@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import KnowledgeBaseDep
-from api.schemas import HealthPublic
+from api.schemas.health import HealthPublic
 
 router = APIRouter(prefix="/api/health", tags=["health"])
 

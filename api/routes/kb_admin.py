@@ -24,12 +24,25 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 from starlette.datastructures import UploadFile as StarletteUploadFile
 from starlette.formparsers import MultiPartException
 
 from api.auth import CsrfAuthDep, CurrentUserDep
 from api.deps import KbAdminServiceDep, get_kb_admin_service
+from api.schemas.kb import (
+    AuditPublic,
+    CheckReportPublic,
+    DocumentChunksPublic,
+    DocumentDeletedPublic,
+    DocumentEdit,
+    DocumentPublic,
+    DocumentsPublic,
+    JobPublic,
+    JobsPublic,
+    UploadsPublic,
+    VersionBody,
+    VersionsPublic,
+)
 from tutor.errors import InvalidInputError
 from tutor.kb_admin import DocumentView, KnowledgeAdminService, UploadResult
 from tutor.kb_history import AuditEntry, Job, Version
@@ -38,24 +51,6 @@ router = APIRouter(prefix="/api/kb", tags=["knowledge base"])
 
 CourseQuery = Annotated[str | None, Query(max_length=128)]
 MAX_FILES = 20
-
-
-class DocumentEdit(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    version: StrictStr | None = Field(default=None, max_length=64)
-    title: StrictStr | None = Field(default=None, max_length=300)
-    module: StrictStr | None = Field(default=None, max_length=200)
-    kind: StrictStr | None = Field(default=None, max_length=16)
-    level: int | None = None
-    lang: StrictStr | None = Field(default=None, max_length=8)
-    skills: list[StrictStr] | None = Field(default=None, max_length=50)
-    prerequisites: list[StrictStr] | None = Field(default=None, max_length=50)
-    hidden: StrictBool | None = None
-
-
-class VersionBody(BaseModel):
-    version: StrictStr | None = Field(default=None, max_length=64)
 
 
 def _version(body_version: str | None, if_match: str | None, *, required: bool) -> str | None:
@@ -152,7 +147,11 @@ def upload_size_guard(
         )
 
 
-@router.post("/uploads", summary="Upload one or many files (multipart field 'files')")
+@router.post(
+    "/uploads",
+    response_model=UploadsPublic,
+    summary="Upload one or many files (multipart field 'files')",
+)
 async def upload(
     request: Request,
     _guard: Annotated[None, Depends(upload_size_guard)],  # before anything reads the body
@@ -179,19 +178,25 @@ async def upload(
     return {"course": course, "results": [upload_json(r) for r in results]}
 
 
-@router.get("/jobs", summary="Recent upload and re-sync jobs of the course")
+@router.get(
+    "/jobs", response_model=JobsPublic, summary="Recent upload and re-sync jobs of the course"
+)
 def list_jobs(
     user: CurrentUserDep, service: KbAdminServiceDep, course: CourseQuery = None
 ) -> dict[str, Any]:
     return {"jobs": [job_json(j) for j in service.jobs(user, course=course)]}
 
 
-@router.get("/jobs/{job_id}", summary="Progress and report of one job")
+@router.get("/jobs/{job_id}", response_model=JobPublic, summary="Progress and report of one job")
 def get_job(job_id: str, user: CurrentUserDep, service: KbAdminServiceDep) -> dict[str, Any]:
     return job_json(service.job(user, job_id))
 
 
-@router.get("/documents", summary="The course's documents, filtered and searched")
+@router.get(
+    "/documents",
+    response_model=DocumentsPublic,
+    summary="The course's documents, filtered and searched",
+)
 def list_documents(
     user: CurrentUserDep,
     service: KbAdminServiceDep,
@@ -215,7 +220,11 @@ def list_documents(
     }
 
 
-@router.get("/documents/{doc_id:path}/chunks", summary="A document's chunks as the tutor sees them")
+@router.get(
+    "/documents/{doc_id:path}/chunks",
+    response_model=DocumentChunksPublic,
+    summary="A document's chunks as the tutor sees them",
+)
 def document_chunks(doc_id: str, user: CurrentUserDep, service: KbAdminServiceDep):
     view = service.document(user, doc_id)
     return {
@@ -239,7 +248,11 @@ def _edit(service, auth, doc_id: str, version: str | None, changes: dict) -> dic
     return document_json(service.edit(auth.user, doc_id, version=version, changes=changes))
 
 
-@router.post("/documents/{doc_id:path}/hide", summary="Hide a document from trainees")
+@router.post(
+    "/documents/{doc_id:path}/hide",
+    response_model=DocumentPublic,
+    summary="Hide a document from trainees",
+)
 def hide(
     doc_id: str,
     body: VersionBody,
@@ -251,7 +264,11 @@ def hide(
     return _edit(service, auth, doc_id, version, {"hidden": True})
 
 
-@router.post("/documents/{doc_id:path}/unhide", summary="Show a hidden document again")
+@router.post(
+    "/documents/{doc_id:path}/unhide",
+    response_model=DocumentPublic,
+    summary="Show a hidden document again",
+)
 def unhide(
     doc_id: str,
     body: VersionBody,
@@ -263,7 +280,11 @@ def unhide(
     return _edit(service, auth, doc_id, version, {"hidden": False})
 
 
-@router.post("/documents/{doc_id:path}/solution", summary="Mark a document as solution material")
+@router.post(
+    "/documents/{doc_id:path}/solution",
+    response_model=DocumentPublic,
+    summary="Mark a document as solution material",
+)
 def mark_solution(
     doc_id: str,
     body: VersionBody,
@@ -275,12 +296,18 @@ def mark_solution(
     return _edit(service, auth, doc_id, version, {"kind": "solution"})
 
 
-@router.get("/documents/{doc_id:path}", summary="One document with its version token")
+@router.get(
+    "/documents/{doc_id:path}",
+    response_model=DocumentPublic,
+    summary="One document with its version token",
+)
 def get_document(doc_id: str, user: CurrentUserDep, service: KbAdminServiceDep):
     return document_json(service.document(user, doc_id))
 
 
-@router.patch("/documents/{doc_id:path}", summary="Edit metadata and re-index")
+@router.patch(
+    "/documents/{doc_id:path}", response_model=DocumentPublic, summary="Edit metadata and re-index"
+)
 def edit_document(
     doc_id: str,
     body: DocumentEdit,
@@ -293,7 +320,11 @@ def edit_document(
     return _edit(service, auth, doc_id, version, changes)
 
 
-@router.delete("/documents/{doc_id:path}", summary="Delete a document (kept as a version)")
+@router.delete(
+    "/documents/{doc_id:path}",
+    response_model=DocumentDeletedPublic,
+    summary="Delete a document (kept as a version)",
+)
 def delete_document(
     doc_id: str,
     auth: CsrfAuthDep,
@@ -304,7 +335,9 @@ def delete_document(
     return service.delete(auth.user, doc_id, version=_version(version, if_match, required=False))
 
 
-@router.get("/versions", summary="Kept versions of the course's documents")
+@router.get(
+    "/versions", response_model=VersionsPublic, summary="Kept versions of the course's documents"
+)
 def list_versions(
     user: CurrentUserDep,
     service: KbAdminServiceDep,
@@ -316,12 +349,16 @@ def list_versions(
     }
 
 
-@router.post("/versions/{version_id}/restore", summary="Make a kept version current again")
+@router.post(
+    "/versions/{version_id}/restore",
+    response_model=DocumentPublic,
+    summary="Make a kept version current again",
+)
 def restore_version(version_id: str, auth: CsrfAuthDep, service: KbAdminServiceDep):
     return document_json(service.restore(auth.user, version_id))
 
 
-@router.get("/audit", summary="Who changed what, newest first")
+@router.get("/audit", response_model=AuditPublic, summary="Who changed what, newest first")
 def audit(
     user: CurrentUserDep,
     service: KbAdminServiceDep,
@@ -333,16 +370,23 @@ def audit(
     return {"entries": [audit_json(a) for a in entries]}
 
 
-@router.post("/resync", summary="Re-sync the course folder (a job)", status_code=202)
+@router.post(
+    "/resync",
+    response_model=JobPublic,
+    summary="Re-sync the course folder (a job)",
+    status_code=202,
+)
 def resync(auth: CsrfAuthDep, service: KbAdminServiceDep, course: CourseQuery = None):
     return job_json(service.resync(auth.user, course=course))
 
 
-@router.get("/check", summary="kb check: registry, vectors and BM25 agree")
+@router.get(
+    "/check", response_model=CheckReportPublic, summary="kb check: registry, vectors and BM25 agree"
+)
 def check(user: CurrentUserDep, service: KbAdminServiceDep, course: CourseQuery = None):
     return service.check(user, course=course)
 
 
-@router.post("/repair", summary="kb check --repair")
+@router.post("/repair", response_model=CheckReportPublic, summary="kb check --repair")
 def repair(auth: CsrfAuthDep, service: KbAdminServiceDep, course: CourseQuery = None):
     return service.check(auth.user, course=course, repair=True)

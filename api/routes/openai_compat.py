@@ -43,16 +43,21 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
 
 from api.auth import CsrfAuthDep, CurrentUserDep
 from api.deps import ChatServiceDep, KnowledgeBaseDep, LearnerServiceDep, SettingsDep
 from api.errors import OpenAIRequestError, openai_error_body, public_error
-from api.routes.learner import learner_context
+from api.learner_views import learner_context
+from api.schemas.openai import (
+    ChatCompletionCreate,
+    ChatCompletionPublic,
+    ChatMessageIn,
+    ModelListPublic,
+    ModelPublic,
+)
 from api.token_estimate import estimate_messages, estimate_tokens
 from knowledge.errors import KdtTutorError
 from knowledge.knowledge_base import KnowledgeBase
@@ -72,28 +77,6 @@ IGNORED_ROLES = ("system", "developer", "tool", "function")
 HISTORY_TEXT_CHARS = 2000  # each earlier question and answer, as the tutor reads it
 MAX_CONTENT_CHARS = 100_000  # any one message; the question's own limit is the chat's (4000)
 OWNER = "kdt-tutor"
-
-
-class ChatMessageIn(BaseModel):
-    role: str = Field(max_length=32)
-    # a string, a list of content parts ({"type": "text", "text": ...}), or null; read by
-    # ``_text`` so that a bad value gets a message naming it
-    content: Any = None
-
-
-class StreamOptions(BaseModel):
-    include_usage: bool = False
-
-
-class ChatCompletionCreate(BaseModel):
-    """OpenAI's request body; fields the tutor has no use for (temperature, max_tokens, ...)
-    are accepted and ignored."""
-
-    model: str = Field(max_length=128, description="a course id, from GET /v1/models")
-    messages: list[ChatMessageIn] = Field(min_length=1)
-    stream: bool = False
-    stream_options: StreamOptions | None = None
-    n: int = 1
 
 
 # --- models ---------------------------------------------------------------------------------------
@@ -124,13 +107,17 @@ def _course(user: User, model: str, kb: KnowledgeBase) -> str:
     return model
 
 
-@router.get("/models", summary="The courses the caller may use, as OpenAI models")
+@router.get(
+    "/models",
+    response_model=ModelListPublic,
+    summary="The courses the caller may use, as OpenAI models",
+)
 def list_models(user: CurrentUserDep, kb: KnowledgeBaseDep) -> dict:
     courses = Access(user).courses(kb.registry.courses())
     return {"object": "list", "data": [_model_json(c, kb) for c in courses]}
 
 
-@router.get("/models/{model}", summary="One course, as an OpenAI model")
+@router.get("/models/{model}", response_model=ModelPublic, summary="One course, as an OpenAI model")
 def get_model(model: str, user: CurrentUserDep, kb: KnowledgeBaseDep) -> dict:
     return _model_json(_course(user, model, kb), kb)
 
@@ -305,7 +292,12 @@ def _usage(conversation: Conversation, completion: str) -> dict:
 
 
 # --- the completion -------------------------------------------------------------------------------
-@router.post("/chat/completions", summary="Ask the tutor as an OpenAI chat model")
+@router.post(
+    "/chat/completions",
+    response_model=ChatCompletionPublic,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "stream: chunks"}},
+    summary='Ask the tutor as an OpenAI chat model ("stream": true: server-sent events)',
+)
 def chat_completions(
     body: ChatCompletionCreate,
     auth: CsrfAuthDep,

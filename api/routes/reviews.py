@@ -18,14 +18,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 
 from api.auth import CsrfAuthDep, CurrentUserDep
 from api.deps import LearnerServiceDep, ReviewServiceDep, SettingsDep
 from api.i18n import LANGS, pick_lang
-from api.routes.learner import learner_context
-from api.schemas import (
+from api.learner_views import learner_context
+from api.schemas.reviews import (
     CodeReviewCreate,
     CodeReviewPublic,
     CodeReviewSummaryPublic,
@@ -38,6 +37,7 @@ from tutor.review.review_store import ReviewRecord
 from tutor.review.service import Reviewer, ReviewService
 
 router = APIRouter(prefix="/api/reviews", tags=["reviews"])
+
 
 def _reviewer(user: User, *, learner, settings) -> Reviewer:
     context, _source = learner_context(
@@ -60,13 +60,22 @@ def _public(service: ReviewService, record: ReviewRecord) -> CodeReviewPublic:
     )
 
 
-def _created(service: ReviewService, record: ReviewRecord) -> JSONResponse:
-    body = _public(service, record).model_dump(mode="json")
-    status = 202 if record.status == "running" else 201
-    return JSONResponse(body, status_code=status, headers={"Location": f"/api/reviews/{record.id}"})
+def _created(
+    service: ReviewService, record: ReviewRecord, *, response: Response
+) -> CodeReviewPublic:
+    """201 with the review, or 202 while its tests still run (poll ``Location``)."""
+    response.status_code = 202 if record.status == "running" else 201
+    response.headers["Location"] = f"/api/reviews/{record.id}"
+    return _public(service, record)
 
 
-@router.post("", summary="Submit code for review (files as text)", status_code=201)
+@router.post(
+    "",
+    response_model=CodeReviewPublic,
+    status_code=201,
+    responses={202: {"description": "the tests still run: poll Location"}},
+    summary="Submit code for review (files as text)",
+)
 def create_review(
     body: CodeReviewCreate,
     auth: CsrfAuthDep,
@@ -74,7 +83,8 @@ def create_review(
     learner: LearnerServiceDep,
     settings: SettingsDep,
     request: Request,
-) -> JSONResponse:
+    response: Response,
+) -> CodeReviewPublic:
     user = auth.user
     lang = body.lang or pick_lang(request)
     record = service.submit(
@@ -84,12 +94,19 @@ def create_review(
         lang=lang,
         wait=body.wait,
     )
-    return _created(service, record)
+    return _created(service, record, response=response)
 
 
-@router.post("/upload", summary="Submit code for review (file uploads)", status_code=201)
+@router.post(
+    "/upload",
+    response_model=CodeReviewPublic,
+    status_code=201,
+    responses={202: {"description": "the tests still run: poll Location"}},
+    summary="Submit code for review (file uploads)",
+)
 def upload_review(
     request: Request,
+    response: Response,
     auth: CsrfAuthDep,
     service: ReviewServiceDep,
     learner: LearnerServiceDep,
@@ -98,7 +115,7 @@ def upload_review(
     exercise_id: Annotated[str | None, Form(max_length=128)] = None,
     lang: Annotated[str | None, Form(max_length=8)] = None,
     wait: Annotated[bool, Form()] = False,
-) -> JSONResponse:
+) -> CodeReviewPublic:
     limit = service.max_bytes
     parts: list[tuple[object, bytes]] = []
     total = 0
@@ -118,7 +135,7 @@ def upload_review(
         lang=lang if lang in LANGS else pick_lang(request),
         wait=wait,
     )
-    return _created(service, record)
+    return _created(service, record, response=response)
 
 
 @router.get("", summary="Review history, newest first")
@@ -130,9 +147,7 @@ def list_reviews(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[CodeReviewSummaryPublic]:
     """Attempts the caller may read; another user's that they may not: an empty list."""
-    records = service.history(
-        Access(user), user_id=user_id, exercise_id=exercise_id, limit=limit
-    )
+    records = service.history(Access(user), user_id=user_id, exercise_id=exercise_id, limit=limit)
     return [CodeReviewSummaryPublic.from_record(r) for r in records]
 
 

@@ -14,14 +14,12 @@ from fastapi import APIRouter, Query
 
 from api.auth import OptionalUserDep
 from api.deps import KnowledgeBaseDep, SettingsDep
-from api.schemas import SearchHitPublic, SearchPublic
+from api.schemas.search import MAX_QUERY_CHARS, SearchHitPublic, SearchPublic
 from knowledge.errors import InvalidInputError
 from knowledge.types import KINDS, SearchFilter
 from tutor.access import Access
 
 router = APIRouter(prefix="/api/search", tags=["search"])
-
-MAX_QUERY_CHARS = 2000
 
 
 @router.get("", response_model=SearchPublic)

@@ -7,7 +7,7 @@
 
   const app = document.getElementById("chat-app");
   if (!app || !window.KdtUi) return;
-  const { h, readJson, api: callApi, formatter, copyText } = window.KdtUi;
+  const { h, readJson, apiClient, errorBox, formatter, copyText } = window.KdtUi;
 
   const S = readJson("chat-strings");
   const CONFIG = readJson("chat-config");
@@ -49,19 +49,8 @@
     query: "", // the conversation search being shown ("" = all)
   };
 
-  const api = (path, options) => callApi(path, options, {
-    network: S.chat_error_network, login: S.chat_error_login,
-  });
-
-  function showError(message) {
-    if (!message) {
-      el.error.hidden = true;
-      el.error.textContent = "";
-      return;
-    }
-    el.error.replaceChildren(h("strong", { text: S.chat_error + ": " }), message);
-    el.error.hidden = false;
-  }
+  const api = apiClient({ network: S.chat_error_network, login: S.chat_error_login });
+  const showError = errorBox(el.error, S.chat_error);
 
   // Icons are inline SVG: no icon font, no emoji font needed on the trainee's machine.
   const PATHS = {

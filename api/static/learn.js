@@ -8,7 +8,7 @@
 
   const app = document.getElementById("learn-app");
   if (!app || !window.KdtUi) return;
-  const { h, readJson, formatter, api: callApi } = window.KdtUi;
+  const { h, readJson, formatter, apiClient, errorBox } = window.KdtUi;
 
   const S = readJson("learn-strings");
   const LANG = app.dataset.lang || "ko";
@@ -27,9 +27,8 @@
   };
   let board = readState(el.panels);
 
-  const api = (path, options) => callApi(path, options, {
-    network: S.learn_error_network, login: S.learn_error_login,
-  });
+  const api = apiClient({ network: S.learn_error_network, login: S.learn_error_login });
+  const showError = errorBox(el.error, S.learn_error);
 
   // --- small helpers -------------------------------------------------------------------
   /** Text with `code` spans (quiz questions and explanations use backticks), as nodes. */
@@ -53,16 +52,6 @@
     const bytes = new Uint8Array(16);
     window.crypto.getRandomValues(bytes);
     return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-  }
-
-  function showError(message) {
-    if (!message) {
-      el.error.hidden = true;
-      el.error.textContent = "";
-      return;
-    }
-    el.error.replaceChildren(h("strong", { text: S.learn_error + ": " }), message);
-    el.error.hidden = false;
   }
 
   // --- panels: state, refresh, bar animation -------------------------------------------

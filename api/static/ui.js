@@ -1,6 +1,6 @@
 /* The helpers every page script uses (chat.js, learn.js, review.js, console_*.js), in one
  * place: building elements, reading and formatting the page's UI strings, calling the JSON API
- * with the CSRF token, and copying text to the clipboard. Loaded before the page script;
+ * with the CSRF token, showing a page's errors, and copying text to the clipboard. Loaded before the page script;
  * exposes window.KdtUi and nothing else. */
 (function () {
   "use strict";
@@ -95,6 +95,25 @@
     return response;
   }
 
+  /** ``api`` with the page's words for failures fixed: client(path, options). */
+  function apiClient(messages) {
+    return (path, options) => api(path, options, messages);
+  }
+
+  /** A page's error box: show("text") fills ``node`` with "<label>: text" and shows it;
+   * show("") (or nothing) hides it again. */
+  function errorBox(node, label) {
+    return function show(message) {
+      if (!message) {
+        node.hidden = true;
+        node.textContent = "";
+        return;
+      }
+      node.replaceChildren(h("strong", { text: label + ": " }), message);
+      node.hidden = false;
+    };
+  }
+
   /** Put ``text`` on the clipboard; resolves true when it got there. The Clipboard API
    * needs a secure context (HTTPS or localhost); a tutor served over plain HTTP on a
    * classroom network falls back to a hidden textarea and execCommand("copy"). */
@@ -125,5 +144,7 @@
     return ok;
   }
 
-  window.KdtUi = { h, readJson, formatter, csrfToken, api, ApiError, copyText };
+  window.KdtUi = {
+    h, readJson, formatter, csrfToken, api, apiClient, ApiError, errorBox, copyText,
+  };
 })();

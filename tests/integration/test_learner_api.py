@@ -541,7 +541,7 @@ def test_course_changes_are_picked_up(env: Env) -> None:
 
 def test_chat_adapts_to_the_learner_model(env: Env) -> None:
     from api.deps import get_learner_service
-    from api.routes.learner import learner_context
+    from api.learner_views import learner_context
 
     user_id, me = env.user()
     service = get_learner_service(env.client.app.dependency_overrides[get_settings](), env.kb)
@@ -561,7 +561,7 @@ def test_chat_adapts_to_the_learner_model(env: Env) -> None:
 
 def test_a_course_whose_skill_map_is_invalid_says_why(env: Env) -> None:
     from api.deps import get_learner_service
-    from api.routes.learner import learner_context
+    from api.learner_views import learner_context
 
     user_id, me = env.user(course="broken")
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from api.errors import OpenAIRequestError
-from api.routes.openai_compat import HISTORY_TEXT_CHARS, ChatMessageIn, read_messages
+from api.routes.openai_compat import HISTORY_TEXT_CHARS, read_messages
+from api.schemas.openai import ChatMessageIn
 from tutor.chat import HISTORY_TURNS
 
 
