@@ -139,7 +139,7 @@ class ReviewService:
         self._links: OrderedDict[tuple, dict[str, Any] | None] = OrderedDict()
         self._links_lock = threading.Lock()
 
-    # The pipeline's sandbox, which exercise checks in the console share (``api/deps.py``).
+    # The pipeline's sandbox, which exercise checks in the console share (``tutor/services.py``).
     @property
     def sandbox(self) -> Sandbox | None:
         return self.pipeline.sandbox
