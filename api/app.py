@@ -15,13 +15,6 @@ from fastapi.staticfiles import StaticFiles
 
 from api import console_pages, pages
 from api.auth import install_auth_handlers, optional_auth
-from api.deps import (
-    close_review_services,
-    get_chat_service,
-    get_content_gaps,
-    get_knowledge_base,
-    get_settings,
-)
 from api.errors import install_error_handlers
 from api.routes import (
     admin,
@@ -38,36 +31,31 @@ from api.routes import (
     search,
 )
 from tutor.login_throttle import LoginThrottle
-from tutor.review.sandbox import build_sandbox
 from tutor.review.static_checks import warm_up as warm_up_static_checks
+from tutor.services import Services, build_services
+from tutor.settings import Settings
 
 log = logging.getLogger("kdt.api")
 
 
-@asynccontextmanager
-async def _lifespan(app: FastAPI):
+def _warm_up(services: Services) -> None:
     # Load models and the BM25 index before the first request, not during it.
-    kb = get_knowledge_base(get_settings())
+    kb = services.kb
     kb.search("warm up 준비")  # loads both embedding models and the Korean analyser
     log.info("knowledge base ready: %s documents, %s chunks", *kb.registry.counts())
     warm_up_static_checks()  # the linters' first run costs ~0.4 s; pay it before requests
-    settings = get_settings()
     # KDT_SANDBOX=bubblewrap where bubblewrap does not work stops startup here (ConfigError).
-    sandbox = build_sandbox(settings.sandbox, allow_unsafe=settings.sandbox_allow_unsafe)
-    log.info("code review sandbox: %s", sandbox.name)
+    log.info("code review sandbox: %s", services.pipeline.sandbox.name)
     # Group each course's open content gaps in the background, so the instructors' first
     # gaps page does not wait for a search per question.
-    chat_service = get_chat_service(settings, kb)
-    gaps = get_content_gaps(settings, kb, chat_service)
+    gaps = services.gaps
     for course in kb.registry.courses():
         gaps.refresh(course)
     # The offline answerer embeds the sentences it quotes; embed the course's ahead of the
     # questions, in the background and at low priority (cold answers cost ~10x warm ones).
     threading.Thread(
-        target=_warm_answers, args=(chat_service,), name="answer-warm-up", daemon=True
+        target=_warm_answers, args=(services.chat,), name="answer-warm-up", daemon=True
     ).start()
-    yield
-    close_review_services()  # let running test jobs finish and store their reviews
 
 
 def _warm_answers(chat_service) -> None:
@@ -84,13 +72,27 @@ def _warm_answers(chat_service) -> None:
     log.info("answer warm-up: %d course texts in %.1f s", count, time.perf_counter() - started)
 
 
-def create_app(*, warm_up: bool = True) -> FastAPI:
+def create_app(*, services: Services | None = None, warm_up: bool = True) -> FastAPI:
+    """The app over ``services``; without them, over ``build_services(Settings())``, which
+    the app then owns and closes when it stops (tests hand in their own and close them)."""
+    owned = services is None
+    services = services if services is not None else build_services(Settings())
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        if warm_up:
+            _warm_up(services)
+        yield
+        if owned:
+            services.close()  # let running test jobs finish and store their reviews
+
     app = FastAPI(
         title="kdt-tutor",
         version="0.1.0",
         description="Grounded, level-adaptive tutor for K-Digital Training courses.",
-        lifespan=_lifespan if warm_up else None,
+        lifespan=lifespan,
     )
+    app.state.services = services
     app.state.login_throttle = LoginThrottle()
     # Pages and JSON compress well (the cohort heatmap page: 842 KB -> 54 KB); server-sent
     # events (chat streaming) are never compressed (Starlette excludes text/event-stream).

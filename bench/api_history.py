@@ -19,13 +19,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from api.deps import get_chat_service
 from api.routes.openai_compat import ChatMessageIn, read_messages
 from bench.common import SAMPLE_COURSE, format_table, load_average, log, row
 from knowledge.ingest import ingest_path
-from knowledge.knowledge_base import build_knowledge_base
 from tutor.answering import LearnerContext
 from tutor.chat import anchor
+from tutor.services import build_services
 from tutor.settings import Settings
 from tutor.topics import Exchange
 
@@ -42,11 +41,11 @@ REPEATS = 10
 
 def run() -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(data_dir=Path(tmp) / "var")
-        kb = build_knowledge_base(settings.knowledge_config())
+        services = build_services(Settings(data_dir=Path(tmp) / "var"))
+        kb = services.kb
         log("ingesting the sample course")
         ingest_path(kb, SAMPLE_COURSE)
-        service = get_chat_service(settings, kb)
+        service = services.chat
         course = kb.registry.courses()[0]
         messages = []
         for question in QUESTIONS:

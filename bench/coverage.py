@@ -33,10 +33,10 @@ Signals per question, from ``kb.search(question, k=8, where=SearchFilter(course=
 The rule family ``dense >= threshold or (dense >= floor and cov >= terms)`` is grid-searched
 on a seeded half of each KB's in-course and out-of-scope questions ("fit": maximise the
 worst of the four rates, ml and pb, then their sum) and reported on the other half
-("check") and on all of them. The row marked default is ``tutor.chat.CoverageRule()``, the
-product's rule and defaults, applied to the product's signals. The raw signals are saved to
-``bench/out/coverage.json``; ``--reuse`` reads them back instead of rebuilding the knowledge
-bases (several minutes on 2 cores).
+("check") and on all of them. The row marked default is the product's rule with its
+configured values (``tutor.chat.coverage_rule(Settings())``), applied to the product's
+signals. The raw signals are saved to ``bench/out/coverage.json``; ``--reuse`` reads them
+back instead of rebuilding the knowledge bases (several minutes on 2 cores).
 """
 
 from __future__ import annotations
@@ -235,9 +235,9 @@ def choose(data: dict, key: str = "cov") -> dict:
 
 
 def table_rows(data: dict) -> list[tuple[str, object]]:
-    from tutor.chat import CoverageRule
+    from tutor.chat import coverage_rule
 
-    product = CoverageRule()
+    product = coverage_rule(Settings())
     t1, t2, c = product.floor, product.threshold, product.terms
     chosen = f"dense ≥ {t2} or (dense ≥ {t1} and cov ≥ {c})"
     rows: list[tuple[str, object]] = [
@@ -267,7 +267,7 @@ def table_rows(data: dict) -> list[tuple[str, object]]:
 
 
 def report(data: dict) -> str:
-    from tutor.chat import CoverageRule
+    from tutor.chat import coverage_rule
 
     for kb in data["kbs"].values():
         for r in kb["rows"]:
@@ -289,7 +289,7 @@ def report(data: dict) -> str:
             a, f = rates(kbs[name]["rows"], rule)
             cells += [f"{a:.3f}", f"{f:.3f}"]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    product = CoverageRule()
+    product = coverage_rule(Settings())
 
     def rule(r):
         return product.covers(dense=r["dense"], term_coverage=r["cov"])

@@ -43,7 +43,6 @@ import random
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -132,10 +131,8 @@ def run_dialogue_set(*, llm: bool, limit: int | None) -> dict[str, Any]:
     dataset = read_dialogues(DIALOGUES)
     if limit:
         dataset.dialogues = dataset.dialogues[:limit]
-    settings = Settings()
-    config = replace(settings.knowledge_config(), chroma_url=None)
+    settings = Settings().model_copy(update={"chroma_url": None})
     with prepared(
-        config=config,
         settings=settings,
         dataset=dataset,
         course_dir=SAMPLE_COURSE,
@@ -373,13 +370,11 @@ def run_ml_pairs(*, pairs: int, seed: int) -> dict[str, Any]:
     for second in order[:pairs]:
         others = [q for q in items if q.lesson_id != second.lesson_id]
         chosen.append((rng.choice(others), second))
-    settings = Settings()
-    config = replace(settings.knowledge_config(), chroma_url=None)
+    settings = Settings().model_copy(update={"chroma_url": None})
     from eval.datasets import load_dataset
 
     dataset = load_dataset(ML_COURSE)
     with prepared(
-        config=config,
         settings=settings,
         dataset=dataset,
         course_dir=None,

@@ -127,8 +127,8 @@ def run(json_out: str | None = None) -> dict:
     from eval.gaps_dataset import seeded_questions
     from knowledge.embeddings import minilm_embedding
     from knowledge.ingest import ingest_path
-    from knowledge.knowledge_base import build_knowledge_base
     from tutor.question_groups import build_question_grouper
+    from tutor.services import build_services
     from tutor.settings import Settings
 
     rows: list[dict] = []
@@ -140,8 +140,7 @@ def run(json_out: str | None = None) -> dict:
     ):
         tmp = Path(tmp_name)
         data_dir = tmp / "data"
-        settings = Settings(data_dir=data_dir)
-        kb = build_knowledge_base(settings.knowledge_config())
+        kb = build_services(Settings(data_dir=data_dir)).kb
         log("gaps-grouping: ingesting python-basics and ML-For-Beginners")
         started = time.perf_counter()
         reports = [

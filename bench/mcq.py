@@ -187,7 +187,7 @@ def run(course_dir: Path = ML_COURSE, *, question_only: bool = False) -> dict:
         t0 = time.perf_counter()
         ingest_path(kb, bench.lessons_dir, course=bench.name, max_bytes=config.max_file_bytes)
         ingest_s = time.perf_counter() - t0
-        # As the product wires the answerer (api/deps.py): sentences recur across questions.
+        # As the product wires the answerer (tutor/services.py): sentences recur across questions.
         embed = CachedEmbedding(answer_embedding(kb.embeddings)).embed_array
         picker = EvidenceOptionPicker(embed, kb.tokenizer)
         log("building the LangChain default retriever")

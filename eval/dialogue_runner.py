@@ -72,16 +72,7 @@ class TurnOutcome:
 def with_topic_rule(service: ChatService, rule: TopicRule) -> ChatService:
     """A chat service like ``service`` (same KB, store, answerer, k, coverage rule) that
     follows conversations with ``rule``."""
-    return ChatService(
-        kb=service.kb,
-        store=service.store,
-        answerer=service.answerer,
-        k=service.k,
-        coverage_threshold=service.coverage.threshold,
-        coverage_floor=service.coverage.floor,
-        coverage_terms=service.coverage.terms,
-        topic_rule=rule,
-    )
+    return service.with_topic_rule(rule)
 
 
 def converse(

@@ -34,7 +34,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -56,16 +56,16 @@ from eval.metrics.leakage import solution_leakage
 from eval.metrics.retrieval import percentile, retrieval_scores
 from eval.metrics.score import Score, not_applicable
 from eval.metrics.style import answer_length, language_match, latency, reading_level
-from knowledge.config import KnowledgeConfig
-from knowledge.embeddings import CachedEmbedding, answer_embedding, minilm_embedding
+from knowledge.embeddings import minilm_embedding
 from knowledge.ingest import course_id_for, ingest_path
-from knowledge.knowledge_base import KnowledgeBase, build_knowledge_base
+from knowledge.knowledge_base import KnowledgeBase
 from knowledge.types import ScoredChunk, SearchFilter
-from tutor.answering import Answer, Answerer, LearnerContext, answer_text, build_answerer
+from tutor.answering import Answer, Answerer, LearnerContext, answer_text
 from tutor.chat import ChatService
-from tutor.conversations import ConversationStore
 from tutor.extractive import place_label
 from tutor.multiple_choice import EvidenceOptionPicker, OptionPicker, search_text
+from tutor.services import build_services
+from tutor.settings import Settings
 
 RETRIEVAL_K = 10
 BASELINE = "naive-langchain"
@@ -114,8 +114,7 @@ class EvalSetup:
 @contextmanager
 def prepared(
     *,
-    config: KnowledgeConfig,
-    settings: Any,
+    settings: Settings,
     dataset: EvalDataset,
     course_dir: Path | None,
     course: str | None,
@@ -127,7 +126,9 @@ def prepared(
 
     ``course_dir`` (or the dataset itself when it is a course folder) is ingested into a
     fresh KB under a temporary data dir, so a run never touches the configured one.
-    Without a folder the configured KB is used, filtered to ``course``.
+    Without a folder the configured KB is used, filtered to ``course``. Either way the
+    knowledge base and the chat service come from ``build_services``, as in the product,
+    with the run's answerer (``options.answerer``) and passages per answer (``options.k``).
     """
     from threadpoolctl import threadpool_limits
 
@@ -145,15 +146,24 @@ def prepared(
         tempfile.TemporaryDirectory(prefix="kdt-eval-") as tmp,
     ):
         lessons: list[Path] = []
+        run_settings = settings.model_copy(
+            update={
+                "answerer": "openai" if options.answerer == "llm" else "extractive",
+                "chat_k": options.k,
+            }
+        )
         if folder is not None:
             folder = Path(folder)
-            cfg = replace(
-                config,
-                data_dir=Path(tmp),
-                database_url=f"sqlite:///{Path(tmp) / 'eval.db'}",
-                chroma_url=None,
+            run_settings = run_settings.model_copy(
+                update={
+                    "data_dir": Path(tmp),
+                    "database_url": f"sqlite:///{Path(tmp) / 'eval.db'}",
+                    "chroma_url": None,
+                }
             )
-            kb = build_knowledge_base(cfg, query_cache=QUERY_CACHE)
+        services = build_services(run_settings, query_cache=QUERY_CACHE)
+        kb = services.kb
+        if folder is not None:
             lessons = _lesson_dirs(folder, options.kb_lang)
             if (folder / "course.yaml").is_file():
                 course = course_id_for(folder, course)
@@ -167,34 +177,12 @@ def prepared(
                 if report.failed:
                     say(f"{len(report.failed)} file(s) failed to ingest: {report.failed[0]}")
             kb_source = str(folder)
-            database_url = cfg.database_url
         else:
-            kb = build_knowledge_base(config, query_cache=QUERY_CACHE)
-            kb_source = f"configured knowledge base ({config.database_url})"
-            database_url = config.database_url
+            kb_source = f"configured knowledge base ({run_settings.resolved_database_url})"
         timings["ingest_s"] = round(time.perf_counter() - started, 1)
-        scorer = CachedEmbedding(answer_embedding(kb.embeddings))
-        answerer = build_answerer(
-            "openai" if options.answerer == "llm" else "extractive",
-            embed=scorer.embed_array,
-            tokenizer=kb.tokenizer,
-            llm_base_url=getattr(settings, "llm_base_url", None),
-            llm_api_key=getattr(settings, "llm_api_key", None),
-            llm_model=getattr(settings, "llm_model", "gpt-4o-mini"),
-            llm_timeout_s=getattr(settings, "llm_timeout_s", 30.0),
-        )
-        from knowledge.registry import make_engine
-
-        service = ChatService(
-            kb=kb,
-            store=ConversationStore(make_engine(database_url)),
-            answerer=answerer,
-            k=options.k,
-            coverage_threshold=getattr(settings, "coverage_threshold", 0.41),
-            coverage_floor=getattr(settings, "coverage_floor", 0.24),
-            coverage_terms=getattr(settings, "coverage_terms", 0.9),
-        )
-        chat_model = getattr(answerer, "chat_model", None)
+        scorer = services.answer_embedding  # the answerer's, with its cache
+        service = services.chat
+        chat_model = getattr(service.answerer, "chat_model", None)
         picker: OptionPicker
         if options.answerer == "llm" and chat_model is not None:
             from tutor.multiple_choice import LLMOptionPicker
@@ -220,19 +208,22 @@ def prepared(
                 embed=scorer.embed_array, tokenizer=kb.tokenizer
             )
         kb.search("warm up 준비", k=1)
-        yield EvalSetup(
-            kb=kb,
-            service=service,
-            picker=picker,
-            similarity=similarity,
-            course=course,
-            kb_source=kb_source,
-            baseline=baseline,
-            judge=judge,
-            options=options,
-            timings=timings,
-            answer_baseline=answer_baseline,
-        )
+        try:
+            yield EvalSetup(
+                kb=kb,
+                service=service,
+                picker=picker,
+                similarity=similarity,
+                course=course,
+                kb_source=kb_source,
+                baseline=baseline,
+                judge=judge,
+                options=options,
+                timings=timings,
+                answer_baseline=answer_baseline,
+            )
+        finally:
+            services.close()  # before the temporary data dir goes
 
 
 def _lesson_dirs(folder: Path, kb_lang: str | None) -> list[Path]:

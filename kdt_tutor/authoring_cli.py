@@ -20,37 +20,10 @@ from pathlib import Path
 from tutor.settings import Settings
 
 
-def _sandbox(settings: Settings):
-    from tutor.review.sandbox import SandboxLimits, build_sandbox
+def _services():
+    from tutor.services import build_services
 
-    sandbox = build_sandbox(settings.sandbox, allow_unsafe=settings.sandbox_allow_unsafe)
-    limits = SandboxLimits(
-        cpu_s=settings.review_cpu_s,
-        wall_s=settings.review_wall_s,
-        memory_mb=settings.review_memory_mb,
-        output_kb=settings.review_output_kb,
-        max_processes=settings.review_max_processes,
-        file_mb=settings.review_file_mb,
-        case_s=settings.review_case_s,
-    )
-    return sandbox, limits
-
-
-def _authoring(settings: Settings):
-    from knowledge.knowledge_base import build_knowledge_base
-    from tutor.course_authoring import authored_root, build_course_authoring
-    from tutor.course_catalog import CourseCatalog
-
-    kb = build_knowledge_base(settings.knowledge_config())
-    sandbox, limits = _sandbox(settings)
-    return build_course_authoring(
-        kb=kb,
-        catalog=CourseCatalog(kb.registry, authored_dir=authored_root(settings.data_dir)),
-        data_dir=settings.data_dir,
-        sandbox=sandbox,
-        limits=limits,
-        max_bytes=settings.knowledge_config().max_file_bytes,
-    )
+    return build_services(Settings())
 
 
 def _course(settings: Settings, course: str | None) -> str:
@@ -65,11 +38,12 @@ def _course(settings: Settings, course: str | None) -> str:
 def cmd_quiz_import(args: argparse.Namespace) -> int:
     from knowledge.errors import InvalidInputError
 
-    settings = Settings()
+    services = _services()
     path = Path(args.file)
     if not path.is_file():
         raise InvalidInputError(f"no such file: {path}")
-    result = _authoring(settings).import_quiz(_course(settings, args.course), path.read_bytes())
+    course = _course(services.settings, args.course)
+    result = services.authoring.import_quiz(course, path.read_bytes())
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -81,8 +55,8 @@ def cmd_quiz_import(args: argparse.Namespace) -> int:
 
 
 def cmd_quiz_export(args: argparse.Namespace) -> int:
-    settings = Settings()
-    text = _authoring(settings).export_quiz(_course(settings, args.course))
+    services = _services()
+    text = services.authoring.export_quiz(_course(services.settings, args.course))
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")
         print(f"wrote {text.count(chr(10))} items to {args.out}", file=sys.stderr)
@@ -95,7 +69,8 @@ def cmd_exercise_check(args: argparse.Namespace) -> int:
     from knowledge.errors import InvalidInputError, NotFoundError
     from tutor.course_authoring import check_exercise_folder
 
-    sandbox, limits = _sandbox(Settings())
+    pipeline = _services().pipeline  # the code review's sandbox and limits
+    sandbox, limits = pipeline.sandbox, pipeline.limits
     failed = 0
     reports = []
     for folder in args.folders:

@@ -27,16 +27,18 @@ from tutor.settings import Settings
 
 if TYPE_CHECKING:
     from knowledge.knowledge_base import KnowledgeBase
+    from tutor.services import Services
 
 
 def _settings() -> Settings:
     return Settings()
 
 
-def _kb(settings: Settings):
-    from knowledge.knowledge_base import build_knowledge_base
+def _services() -> Services:
+    """Every command's services, built from the environment (``tutor/services.py``)."""
+    from tutor.services import build_services
 
-    return build_knowledge_base(settings.knowledge_config())
+    return build_services(_settings())
 
 
 def _progress_bar(total_hint: str):
@@ -68,8 +70,8 @@ def _progress_bar(total_hint: str):
 def cmd_ingest(args: argparse.Namespace) -> int:
     from knowledge.ingest import ingest_path
 
-    settings = _settings()
-    kb = _kb(settings)
+    services = _services()
+    settings, kb = services.settings, services.kb
     report = ingest_path(
         kb,
         Path(args.path),
@@ -79,7 +81,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         progress=_progress_bar("ingest"),
     )
     authored = _ingest_authored(kb, settings, Path(args.path), report.course)
-    skill_map = _check_skill_map(kb, report.course)
+    skill_map = _check_skill_map(services, report.course)
     if args.json:
         body = {**report.as_dict(), "skill_map": skill_map}
         if authored is not None:
@@ -124,15 +126,12 @@ def _ingest_authored(kb: KnowledgeBase, settings: Settings, path: Path, course: 
     return ingest_path(kb, folder, course=course, max_bytes=max_bytes)
 
 
-def _check_skill_map(kb: KnowledgeBase, course: str) -> dict[str, object]:
+def _check_skill_map(services: Services, course: str) -> dict[str, object]:
     """Validate the course's skill map (course.yaml + front matter + quiz.jsonl) right after
     an ingest, so an unknown skill or a prerequisite cycle is reported to the instructor who
     loaded the course, not to the first trainee who opens the learning page. The documents
     stay ingested either way: the material is fine, its skill map is what needs fixing."""
-    from tutor.course_authoring import authored_root
-    from tutor.course_catalog import CourseCatalog
-
-    catalog = CourseCatalog(kb.registry, authored_dir=authored_root(_settings().data_dir))
+    catalog = services.catalog
     try:
         skill_map = catalog.skill_map(course)
         items = catalog.items(course)
@@ -153,7 +152,7 @@ def _filter(args: argparse.Namespace) -> SearchFilter:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    kb = _kb(_settings())
+    kb = _services().kb
     results = kb.search(args.query, k=args.k, where=_filter(args))
     if args.json:
         print(json.dumps([_hit_json(r) for r in results], ensure_ascii=False, indent=2))
@@ -189,7 +188,7 @@ def _hit_json(r) -> dict:
 
 
 def cmd_kb_list(args: argparse.Namespace) -> int:
-    kb = _kb(_settings())
+    kb = _services().kb
     records = kb.registry.list(course=args.course)
     if args.json:
         print(json.dumps([r.as_json() for r in records], ensure_ascii=False, indent=2))
@@ -204,7 +203,7 @@ def cmd_kb_list(args: argparse.Namespace) -> int:
 
 
 def cmd_kb_show(args: argparse.Namespace) -> int:
-    kb = _kb(_settings())
+    kb = _services().kb
     record = kb.registry.get(args.doc)
     chunks = kb.registry.document_chunks(args.doc)
     if args.json:
@@ -232,7 +231,7 @@ def cmd_kb_show(args: argparse.Namespace) -> int:
 
 
 def cmd_kb_remove(args: argparse.Namespace) -> int:
-    kb = _kb(_settings())
+    kb = _services().kb
     kb.remove(args.doc)
     kb.refresh_lexical()
     print(f"removed {args.doc}")
@@ -240,7 +239,7 @@ def cmd_kb_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_kb_check(args: argparse.Namespace) -> int:
-    kb = _kb(_settings())
+    kb = _services().kb
     problems = kb.check()
     if not problems:
         n_docs, n_chunks = kb.registry.counts()
@@ -260,14 +259,6 @@ def cmd_kb_check(args: argparse.Namespace) -> int:
 
 
 # --- user -------------------------------------------------------------------------------
-
-
-def _accounts(settings: Settings):
-    from knowledge.registry import make_engine
-    from tutor.accounts import AccountService
-
-    engine = make_engine(settings.resolved_database_url)
-    return AccountService(engine, session_days=settings.session_days)
 
 
 def _password(args: argparse.Namespace) -> str | None:
@@ -303,7 +294,7 @@ def _user_json(u) -> dict:
 def cmd_user_add(args: argparse.Namespace) -> int:
     from tutor.accounts import UsernameTakenError
 
-    accounts = _accounts(_settings())
+    accounts = _services().accounts
     if args.if_missing:
         try:
             existing = accounts.get_user(args.username)
@@ -330,7 +321,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 
 
 def cmd_user_list(args: argparse.Namespace) -> int:
-    users = _accounts(_settings()).list_users(role=args.role, course=args.course)
+    users = _services().accounts.list_users(role=args.role, course=args.course)
     if args.json:
         print(json.dumps([_user_json(u) for u in users], ensure_ascii=False, indent=2))
         return 0
@@ -343,14 +334,14 @@ def cmd_user_list(args: argparse.Namespace) -> int:
 
 
 def cmd_user_set_role(args: argparse.Namespace) -> int:
-    user = _accounts(_settings()).set_role(args.username, args.role, course=args.course)
+    user = _services().accounts.set_role(args.username, args.role, course=args.course)
     course = f" in {user.course}" if user.course else ""
     print(f"{user.username} is now {user.role}{course}")
     return 0
 
 
 def cmd_user_passwd(args: argparse.Namespace) -> int:
-    accounts = _accounts(_settings())
+    accounts = _services().accounts
     user = accounts.get_user(args.username)  # fail before prompting for an unknown user
     password = _password(args)
     if password is None:
@@ -361,7 +352,7 @@ def cmd_user_passwd(args: argparse.Namespace) -> int:
 
 
 def cmd_user_token(args: argparse.Namespace) -> int:
-    accounts = _accounts(_settings())
+    accounts = _services().accounts
     token = accounts.create_token(accounts.get_user(args.username), args.name)
     print(token)
     print("this token is shown once; send it as 'Authorization: Bearer <token>'", file=sys.stderr)
@@ -369,22 +360,15 @@ def cmd_user_token(args: argparse.Namespace) -> int:
 
 
 def cmd_user_disable(args: argparse.Namespace) -> int:
-    user = _accounts(_settings()).disable(args.username)
+    user = _services().accounts.disable(args.username)
     print(f"disabled {user.username}: logins, sessions and API tokens no longer work")
     return 0
 
 
-def _trainee_data(settings: Settings):
-    from knowledge.registry import make_engine
-    from tutor.privacy import TraineeData
-
-    return TraineeData(make_engine(settings.resolved_database_url))
-
-
 def cmd_user_export(args: argparse.Namespace) -> int:
-    settings = _settings()
-    user = _accounts(settings).get_user(args.username)
-    data = _trainee_data(settings).export(user.id)
+    services = _services()
+    user = services.accounts.get_user(args.username)
+    data = services.trainee_data.export(user.id)
     text = json.dumps(data, ensure_ascii=False, indent=2)
     if args.out:
         out = Path(args.out)
@@ -399,9 +383,9 @@ def cmd_user_export(args: argparse.Namespace) -> int:
 
 
 def cmd_user_delete(args: argparse.Namespace) -> int:
-    settings = _settings()
-    user = _accounts(settings).get_user(args.username)
-    data = _trainee_data(settings)
+    services = _services()
+    user = services.accounts.get_user(args.username)
+    data = services.trainee_data
     counts = data.counts(user.id)
     listed = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
     if not args.yes:
@@ -445,14 +429,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 # --- review ------------------------------------------------------------------------------
 def cmd_review(args: argparse.Namespace) -> int:
     """Review files as the web page would, print the review; nothing is stored."""
-    from knowledge.registry import make_engine
-    from tutor.review.service import Reviewer, build_review_service
+    from tutor.review.service import Reviewer
 
-    settings = _settings()
-    kb = _kb(settings)
-    service = build_review_service(
-        settings, kb=kb, engine=make_engine(settings.resolved_database_url), evidence=None
-    )
+    services = _services()
+    settings, kb = services.settings, services.kb
+    service = services.review
     files = []
     for name in args.files:
         path = Path(name)

@@ -83,7 +83,6 @@ def cmd_eval_run(args: argparse.Namespace) -> int:
         kb_lang=args.kb_lang,
     )
     with prepared(
-        config=replace(settings.knowledge_config(), chroma_url=settings.chroma_url),
         settings=settings,
         dataset=dataset,
         course_dir=Path(args.course_dir) if args.course_dir else None,
@@ -118,7 +117,6 @@ def _run_dialogues(args: argparse.Namespace, settings: Settings) -> int:
         kb_lang=args.kb_lang,
     )  # fmt: skip
     with prepared(
-        config=replace(settings.knowledge_config(), chroma_url=settings.chroma_url),
         settings=settings,
         dataset=dataset,
         course_dir=Path(args.course_dir) if args.course_dir else None,
@@ -259,7 +257,7 @@ def cmd_eval_export_feedback(args: argparse.Namespace) -> int:
 
     from eval.datasets import write_jsonl
     from eval.feedback_export import export_feedback
-    from knowledge.registry import make_engine
+    from tutor.services import build_services
 
     settings = Settings()
     since = None
@@ -269,7 +267,7 @@ def cmd_eval_export_feedback(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise InvalidInputError(f"--since: not an ISO date: {args.since!r}") from exc
     records = export_feedback(
-        make_engine(settings.resolved_database_url),
+        build_services(settings).engine,
         course=args.course,
         rating=args.rating,
         since=since,

@@ -65,10 +65,10 @@ def _known_courses(kb) -> list[str]:
 def cmd_gaps_group(args: argparse.Namespace) -> int:
     try:
         items = read_questions(Path(args.questions))
-        from knowledge.knowledge_base import build_knowledge_base
         from tutor.question_groups import build_question_grouper
+        from tutor.services import build_services
 
-        kb = build_knowledge_base(Settings().knowledge_config())
+        kb = build_services(Settings()).kb
         if args.course is not None:
             known = _known_courses(kb)
             if args.course not in known:

@@ -16,34 +16,20 @@ from knowledge.errors import InvalidInputError
 from tutor.settings import Settings
 
 
-def _services(settings: Settings):
-    from knowledge.knowledge_base import build_knowledge_base
-    from knowledge.registry import make_engine
-    from tutor.course_authoring import authored_root
-    from tutor.course_catalog import CourseCatalog
-    from tutor.learner import LearnerService
-    from tutor.learner_params import fitted_params_for
+def _services():
+    from tutor.services import build_services
 
-    kb = build_knowledge_base(settings.knowledge_config())
-    catalog = CourseCatalog(kb.registry, authored_dir=authored_root(settings.data_dir))
-    engine = make_engine(settings.resolved_database_url)
-    service = LearnerService(
-        engine,
-        skill_maps=catalog.skill_map,
-        items=catalog.items,
-        params_for=fitted_params_for(settings.data_dir),
-    )
-    return engine, service
+    return build_services(Settings())
 
 
 def cmd_learner_fit(args: argparse.Namespace) -> int:
-    from knowledge.registry import make_engine
     from tutor.learner_params import params_path
     from tutor.learner_store import LearnerStore
     from tutor.mastery_fit import fit_learner, save_params
 
-    settings = Settings()
-    rows = LearnerStore(make_engine(settings.resolved_database_url)).course_evidence(args.course)
+    services = _services()
+    settings = services.settings
+    rows = LearnerStore(services.engine).course_evidence(args.course)
     if not rows:
         raise InvalidInputError(f"course {args.course!r} has no evidence yet (no answers logged)")
     observations = [(str(r.user_id), r.skill, bool(r.correct), r.id) for r in rows]
@@ -60,11 +46,9 @@ def cmd_learner_fit(args: argparse.Namespace) -> int:
 
 
 def cmd_learner_show(args: argparse.Namespace) -> int:
-    from tutor.accounts import AccountService
-
-    settings = Settings()
-    engine, service = _services(settings)
-    user = AccountService(engine).get_user(args.username)  # NotFoundError when unknown
+    services = _services()
+    service = services.learner
+    user = services.accounts.get_user(args.username)  # NotFoundError when unknown
     course = args.course or user.course
     if not course:
         raise InvalidInputError(f"{user.username} belongs to no course; pass --course")
@@ -88,9 +72,7 @@ def _plain(obj):
 
 
 def cmd_learner_recompute(args: argparse.Namespace) -> int:
-    settings = Settings()
-    _engine, service = _services(settings)
-    service.recompute_course(args.course)
+    _services().learner.recompute_course(args.course)
     print(f"cached mastery of course {args.course!r} dropped; it is rebuilt from the evidence "
           "log on next read")
     return 0

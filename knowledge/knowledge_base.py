@@ -24,6 +24,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from sqlalchemy import Engine
 
 from knowledge.chunking import chunk_document
 from knowledge.config import KnowledgeConfig
@@ -470,17 +471,19 @@ def build_knowledge_base(
     embeddings=None,
     tokenizer: Tokenizer | None = None,
     query_cache: int = 0,
+    engine: Engine | None = None,
 ) -> KnowledgeBase:
     """The composition of the default backends from plain configuration values.
 
     ``embeddings`` lets a caller share one loaded model between knowledge bases (tests,
     benchmarks); by default it is built from ``config.embedding``. ``query_cache``: see
     ``KnowledgeBase``. ``fusion`` defaults to ``FusionParams`` with the configured
-    ``sentence_weight``.
+    ``sentence_weight``. ``engine``: the process's one database engine (the composition
+    root's, ``tutor.services``); without it one is made from ``config.database_url``.
     """
     fusion = fusion or FusionParams(sentence_weight=config.sentence_weight)
     config.kb_dir.mkdir(parents=True, exist_ok=True)
-    registry = DocumentRegistry(make_engine(config.database_url))
+    registry = DocumentRegistry(engine or make_engine(config.database_url))
     embeddings = embeddings or build_embeddings(
         config.embedding, onnx_cache_dir=config.onnx_cache_dir
     )

@@ -34,6 +34,7 @@ import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from knowledge.knowledge_base import KnowledgeBase
 from knowledge.types import ScoredChunk, SearchFilter
@@ -47,6 +48,7 @@ from tutor.answering import (
 )
 from tutor.conversations import ConversationStore, Message, citation_json
 from tutor.errors import InvalidInputError
+from tutor.settings import Settings
 from tutor.smalltalk import SmalltalkReplies
 from tutor.topics import (
     QUESTION_WORDS,
@@ -63,11 +65,6 @@ MAX_MESSAGE_CHARS = 4000
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
 _EXERCISE_ID = re.compile(r"\bex-[a-z0-9][a-z0-9-]*\b", re.IGNORECASE)
 HISTORY_TURNS = 6  # earlier exchanges the policy and the answerer see
-# The "not covered" rule's defaults (dense cosine of the hybrid model; term coverage share),
-# calibrated with ``python -m bench.coverage`` on two courses: see bench/RESULTS.md.
-DEFAULT_COVERAGE_THRESHOLD = 0.41
-DEFAULT_COVERAGE_FLOOR = 0.24
-DEFAULT_COVERAGE_TERMS = 0.9
 
 
 def detect_lang(text: str) -> str:
@@ -99,11 +96,20 @@ class CoverageRule:
     words). Below ``floor`` nothing is covered. A question whose words cannot be checked
     (a Korean question to an English-only course) has term coverage 1.0, so ``floor`` alone
     decides: cross-language similarities run lower, and that is where it separates them.
+
+    The values come from ``Settings`` (``KDT_COVERAGE_*``, calibrated with
+    ``python -m bench.coverage``: see bench/RESULTS.md). A threshold set below the floor (the
+    old single-threshold setting) lowers the floor too, which makes the rule
+    "dense >= threshold" alone.
     """
 
-    threshold: float = DEFAULT_COVERAGE_THRESHOLD
-    floor: float = DEFAULT_COVERAGE_FLOOR
-    terms: float = DEFAULT_COVERAGE_TERMS
+    threshold: float
+    floor: float
+    terms: float
+
+    def __post_init__(self) -> None:
+        if self.floor > self.threshold:
+            object.__setattr__(self, "floor", self.threshold)
 
     def covers(self, *, dense: float, term_coverage: float) -> bool:
         return dense >= self.threshold or (dense >= self.floor and term_coverage >= self.terms)
@@ -174,10 +180,8 @@ class ChatService:
         kb: KnowledgeBase,
         store: ConversationStore,
         answerer: Answerer,
-        k: int = 5,
-        coverage_threshold: float = DEFAULT_COVERAGE_THRESHOLD,
-        coverage_floor: float = DEFAULT_COVERAGE_FLOOR,
-        coverage_terms: float = DEFAULT_COVERAGE_TERMS,
+        k: int,
+        coverage: CoverageRule,
         topic_rule: TopicRule | None = None,
     ) -> None:
         self.kb = kb
@@ -185,13 +189,19 @@ class ChatService:
         self.answerer = answerer
         self.smalltalk = SmalltalkReplies()
         self.topic_rule: TopicRule = topic_rule or build_topic_rule(answerer, kb.tokenizer)
-        self.k = k
-        # A threshold set below the floor (the old single-threshold setting) lowers the floor
-        # too, which makes the rule "dense >= threshold" alone.
-        self.coverage = CoverageRule(
-            threshold=coverage_threshold,
-            floor=min(coverage_floor, coverage_threshold),
-            terms=coverage_terms,
+        self.k = k  # passages an answer may quote
+        self.coverage = coverage
+
+    def with_topic_rule(self, rule: TopicRule) -> ChatService:
+        """A service like this one (same KB, store, answerer, k, coverage rule) that follows
+        conversations with ``rule`` (the dialogue benchmark compares rules this way)."""
+        return ChatService(
+            kb=self.kb,
+            store=self.store,
+            answerer=self.answerer,
+            k=self.k,
+            coverage=self.coverage,
+            topic_rule=rule,
         )
 
     def warm_up(self, *, limit: int = 10_000) -> int:
@@ -637,3 +647,42 @@ def _first_cited_lesson(answer: Message | None) -> str | None:
         return None
     stem = answer.citations[0].doc_id.rsplit("/", 1)[-1].rsplit(".", 1)[0]
     return stem[:-3] if stem.endswith(".ko") else stem
+
+
+def coverage_rule(settings: Settings) -> CoverageRule:
+    """The "not covered" rule as configured (``KDT_COVERAGE_THRESHOLD|FLOOR|TERMS``)."""
+    return CoverageRule(
+        threshold=settings.coverage_threshold,
+        floor=settings.coverage_floor,
+        terms=settings.coverage_terms,
+    )
+
+
+def build_chat_service(
+    settings: Settings,
+    *,
+    kb: KnowledgeBase,
+    store: ConversationStore,
+    embed: Callable[[list[str]], Any],
+) -> ChatService:
+    """The chat service from settings (``KDT_ANSWERER``, ``KDT_LLM_*``, ``KDT_CHAT_K``,
+    ``KDT_COVERAGE_*``); the composition root (``tutor/services.py``) calls this.
+    ``embed``: the answerer's sentence embedding (texts -> array)."""
+    from tutor.answering import build_answerer
+
+    answerer = build_answerer(
+        settings.answerer,
+        embed=embed,
+        tokenizer=kb.tokenizer,
+        llm_base_url=settings.llm_base_url,
+        llm_api_key=settings.llm_api_key,
+        llm_model=settings.llm_model,
+        llm_timeout_s=settings.llm_timeout_s,
+    )
+    return ChatService(
+        kb=kb,
+        store=store,
+        answerer=answerer,
+        k=settings.chat_k,
+        coverage=coverage_rule(settings),
+    )

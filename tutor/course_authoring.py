@@ -1068,15 +1068,18 @@ def build_course_authoring(
     sandbox: Sandbox | None,
     limits: SandboxLimits,
     max_bytes: int,
+    refused_reason: str = "",
     on_change: Callable[[str], None] | None = None,
 ) -> CourseAuthoring:
-    """The service over ``<data_dir>/authored`` (the composition roots call this)."""
+    """The service over ``<data_dir>/authored`` (the composition root, ``tutor/services.py``,
+    calls this)."""
     return CourseAuthoring(
         kb=kb,
         catalog=catalog,
         root=authored_root(data_dir),
         sandbox=sandbox,
         limits=limits,
+        refused_reason=refused_reason,
         max_bytes=max_bytes,
         on_change=on_change,
     )

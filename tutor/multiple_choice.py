@@ -211,7 +211,7 @@ class EvidenceOptionPicker:
 
     ``embed`` maps texts to L2-normalised vectors: pass the multilingual USE model,
     ``CachedEmbedding(answer_embedding(kb.embeddings)).embed_array`` as for the answerer
-    (``api/deps.py``): about 30 texts a question, most of them passage sentences that
+    (``tutor/services.py``): about 30 texts a question, most of them passage sentences that
     other questions bring back. ``tokenizer`` is the knowledge base's.
     """
 

@@ -79,6 +79,7 @@ class Settings(BaseSettings):
         default="extractive", description="extractive (offline) or openai (any compatible URL)"
     )
     default_level: int = Field(default=2, ge=1, le=4)
+    chat_k: int = Field(default=5, ge=1, le=50, description="passages an answer may quote")
     coverage_threshold: float = Field(
         default=0.41, ge=0.0, le=1.0, description="dense similarity that always means covered"
     )

@@ -1,8 +1,8 @@
 """The tutor domain's tables (SQLAlchemy Core; SQLite by default, PostgreSQL by URL).
 
-The engine comes from ``knowledge.registry.make_engine`` in the composition roots; the
-services of the tutor layer (``tutor.accounts.AccountService`` and the ones to come) take
-it as a constructor argument and create the tables they need with ``create_schema``.
+The engine comes from ``knowledge.registry.make_engine``, once per process, in the
+composition root (``tutor/services.py``); the services of the tutor layer take it as a
+constructor argument and create the tables they need with ``create_schema``.
 
 Tables:
 - ``users``: accounts with a role (trainee | instructor | admin), an optional course

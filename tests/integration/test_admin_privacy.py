@@ -10,13 +10,14 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.deps import get_account_service, get_settings
+from api.deps import get_account_service
 from knowledge.registry import make_engine
 from tutor.accounts import AccountService
 from tutor.conversations import ConversationStore
 from tutor.learner_store import LearnerStore
 from tutor.review.review_store import ReviewStore
 from tutor.review.types import SourceFile
+from tutor.services import build_services
 from tutor.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -28,8 +29,7 @@ def env(tmp_path):
     engine = make_engine(settings.resolved_database_url)
     fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     accounts = AccountService(engine, hasher=fast)
-    app = create_app(warm_up=False)
-    app.dependency_overrides[get_settings] = lambda: settings
+    app = create_app(services=build_services(settings), warm_up=False)
     app.dependency_overrides[get_account_service] = lambda: accounts
     admin = accounts.create_user("root1", "admin-pass-1", role="admin")
     trainee = accounts.create_user("mina", "trainee-pass", role="trainee", course="py")

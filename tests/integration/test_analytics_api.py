@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import delete, func, select
 
 from api.app import create_app
-from api.deps import get_account_service, get_knowledge_base, get_settings
+from api.deps import get_account_service
 from knowledge.embeddings import build_embeddings
 from knowledge.ingest import ingest_path
 from knowledge.knowledge_base import build_knowledge_base
@@ -35,6 +35,7 @@ from tutor.learner import LearnerService
 from tutor.learner_store import evidence
 from tutor.review.review_store import ReviewStore
 from tutor.review.types import SourceFile
+from tutor.services import build_services
 from tutor.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -217,9 +218,7 @@ def env(tmp_path_factory) -> Env:
     learner = LearnerService(
         make_engine(url), skill_maps=catalog.skill_map, items=catalog.items, clock=clock
     )
-    app = create_app(warm_up=False)
-    app.dependency_overrides[get_settings] = lambda: settings
-    app.dependency_overrides[get_knowledge_base] = lambda: kb
+    app = create_app(services=build_services(settings, kb=kb), warm_up=False)
     app.dependency_overrides[get_account_service] = lambda: accounts
     env = Env(TestClient(app), accounts, learner, clock, url)
     seed(env, old_accounts=AccountService(make_engine(url), hasher=fast, clock=lambda: OLD))

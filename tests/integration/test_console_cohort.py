@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 
 import api
 from api.app import create_app
-from api.deps import get_account_service, get_knowledge_base, get_settings
+from api.deps import get_account_service
 from api.i18n import messages
 from knowledge.embeddings import build_embeddings
 from knowledge.ingest import ingest_path
@@ -33,6 +33,7 @@ from tutor.course_catalog import CourseCatalog
 from tutor.learner import LearnerService
 from tutor.review.review_store import ReviewStore
 from tutor.review.types import SourceFile
+from tutor.services import build_services
 from tutor.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -126,9 +127,7 @@ def env(tmp_path_factory) -> Env:
     fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     accounts = AccountService(make_engine(url), hasher=fast)
     old_accounts = AccountService(make_engine(url), hasher=fast, clock=lambda: OLD)
-    app = create_app(warm_up=False)
-    app.dependency_overrides[get_settings] = lambda: settings
-    app.dependency_overrides[get_knowledge_base] = lambda: kb
+    app = create_app(services=build_services(settings, kb=kb), warm_up=False)
     app.dependency_overrides[get_account_service] = lambda: accounts
     env = Env(TestClient(app))
 

@@ -9,12 +9,13 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.deps import get_account_service, get_knowledge_base, get_settings
+from api.deps import get_account_service
 from knowledge.embeddings import build_embeddings
 from knowledge.ingest import ingest_path
 from knowledge.knowledge_base import build_knowledge_base
 from knowledge.registry import make_engine
 from tutor.accounts import AccountService
+from tutor.services import build_services
 from tutor.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -40,9 +41,7 @@ def env(tmp_path_factory):
         "trainee": accounts.create_user("kim", "trainee-pass", role="trainee", course="py"),
     }
     accounts.create_user("lee", "trainee-pass", role="trainee", course="py")
-    app = create_app(warm_up=False)
-    app.dependency_overrides[get_settings] = lambda: settings
-    app.dependency_overrides[get_knowledge_base] = lambda: kb
+    app = create_app(services=build_services(settings, kb=kb), warm_up=False)
     app.dependency_overrides[get_account_service] = lambda: accounts
     headers = {
         name: {"Authorization": f"Bearer {accounts.create_token(u)}"} for name, u in users.items()

@@ -12,7 +12,7 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.deps import get_account_service, get_knowledge_base, get_settings
+from api.deps import get_account_service
 from knowledge.embeddings import build_embeddings
 from knowledge.ingest import ingest_path
 from knowledge.knowledge_base import build_knowledge_base
@@ -22,6 +22,7 @@ from tutor.accounts import AccountService
 from tutor.content_gaps import ContentGaps
 from tutor.conversations import ConversationStore
 from tutor.question_groups import build_question_grouper
+from tutor.services import build_services
 from tutor.settings import Settings
 from tutor.store import create_schema
 
@@ -81,9 +82,7 @@ def env(tmp_path_factory):
         "kim": accounts.create_user("kim", "trainee-pass", role="trainee", course="py"),
         "lee": accounts.create_user("lee", "trainee-pass", role="trainee", course="py"),
     }
-    app = create_app(warm_up=False)
-    app.dependency_overrides[get_settings] = lambda: settings
-    app.dependency_overrides[get_knowledge_base] = lambda: kb
+    app = create_app(services=build_services(settings, kb=kb), warm_up=False)
     app.dependency_overrides[get_account_service] = lambda: accounts
     headers = {
         name: {"Authorization": f"Bearer {accounts.create_token(u)}"} for name, u in users.items()

@@ -16,12 +16,13 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.deps import get_account_service, get_knowledge_base, get_settings
+from api.deps import get_account_service
 from knowledge.embeddings import build_embeddings
 from knowledge.ingest import ingest_path
 from knowledge.knowledge_base import build_knowledge_base
 from knowledge.registry import make_engine
 from tutor.accounts import AccountService
+from tutor.services import build_services
 from tutor.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -170,9 +171,7 @@ def env(tmp_path_factory) -> Env:
         assert not ingest_path(kb, folder).failed
     fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     accounts = AccountService(make_engine(settings.resolved_database_url), hasher=fast)
-    app = create_app(warm_up=False)
-    app.dependency_overrides[get_settings] = lambda: settings
-    app.dependency_overrides[get_knowledge_base] = lambda: kb
+    app = create_app(services=build_services(settings, kb=kb), warm_up=False)
     app.dependency_overrides[get_account_service] = lambda: accounts
     return Env(TestClient(app), accounts, kb, course_dir)
 
@@ -540,11 +539,10 @@ def test_course_changes_are_picked_up(env: Env) -> None:
 
 
 def test_chat_adapts_to_the_learner_model(env: Env) -> None:
-    from api.deps import get_learner_service
     from api.learner_views import learner_context
 
     user_id, me = env.user()
-    service = get_learner_service(env.client.app.dependency_overrides[get_settings](), env.kb)
+    service = env.client.app.state.services.learner
     user = next(u for u in env.accounts.list_users() if u.id == user_id)
 
     context, source = learner_context(service, user, course=COURSE, default_level=3)
@@ -560,7 +558,6 @@ def test_chat_adapts_to_the_learner_model(env: Env) -> None:
 
 
 def test_a_course_whose_skill_map_is_invalid_says_why(env: Env) -> None:
-    from api.deps import get_learner_service
     from api.learner_views import learner_context
 
     user_id, me = env.user(course="broken")
@@ -572,7 +569,7 @@ def test_a_course_whose_skill_map_is_invalid_says_why(env: Env) -> None:
     assert refused.status_code == 422
     assert refused.json()["error"]["code"] == "invalid_skill_map"
     # Chat keeps working at the default level.
-    service = get_learner_service(env.client.app.dependency_overrides[get_settings](), env.kb)
+    service = env.client.app.state.services.learner
     user = next(u for u in env.accounts.list_users() if u.id == user_id)
     assert learner_context(service, user, course="broken", default_level=2)[0].level == 2
     # A course that is not in the knowledge base at all.

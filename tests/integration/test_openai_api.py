@@ -18,7 +18,7 @@ import uvicorn
 from openai import OpenAI
 
 from api.app import create_app
-from api.deps import get_account_service, get_chat_service, get_knowledge_base, get_settings
+from api.deps import get_account_service, get_chat_service
 from knowledge.embeddings import build_embeddings
 from knowledge.errors import (
     AuthenticationError,
@@ -32,9 +32,10 @@ from knowledge.registry import make_engine
 from tests.fakes.openai_server import ScriptClient, start_fake_openai, stop_fake_openai
 from tutor.accounts import AccountService
 from tutor.answering import AnswerEvent
-from tutor.chat import ChatService
+from tutor.chat import ChatService, coverage_rule
 from tutor.conversations import ConversationStore
 from tutor.privacy import TraineeData
+from tutor.services import build_services
 from tutor.settings import Settings
 from tutor.topics import Exchange
 
@@ -161,12 +162,14 @@ def env(tmp_path_factory):
         user = accounts.create_user(name, "password-123", role=role, course=course_id)
         tokens[name] = accounts.create_token(user, "tests")
         ids[name] = user.id
-    app = create_app(warm_up=False)
-    app.dependency_overrides[get_settings] = lambda: settings
-    app.dependency_overrides[get_knowledge_base] = lambda: kb
+    services = build_services(settings, kb=kb)
+    app = create_app(services=services, warm_up=False)
     app.dependency_overrides[get_account_service] = lambda: accounts
     server, thread, url = serve(app)
-    yield {"url": url, "tokens": tokens, "ids": ids, "settings": settings, "kb": kb}
+    yield {
+        "url": url, "tokens": tokens, "ids": ids, "settings": settings, "kb": kb,
+        "services": services,
+    }
     stop(server, thread)
 
 
@@ -320,7 +323,7 @@ def test_a_chat_ui_conversation_turn_by_turn(env) -> None:
 
 
 def test_a_resent_history_gets_its_topics_without_a_search_per_turn(env) -> None:
-    service = get_chat_service(env["settings"], env["kb"])
+    service = env["services"].chat
     history = (
         Exchange("What is a tuple?", answer=TUPLE_ANSWER),
         Exchange("Can I change it?", answer="No [1]."),
@@ -511,10 +514,14 @@ class _FailingAnswerer:
 
 def test_failure_mid_stream_is_an_error_for_the_client(env) -> None:
     kb, settings = env["kb"], env["settings"]
-    failing = ChatService(kb=kb, store=store(env), answerer=_FailingAnswerer())
-    app = create_app(warm_up=False)
-    app.dependency_overrides[get_settings] = lambda: settings
-    app.dependency_overrides[get_knowledge_base] = lambda: kb
+    failing = ChatService(
+        kb=kb,
+        store=store(env),
+        answerer=_FailingAnswerer(),
+        k=settings.chat_k,
+        coverage=coverage_rule(settings),
+    )
+    app = create_app(services=build_services(settings, kb=kb), warm_up=False)
     app.dependency_overrides[get_account_service] = lambda: AccountService(
         make_engine(settings.resolved_database_url)
     )
@@ -557,14 +564,16 @@ class _RaisingAnswerer:
 def test_a_project_error_mid_stream_keeps_its_code_and_hides_a_500s_message(env) -> None:
     kb, settings = env["kb"], env["settings"]
     answerer = _RaisingAnswerer()
-    app = create_app(warm_up=False)
-    app.dependency_overrides[get_settings] = lambda: settings
-    app.dependency_overrides[get_knowledge_base] = lambda: kb
+    app = create_app(services=build_services(settings, kb=kb), warm_up=False)
     app.dependency_overrides[get_account_service] = lambda: AccountService(
         make_engine(settings.resolved_database_url)
     )
     app.dependency_overrides[get_chat_service] = lambda: ChatService(
-        kb=kb, store=store(env), answerer=answerer
+        kb=kb,
+        store=store(env),
+        answerer=answerer,
+        k=settings.chat_k,
+        coverage=coverage_rule(settings),
     )
     server, thread, url = serve(app)
     cases = [
@@ -611,9 +620,7 @@ def llm(env):
         llm_model="scripted-model",
         llm_timeout_s=3,
     )
-    app = create_app(warm_up=False)
-    app.dependency_overrides[get_settings] = lambda: settings
-    app.dependency_overrides[get_knowledge_base] = lambda: env["kb"]
+    app = create_app(services=build_services(settings, kb=env["kb"]), warm_up=False)
     app.dependency_overrides[get_account_service] = lambda: AccountService(
         make_engine(settings.resolved_database_url)
     )

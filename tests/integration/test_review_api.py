@@ -14,12 +14,13 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.deps import get_account_service, get_knowledge_base, get_settings
+from api.deps import get_account_service
 from knowledge.embeddings import build_embeddings
 from knowledge.ingest import ingest_path
 from knowledge.knowledge_base import build_knowledge_base
 from knowledge.registry import make_engine
 from tutor.accounts import AccountService
+from tutor.services import build_services
 from tutor.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -161,9 +162,7 @@ def env(tmp_path_factory) -> Env:
     assert not ingest_path(kb, course_dir).failed
     fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     accounts = AccountService(make_engine(settings.resolved_database_url), hasher=fast)
-    app = create_app(warm_up=False)
-    app.dependency_overrides[get_settings] = lambda: settings
-    app.dependency_overrides[get_knowledge_base] = lambda: kb
+    app = create_app(services=build_services(settings, kb=kb), warm_up=False)
     app.dependency_overrides[get_account_service] = lambda: accounts
     return Env(TestClient(app), accounts, kb, settings)
 
@@ -226,9 +225,7 @@ def test_tests_run_as_a_job_and_the_fixed_resubmission_passes(env: Env) -> None:
     assert [h["attempt"] for h in history] == [2, 1]
     assert [h["verdict"] for h in history] == ["passed", "failed"]
     # Both outcomes reached the learner model as exercise evidence.
-    from api.deps import get_learner_service
-
-    learner = get_learner_service(env.settings, env.kb)
+    learner = env.client.app.state.services.learner
     evidence = [e for e in learner.evidence(user_id, COURSE) if e.source == "exercise"]
     assert [e.correct for e in evidence] == [False, True]
 
@@ -333,9 +330,7 @@ def test_broken_exercise_tests_are_named_as_such_not_blamed_on_the_trainee(env: 
 
     assert review["status"] == "complete" and review["verdict"] == "test_error"
     assert "tests.json" in review["tests"]["message"]
-    from api.deps import get_learner_service
-
-    learner = get_learner_service(env.settings, env.kb)
+    learner = env.client.app.state.services.learner
     assert [e for e in learner.evidence(user_id, COURSE) if e.source == "exercise"] == []
 
 

@@ -139,7 +139,7 @@ class ReviewService:
         self._links: OrderedDict[tuple, dict[str, Any] | None] = OrderedDict()
         self._links_lock = threading.Lock()
 
-    # The pipeline's sandbox, which exercise checks in the console share (``api/deps.py``).
+    # The pipeline's sandbox, which exercise checks in the console share (``tutor/services.py``).
     @property
     def sandbox(self) -> Sandbox | None:
         return self.pipeline.sandbox
@@ -516,10 +516,18 @@ def _passage(hit: Any) -> dict[str, Any]:
 
 
 def build_review_service(
-    settings: Settings, *, kb: KnowledgeBase, engine: Engine, evidence: Any
+    settings: Settings,
+    *,
+    kb: KnowledgeBase,
+    engine: Engine,
+    evidence: Any,
+    pipeline: ReviewPipeline | None = None,
 ) -> ReviewService:
-    """The review service from settings (the composition roots: ``api/deps.py``, the CLI)."""
-    pipeline = build_review_pipeline(settings)
+    """The review service from settings (the composition root, ``tutor/services.py``).
+
+    ``pipeline``: the process's one pipeline (its sandbox is shared with course authoring);
+    built from ``settings`` when not given."""
+    pipeline = pipeline or build_review_pipeline(settings)
     if settings.answerer == "openai" and settings.llm_base_url:
         narrator: Narrator = LLMReviewNarrator(
             chat_model=build_chat_model(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tutor.chat import CoverageRule
+from tutor.chat import CoverageRule, coverage_rule
+from tutor.settings import Settings
 
 RULE = CoverageRule(threshold=0.4, floor=0.25, terms=0.9)
 
@@ -26,24 +27,16 @@ def test_covers(dense: float, term_coverage: float, covered: bool) -> None:
     assert RULE.covers(dense=dense, term_coverage=term_coverage) is covered
 
 
-def test_defaults_are_ordered() -> None:
-    rule = CoverageRule()
+def test_the_configured_defaults_are_ordered() -> None:
+    rule = coverage_rule(Settings(_env_file=None))
     assert 0 < rule.floor < rule.threshold < 1
     assert 0 < rule.terms <= 1
 
 
 def test_a_threshold_below_the_floor_makes_one_dense_threshold() -> None:
-    from tutor.chat import ChatService
-    from tutor.topics import LengthRule
+    # The old single-threshold setting: KDT_COVERAGE_THRESHOLD=0.2 with the default floor.
+    rule = coverage_rule(Settings(_env_file=None, coverage_threshold=0.2))
 
-    service = ChatService(
-        kb=None,  # type: ignore[arg-type]
-        store=None,  # type: ignore[arg-type]
-        answerer=None,  # type: ignore[arg-type]
-        coverage_threshold=0.2,
-        topic_rule=LengthRule(),
-    )
-
-    assert (service.coverage.threshold, service.coverage.floor) == (0.2, 0.2)
-    assert service.coverage.covers(dense=0.2, term_coverage=0.0)
-    assert not service.coverage.covers(dense=0.19, term_coverage=1.0)
+    assert (rule.threshold, rule.floor) == (0.2, 0.2)
+    assert rule.covers(dense=0.2, term_coverage=0.0)
+    assert not rule.covers(dense=0.19, term_coverage=1.0)
