@@ -13,8 +13,8 @@ from markupsafe import Markup
 
 from api.i18n import translator
 from api.schemas.analytics import LevelsPublic
-from tutor.access import ANY, Access
-from tutor.accounts import User
+from tutor.accounts.access import ANY, Access
+from tutor.accounts.users import User
 from tutor.analytics import (
     STUCK_DEFAULTS,
     AnalyticsService,
@@ -25,7 +25,7 @@ from tutor.analytics import (
     TopicReport,
     TraineeDetail,
 )
-from tutor.conversations import Message
+from tutor.chat.conversations import Message
 from tutor.errors import NotFoundError
 from tutor.svg_charts import bar_chart_svg, heatmap_svg, line_chart_svg
 

@@ -30,7 +30,7 @@ from api.routes import (
     reviews,
     search,
 )
-from tutor.login_throttle import LoginThrottle
+from tutor.accounts.login_throttle import LoginThrottle
 from tutor.review.static_checks import warm_up as warm_up_static_checks
 from tutor.services import Services, build_services
 from tutor.settings import Settings

@@ -9,7 +9,7 @@ Credentials, in this order:
    ``X-CSRF-Token`` (pages get it from ``<meta name="csrf-token">``).
 
 JSON routes use ``CurrentUserDep`` / ``require_access(action, resource)``: no credentials
-give 401, a role the access policy (``tutor/access.py``) never lets do it 403. Pages use
+give 401, a role the access policy (``tutor/accounts/access.py``) never lets do it 403. Pages use
 ``PageUserDep`` / ``require_page_access(...)``: no credentials redirect to
 ``/login?next=<this page>``. Which course a caller may act on is the policy's too
 (``Access(user).course_for(...)``), asked by the routes.
@@ -30,8 +30,8 @@ from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
 
 from api.deps import AccountServiceDep
-from tutor.access import Access
-from tutor.accounts import User
+from tutor.accounts.access import Access
+from tutor.accounts.users import User
 from tutor.errors import AuthenticationError, PermissionDeniedError
 from tutor.settings import Settings
 

@@ -1,7 +1,7 @@
 """The instructor console: server-rendered pages under ``/console`` (instructors and admins).
 
 Every page extends ``console_base.html`` (the course picker and the tabs). Who sees which
-course is the access policy's (``tutor/access.py``): instructors work in their own course
+course is the access policy's (``tutor/accounts/access.py``): instructors work in their own course
 (another is the 403 page; without a course the pages are empty); admins pick any course
 that has material (``?course=``). Trainees get the 403 page. The pages read the JSON APIs'
 services directly; the scripts they load call those APIs for changes.
@@ -29,8 +29,8 @@ from api.i18n import group_strings, pick_lang
 from api.templating import render
 from knowledge.knowledge_base import KnowledgeBase
 from knowledge.types import KINDS
-from tutor.access import Access
-from tutor.accounts import User
+from tutor.accounts.access import Access
+from tutor.accounts.users import User
 from tutor.errors import NotFoundError
 from tutor.eval_reports import EvalReports
 
@@ -55,7 +55,7 @@ def console_course(
     user: User, requested: str | None, kb: KnowledgeBase, *, resource: str = "console"
 ) -> tuple[str | None, list[str]]:
     """The course the page shows (an admin's first course when none is named), and the
-    courses the user may pick from (``tutor/access.py``; ``resource``: what the page shows)."""
+    courses the user may pick from (``Access``; ``resource``: what the page shows)."""
     access = Access(user)
     course = access.course_for(requested, resource=resource, required=False)
     courses = access.courses(kb.registry.courses())

@@ -14,15 +14,15 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from knowledge.knowledge_base import KnowledgeBase
-from tutor.accounts import AccountService
+from tutor.accounts.login_throttle import LoginThrottle
+from tutor.accounts.privacy import TraineeData
+from tutor.accounts.users import AccountService
 from tutor.analytics import AnalyticsService
-from tutor.chat import ChatService
+from tutor.chat.service import ChatService
 from tutor.content_gaps import ContentGaps
 from tutor.course_authoring import CourseAuthoring
 from tutor.kb_admin import KnowledgeAdminService
 from tutor.learner import LearnerService
-from tutor.login_throttle import LoginThrottle
-from tutor.privacy import TraineeData
 from tutor.review.service import ReviewService
 from tutor.services import Services
 from tutor.settings import Settings
@@ -48,7 +48,7 @@ def get_account_service(services: ServicesDep) -> AccountService:
 
 
 def get_login_throttle(request: Request) -> LoginThrottle:
-    # One per application: failed logins are counted in memory (tutor/login_throttle.py).
+    # One per application: failed logins are counted in memory (tutor/accounts/login_throttle.py).
     return request.app.state.login_throttle
 
 

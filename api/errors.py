@@ -28,7 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.templating import render_error
 from knowledge import errors as kerr
-from tutor.login_throttle import TooManyAttemptsError
+from tutor.accounts.login_throttle import TooManyAttemptsError
 
 log = logging.getLogger("kdt.api")
 

@@ -17,9 +17,9 @@ from api.schemas.learner import (
     SkillMasteryPublic,
 )
 from knowledge.errors import KnowledgeError
-from tutor.access import no_course
-from tutor.accounts import User
-from tutor.answering import LearnerContext
+from tutor.accounts.access import no_course
+from tutor.accounts.users import User
+from tutor.chat.answering import LearnerContext
 from tutor.learner import LearnerService, LevelProgress
 
 log = logging.getLogger("kdt.api.learner")

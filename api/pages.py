@@ -15,9 +15,9 @@ from api.markdown import code_css
 from api.schemas.search import MAX_QUERY_CHARS
 from api.templating import render
 from knowledge.types import SearchFilter
-from tutor.access import Access
-from tutor.chat import MAX_MESSAGE_CHARS
-from tutor.conversations import MAX_TITLE_CHARS
+from tutor.accounts.access import Access
+from tutor.chat.conversations import MAX_TITLE_CHARS
+from tutor.chat.service import MAX_MESSAGE_CHARS
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -37,7 +37,7 @@ def home(
     level_max = int(level) if level else None
     results = []
     if q.strip():
-        where = Access(user).search_filter(  # what this caller may search (tutor/access.py)
+        where = Access(user).search_filter(  # what this caller may search (Access)
             SearchFilter(course=course or None, level_max=level_max, lang=doc_lang or None),
             registry=kb.registry,
             data_dir=settings.data_dir,

@@ -52,9 +52,9 @@ from bench.common import (
 from bench.learner_api import COURSE, fill_evidence, write_course
 from bench.serve_memory import _env, _kdt_tutor, stop, wait_healthy
 from knowledge.registry import make_engine
-from tutor.accounts import AccountService
-from tutor.answering import Citation
-from tutor.conversations import ConversationStore
+from tutor.accounts.users import AccountService
+from tutor.chat.answering import Citation
+from tutor.chat.conversations import ConversationStore
 from tutor.learner import LearnerService
 from tutor.review.review_store import ReviewStore
 from tutor.review.types import SourceFile

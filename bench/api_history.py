@@ -22,11 +22,11 @@ from pathlib import Path
 from api.routes.openai_compat import ChatMessageIn, read_messages
 from bench.common import SAMPLE_COURSE, format_table, load_average, log, row
 from knowledge.ingest import ingest_path
-from tutor.answering import LearnerContext
-from tutor.chat import anchor
+from tutor.chat.answering import LearnerContext
+from tutor.chat.service import anchor
+from tutor.chat.topics import Exchange
 from tutor.services import build_services
 from tutor.settings import Settings
-from tutor.topics import Exchange
 
 QUESTIONS = (
     "What is a list?",

@@ -34,7 +34,7 @@ The rule family ``dense >= threshold or (dense >= floor and cov >= terms)`` is g
 on a seeded half of each KB's in-course and out-of-scope questions ("fit": maximise the
 worst of the four rates, ml and pb, then their sum) and reported on the other half
 ("check") and on all of them. The row marked default is the product's rule with its
-configured values (``tutor.chat.coverage_rule(Settings())``), applied to the product's
+configured values (``tutor.chat.service.coverage_rule(Settings())``), applied to the product's
 signals. The raw signals are saved to ``bench/out/coverage.json``; ``--reuse`` reads them
 back instead of rebuilding the knowledge bases (several minutes on 2 cores).
 """
@@ -56,8 +56,8 @@ from knowledge.embeddings import build_embeddings
 from knowledge.ingest import ingest_path
 from knowledge.knowledge_base import KnowledgeBase, build_knowledge_base
 from knowledge.types import SearchFilter
+from tutor.chat.topics import QUESTION_WORDS
 from tutor.settings import Settings
-from tutor.topics import QUESTION_WORDS
 
 K = 8  # what ChatService.decide retrieves (k + 3)
 TOP_PASSAGES = 5
@@ -235,7 +235,7 @@ def choose(data: dict, key: str = "cov") -> dict:
 
 
 def table_rows(data: dict) -> list[tuple[str, object]]:
-    from tutor.chat import coverage_rule
+    from tutor.chat.service import coverage_rule
 
     product = coverage_rule(Settings())
     t1, t2, c = product.floor, product.threshold, product.terms
@@ -267,7 +267,7 @@ def table_rows(data: dict) -> list[tuple[str, object]]:
 
 
 def report(data: dict) -> str:
-    from tutor.chat import coverage_rule
+    from tutor.chat.service import coverage_rule
 
     for kb in data["kbs"].values():
         for r in kb["rows"]:

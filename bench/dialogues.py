@@ -1,6 +1,6 @@
 """Following a conversation: ``python -m bench.dialogues [--pairs N] [--skip-llm] [--json OUT]``.
 
-Two benchmarks of the chat's topic rule (``tutor/topics.py``), each printed as a table with
+Two benchmarks of the chat's topic rule (``tutor/chat/topics.py``), each printed as a table with
 the same-run baseline ``LengthRule`` (the rule before evidence: a message of at most 30
 characters or 4 words joins the previous question):
 
@@ -59,11 +59,11 @@ from eval.dialogue_runner import (
 )
 from eval.metrics.catalog import DIALOGUE_METRICS
 from eval.runner import RunOptions, prepared
-from tutor.answering import LearnerContext
-from tutor.chat import ChatService
+from tutor.chat.answering import LearnerContext
+from tutor.chat.service import ChatService
+from tutor.chat.smalltalk import strip_courtesy
+from tutor.chat.topics import EvidenceRule, Exchange, LengthRule, build_topic_rule
 from tutor.settings import Settings
-from tutor.smalltalk import strip_courtesy
-from tutor.topics import EvidenceRule, Exchange, LengthRule, build_topic_rule
 
 DIALOGUES = REPO / "eval" / "datasets" / "python-basics-dialogues.jsonl"
 FOLLOW_UPS = (
@@ -152,7 +152,7 @@ def run_dialogue_set(*, llm: bool, limit: int | None) -> dict[str, Any]:
         try:
             if llm:
                 from tests.fakes.openai_server import ScriptClient, start_fake_openai
-                from tutor.llm_answerer import build_llm_answerer
+                from tutor.chat.llm_answerer import build_llm_answerer
 
                 server, base_url = start_fake_openai()
                 client = ScriptClient(base_url)
@@ -213,7 +213,7 @@ def _elliptical(items: list[dict[str, Any]], tokenizer, *, names: list[str]) -> 
     """The follow-up target on the dialogue set: follow-up turns that are elliptical (no
     topic words or no noun of their own, a pronoun, or "what about X"), their first citation
     in gold, over the first turns' first-citation accuracy (each column)."""
-    from tutor.topics import cues
+    from tutor.chat.topics import cues
 
     def first_ok(fields: dict[str, Any], gold: list[str]) -> bool:
         return bool(fields["cited_sources"]) and fields["cited_sources"][0] in gold

@@ -51,8 +51,8 @@ from bench.common import (
 )
 from bench.serve_memory import _env, _kdt_tutor, stop, wait_healthy
 from knowledge.registry import make_engine
-from tutor.accounts import AccountService
-from tutor.conversations import ConversationStore
+from tutor.accounts.users import AccountService
+from tutor.chat.conversations import ConversationStore
 from tutor.store import content_gaps
 
 NAME = "gaps-page"

@@ -57,7 +57,7 @@ from bench.common import (
 )
 from bench.serve_memory import _env, _kdt_tutor, stop, wait_healthy
 from knowledge.registry import make_engine
-from tutor.accounts import AccountService
+from tutor.accounts.users import AccountService
 from tutor.learner import LearnerService
 from tutor.skill_map import load_course
 

@@ -25,7 +25,7 @@ quiz where it is always right cannot show a picker that takes it blindly.
 sorted and cut into two halves (for ML-For-Beginners: lessons 1-26 vs 27-52, i.e. different
 topics). The picker's weights are tuned on one half over a small grid (``GRID``) and scored
 on the other; the table reports both held-out accuracies, beside the accuracy of the
-shipped weights (``tutor.multiple_choice.Weights()``) on each half.
+shipped weights (``tutor.chat.multiple_choice.Weights()``) on each half.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from knowledge.embeddings import CachedEmbedding, answer_embedding
 from knowledge.ingest import ingest_path
 from knowledge.knowledge_base import build_knowledge_base
 from knowledge.types import SearchFilter
-from tutor.multiple_choice import (
+from tutor.chat.multiple_choice import (
     Analysis,
     Choice,
     EvidenceOptionPicker,

@@ -80,7 +80,7 @@ from bench.common import (
 )
 from bench.serve_memory import _env, _kdt_tutor, stop, wait_healthy
 from knowledge.registry import make_engine
-from tutor.accounts import AccountService
+from tutor.accounts.users import AccountService
 from tutor.review.exercise_tests import ExerciseTests, load_exercise_tests
 from tutor.review.sandbox import SandboxLimits, build_sandbox
 from tutor.review.types import SourceFile

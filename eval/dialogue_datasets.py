@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from knowledge.errors import InvalidInputError
-from tutor.chat import detect_lang
+from tutor.chat.service import detect_lang
 
 DialogueExpect = Literal["answer", "not_covered", "hint", "smalltalk"]
 TurnKind = Literal["new", "follow_up", "smalltalk"]

@@ -15,7 +15,7 @@ report.json):
 - ``smalltalk_gap``: a small-talk turn that would be recorded as a content gap;
 - ``turn_language``: the reply is in the turn's language.
 
-**Ours** is the service's configured topic rule (``tutor/topics.py``: the offline
+**Ours** is the service's configured topic rule (``tutor/chat/topics.py``: the offline
 ``EvidenceRule``, or the model's ``LLMTopicRule`` with the LLM answerer); the **baseline**
 ``length-rule`` runs the same dialogues in the same run with ``LengthRule`` (the rule
 before evidence: a message of at most 30 characters or 4 words joins the previous question)
@@ -43,9 +43,9 @@ from eval.metrics.style import language_match
 from eval.metrics.topic_switch import topic_switch
 from eval.metrics.turn_citation import BUCKETS, position_bucket, turn_citation
 from eval.runner import EvalSetup, _machine
-from tutor.answering import Answer, LearnerContext
-from tutor.chat import ChatService, Decision
-from tutor.topics import Exchange, LengthRule, TopicRule
+from tutor.chat.answering import Answer, LearnerContext
+from tutor.chat.service import ChatService, Decision
+from tutor.chat.topics import Exchange, LengthRule, TopicRule
 
 BASELINE_RULE = "length-rule"
 BASELINE_DESCRIPTION = (

@@ -4,7 +4,7 @@ explanations (issue 12), kept as a named baseline for the same-run comparison.
 The eval runner asks it the same request as the product's answerer (same retrieval, mode,
 passages and withheld texts; ``eval/runner.py``) and reports ``lead``, ``focus``,
 ``answer_correctness`` and ``citation_accuracy`` for both. It shares with the product what
-was not part of that change: splitting passages into units (``tutor/sentences.py``), the
+was not part of that change: splitting passages into units (``tutor/chat/sentences.py``), the
 unit and passage scores, key terms, pointers and the not-covered reply. What it keeps of its
 own is the composition:
 
@@ -22,8 +22,8 @@ from __future__ import annotations
 import math
 
 from prompts import render
-from tutor.answering import AnswerRequest
-from tutor.extractive import (
+from tutor.chat.answering import AnswerRequest
+from tutor.chat.extractive import (
     _HINT_SENTENCES,
     _SENTENCES,
     KEEP_RATIO,
@@ -40,7 +40,7 @@ from tutor.extractive import (
     _trim,
     place_label,
 )
-from tutor.sentences import Unit
+from tutor.chat.sentences import Unit
 
 NAME = "extractive-v1"
 DESCRIPTION = (

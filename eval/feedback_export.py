@@ -32,7 +32,7 @@ from sqlalchemy import Engine, inspect, select
 from knowledge.errors import InvalidInputError
 from knowledge.loaders import detect_lang
 from knowledge.registry import documents
-from tutor.conversations import ConversationStore, RatedAnswer
+from tutor.chat.conversations import ConversationStore, RatedAnswer
 
 RatingFilter = Literal["all", "up", "down"]
 RATINGS: tuple[str, ...] = ("all", "up", "down")

@@ -34,7 +34,7 @@ from typing import Any
 
 from knowledge.types import Chunk
 from prompts import render
-from tutor.sentences import split_units
+from tutor.chat.sentences import split_units
 
 GENERATED_KINDS: tuple[str, ...] = ("lesson", "reference", "faq")
 BLANK = "____"

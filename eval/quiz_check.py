@@ -25,8 +25,8 @@ from knowledge.embeddings import answer_embedding as product_answer_embedding
 from knowledge.ingest import ingest_path
 from knowledge.knowledge_base import build_knowledge_base
 from knowledge.types import SearchFilter
-from tutor.answering import AnswerRequest, LearnerContext, answer_text
-from tutor.extractive import ExtractiveAnswerer
+from tutor.chat.answering import AnswerRequest, LearnerContext, answer_text
+from tutor.chat.extractive import ExtractiveAnswerer
 
 K = 5
 _FENCED = re.compile(r"```.*?```", re.S)

@@ -9,7 +9,7 @@ For each item of a dataset (``eval/datasets.py``):
 2. **Retrieval** on its own (k=10, same filter) for hit@k, MRR, nDCG and context
    precision/recall against the item's gold sources.
 3. **Multiple choice** when the item has options: the tutor searches with the question
-   and its options and picks one from those passages (``tutor/multiple_choice.py``:
+   and its options and picks one from those passages (``tutor/chat/multiple_choice.py``:
    evidence scoring offline, the model's choice with an LLM).
 4. **Metrics** (``eval/metrics/``): answer correctness on the bare answer, citation
    accuracy, groundedness of the answer in the passages it cites, solution leakage for
@@ -60,10 +60,10 @@ from knowledge.embeddings import minilm_embedding
 from knowledge.ingest import course_id_for, ingest_path
 from knowledge.knowledge_base import KnowledgeBase
 from knowledge.types import ScoredChunk, SearchFilter
-from tutor.answering import Answer, Answerer, LearnerContext, answer_text
-from tutor.chat import ChatService
-from tutor.extractive import place_label
-from tutor.multiple_choice import EvidenceOptionPicker, OptionPicker, search_text
+from tutor.chat.answering import Answer, Answerer, LearnerContext, answer_text
+from tutor.chat.extractive import place_label
+from tutor.chat.multiple_choice import EvidenceOptionPicker, OptionPicker, search_text
+from tutor.chat.service import ChatService
 from tutor.services import build_services
 from tutor.settings import Settings
 
@@ -185,7 +185,7 @@ def prepared(
         chat_model = getattr(service.answerer, "chat_model", None)
         picker: OptionPicker
         if options.answerer == "llm" and chat_model is not None:
-            from tutor.multiple_choice import LLMOptionPicker
+            from tutor.chat.multiple_choice import LLMOptionPicker
 
             picker = LLMOptionPicker(chat_model)
         else:
@@ -302,7 +302,7 @@ def evaluate_item(setup: EvalSetup, item: EvalItem) -> dict[str, Any]:
 
     picked = None
     if item.is_mcq:
-        # The tutor sees the options: it searches with them (tutor/multiple_choice.py).
+        # The tutor sees the options: it searches with them (tutor/chat/multiple_choice.py).
         passages_for_choice = setup.kb.search(
             search_text(item.question, item.options), k=setup.options.k, where=where
         )

@@ -22,7 +22,7 @@ from kdt_tutor.gaps_cli import add_gaps_parser
 from kdt_tutor.learner_cli import add_learner_parser
 from knowledge.errors import KdtTutorError, KnowledgeError, NotFoundError
 from knowledge.types import KINDS, SearchFilter
-from tutor.accounts import ROLES
+from tutor.accounts.users import ROLES
 from tutor.settings import Settings
 
 if TYPE_CHECKING:
@@ -292,7 +292,7 @@ def _user_json(u) -> dict:
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
-    from tutor.accounts import UsernameTakenError
+    from tutor.accounts.users import UsernameTakenError
 
     accounts = _services().accounts
     if args.if_missing:

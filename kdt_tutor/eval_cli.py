@@ -137,7 +137,7 @@ def _run_dialogues(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _topic_rule(name: str, setup):
-    from tutor.topics import EvidenceRule, LengthRule
+    from tutor.chat.topics import EvidenceRule, LengthRule
 
     if name == "length":
         return LengthRule()

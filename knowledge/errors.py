@@ -16,8 +16,8 @@
         └── InvalidContentError   (also an InvalidInputError)                 422
             └── SkillMapError     (tutor.skill_map) skills that do not add up
 
-Elsewhere: ``tutor.login_throttle.TooManyAttemptsError`` (root, 429),
-``tutor.accounts.AccountDisabledError`` (authentication), ``UsernameTakenError`` (input).
+Elsewhere: ``tutor.accounts.login_throttle.TooManyAttemptsError`` (root, 429),
+``tutor.accounts.users.AccountDisabledError`` (authentication), ``UsernameTakenError`` (input).
 The statuses are ``api/errors.py``'s; the CLI's ``main`` reports any of them with exit 2.
 
 Catch the branch you mean: ``except KnowledgeError`` is "the knowledge base cannot serve

@@ -108,7 +108,7 @@ class ScoredChunk:
 class SearchFilter:
     """Metadata filters. ``None`` means no constraint.
 
-    ``doc_ids``: only chunks of these documents (the access policy, ``tutor/access.py``,
+    ``doc_ids``: only chunks of these documents (the access policy, ``tutor/accounts/access.py``,
     keeps callers to the documents they may read); an empty set matches nothing.
     """
 

@@ -48,7 +48,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Engine, func, select
 
-from tutor.conversations import Conversation, ConversationStore, Message
+from tutor.chat.conversations import Conversation, ConversationStore, Message
 from tutor.errors import InvalidInputError, NotFoundError
 from tutor.learner import Achievement, LearnerService, LevelProgress, SkillMastery
 from tutor.learner_store import achievements as achievements_table

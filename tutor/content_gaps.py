@@ -35,7 +35,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Column, DateTime, Engine, Integer, String, Table, Text, insert, select
 
-from tutor.conversations import ConversationStore
+from tutor.chat.conversations import ConversationStore
 from tutor.errors import ConflictError, InvalidInputError, NotFoundError
 from tutor.store import as_utc, create_schema, metadata
 

@@ -1,7 +1,7 @@
 """Knowledge base management for instructors: uploads, listing, metadata edits, hiding,
 deleting, restoring, re-syncing a course folder, consistency checks.
 
-Who may do what is the access policy's ``kb`` rules (``tutor/access.py``): instructors act
+Who may do what is the access policy's ``kb`` rules (``tutor/accounts/access.py``): instructors act
 on their own course only, admins on any; anyone else is refused. A document, job or version
 of another course is reported as *not found*, so ids leak nothing. The consistency check
 and its repair keep to one course's documents; problems of the whole index (stale BM25
@@ -53,8 +53,8 @@ from knowledge.knowledge_base import KnowledgeBase
 from knowledge.loaders import load_document
 from knowledge.registry import HIDDEN, DocumentRecord
 from knowledge.types import FORMATS, DocumentMeta
-from tutor.access import Access
-from tutor.accounts import User
+from tutor.accounts.access import Access
+from tutor.accounts.users import User
 from tutor.course_authoring import authored_root
 from tutor.errors import ConflictError, InvalidInputError, NotFoundError
 from tutor.kb_history import Job, KbHistory, Version
@@ -171,7 +171,7 @@ class KnowledgeAdminService:
             future.result(timeout=timeout)
         return self.history.job(job_id)
 
-    # --- who may act where (tutor/access.py) -------------------------------------------
+    # --- who may act where (tutor/accounts/access.py) -------------------------------------------
     def checked_course(self, actor: User, requested: str | None, *, action: str = "read") -> str:
         """The course ``actor`` works on (an instructor's own, the one an admin names), with
         its id checked."""

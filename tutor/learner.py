@@ -44,7 +44,7 @@ from typing import Any
 from fsrs import Card, Rating, Scheduler
 from sqlalchemy import Engine
 
-from tutor.answering import LearnerContext
+from tutor.chat.answering import LearnerContext
 from tutor.errors import InvalidInputError, NotFoundError
 from tutor.learner_store import (
     SOURCES,

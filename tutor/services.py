@@ -27,15 +27,15 @@ if TYPE_CHECKING:
     from knowledge.embeddings import CachedEmbedding
     from knowledge.knowledge_base import KnowledgeBase
     from knowledge.lexical import Tokenizer
-    from tutor.accounts import AccountService
+    from tutor.accounts.privacy import TraineeData
+    from tutor.accounts.users import AccountService
     from tutor.analytics import AnalyticsService
-    from tutor.chat import ChatService
+    from tutor.chat.service import ChatService
     from tutor.content_gaps import ContentGaps
     from tutor.course_authoring import CourseAuthoring
     from tutor.course_catalog import CourseCatalog
     from tutor.kb_admin import KnowledgeAdminService
     from tutor.learner import LearnerService
-    from tutor.privacy import TraineeData
     from tutor.review.pipeline import ReviewPipeline
     from tutor.review.service import ReviewService
 
@@ -104,7 +104,7 @@ class Services:
     @property
     def accounts(self) -> AccountService:
         def build() -> AccountService:
-            from tutor.accounts import AccountService
+            from tutor.accounts.users import AccountService
 
             return AccountService(self.engine, session_days=self.settings.session_days)
 
@@ -113,7 +113,7 @@ class Services:
     @property
     def trainee_data(self) -> TraineeData:
         def build() -> TraineeData:
-            from tutor.privacy import TraineeData
+            from tutor.accounts.privacy import TraineeData
 
             return TraineeData(self.engine)
 
@@ -123,8 +123,8 @@ class Services:
     @property
     def chat(self) -> ChatService:
         def build() -> ChatService:
-            from tutor.chat import build_chat_service
-            from tutor.conversations import ConversationStore
+            from tutor.chat.conversations import ConversationStore
+            from tutor.chat.service import build_chat_service
 
             return build_chat_service(
                 self.settings,

@@ -1,13 +1,13 @@
 """Administration: accounts (admins manage instructors, trainees and their courses) and
 privacy (a user's data exported or deleted). Admins only (the access policy's
-``accounts`` rules, ``tutor/access.py``), except ``GET /api/me/export``: everyone may
+``accounts`` rules, ``tutor/accounts/access.py``), except ``GET /api/me/export``: everyone may
 download what is stored about them.
 
 - ``GET /api/admin/users?role=&course=``, ``POST /api/admin/users``,
   ``PATCH /api/admin/users/{id}`` (role, course, disabled);
 - ``GET /api/admin/users/{id}/export``: everything stored about the user (JSON download);
 - ``DELETE /api/admin/users/{id}``: delete the user and their data; the answer lists what
-  was removed and its effect on the cohort's figures (``tutor/privacy.py``).
+  was removed and its effect on the cohort's figures (``tutor/accounts/privacy.py``).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from fastapi.responses import Response
 from api.auth import CsrfAuthDep, CurrentUserDep, require_access
 from api.deps import AccountServiceDep, TraineeDataDep
 from api.schemas.accounts import AdminUserPublic, UserCreate, UserDeletedPublic, UserUpdate
-from tutor.access import Access
-from tutor.accounts import User
+from tutor.accounts.access import Access
+from tutor.accounts.users import User
 
 router = APIRouter(tags=["admin"])
 AdminDep = Annotated[User, Depends(require_access("read", "accounts"))]

@@ -1,6 +1,6 @@
 """Cohort analytics over HTTP, for instructors and admins (``tutor/analytics.py``).
 
-Who sees what is the access policy's (``tutor/access.py``): instructors see the trainees
+Who sees what is the access policy's (``tutor/accounts/access.py``): instructors see the trainees
 of their own course (asking for another course with ``?course=`` is a 403; an instructor
 without a course gets 422 ``no_course``); admins pass ``?course=`` (required, except for a
 trainee's drill-down, which uses the trainee's course). Trainees get 403. A trainee outside
@@ -39,8 +39,8 @@ from api.schemas.analytics import (
     TraineeAnalyticsPublic,
     TraineeConversationPublic,
 )
-from tutor.access import Access
-from tutor.accounts import User
+from tutor.accounts.access import Access
+from tutor.accounts.users import User
 from tutor.analytics import (
     Table,
     csv_text,
@@ -72,7 +72,7 @@ _SVG_HEADERS = {
 
 
 def _course(user: User, requested: str | None) -> str:
-    """The course the caller may analyse (``tutor/access.py``): an instructor's own, or the
+    """The course the caller may analyse (``tutor/accounts/access.py``): an instructor's own, or the
     one an admin names."""
     return Access(user).course_for(requested, resource="analytics")
 

@@ -5,7 +5,7 @@
   log a browser into an account of its choosing.
 - ``POST /login``: checks the pair, then the credentials; sets ``kdt_session`` and
   redirects to ``next`` (paths on this site only) or ``/``. Wrong credentials re-render
-  the form with status 401; after repeated failures (``tutor/login_throttle.py``) the
+  the form with status 401; after repeated failures (``tutor/accounts/login_throttle.py``) the
   form comes back with 429 and ``Retry-After`` without checking the password.
 - ``POST /logout``: CSRF-checked; ends the session and clears the cookie.
 - ``GET /api/auth/me``: the caller (session cookie or bearer token) as ``UserPublic``.
@@ -38,9 +38,9 @@ from api.deps import AccountServiceDep, LoginThrottleDep, SettingsDep
 from api.i18n import pick_lang, translator
 from api.schemas.accounts import UserPublic
 from api.templating import render
-from tutor.accounts import MAX_PASSWORD_CHARS, AccountDisabledError
+from tutor.accounts.login_throttle import TooManyAttemptsError
+from tutor.accounts.users import MAX_PASSWORD_CHARS, AccountDisabledError
 from tutor.errors import AuthenticationError
-from tutor.login_throttle import TooManyAttemptsError
 from tutor.settings import Settings
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])

@@ -1,5 +1,5 @@
 """Exercise and quiz authoring over HTTP (instructors: their own course; admins: any; the
-access policy's ``exercises`` rules, ``tutor/access.py``).
+access policy's ``exercises`` rules, ``tutor/accounts/access.py``).
 
 Exercises (``ExerciseBody``: id, title, statement, solution, level, skills, prerequisites,
 module, lang, title_ko, statement_ko, starter, tests_json, tests_py):
@@ -48,8 +48,8 @@ from api.schemas.authoring import (
     SavedExercisePublic,
     StoredExercisePublic,
 )
-from tutor.access import Access
-from tutor.accounts import User
+from tutor.accounts.access import Access
+from tutor.accounts.users import User
 from tutor.course_authoring import (
     MAX_QUIZ_BYTES,
     SavedExercise,

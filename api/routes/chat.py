@@ -38,11 +38,11 @@ from api.schemas.chat import (
 from api.schemas.common import OkPublic
 from knowledge.errors import KdtTutorError
 from knowledge.types import SearchFilter
-from tutor.access import Access
-from tutor.accounts import User
-from tutor.answering import LearnerContext
-from tutor.chat import ChatEvent, ChatPlan, ChatService
-from tutor.conversations import Conversation, Message, citation_json
+from tutor.accounts.access import Access
+from tutor.accounts.users import User
+from tutor.chat.answering import LearnerContext
+from tutor.chat.conversations import Conversation, Message, citation_json
+from tutor.chat.service import ChatEvent, ChatPlan, ChatService
 from tutor.learner import LearnerService
 
 log = logging.getLogger("kdt.api.chat")
@@ -52,7 +52,7 @@ router = APIRouter(tags=["chat"])
 def _scope(
     user: User, requested: str | None, *, service: ChatService, settings
 ) -> tuple[str | None, frozenset[str] | None]:
-    """The course the question is asked in (``tutor/access.py``: one's own; admins any) and,
+    """The course the question is asked in (``Access``: one's own; admins any) and,
     when that does not bound what the asker may read (no course), the documents they may."""
     access = Access(user)
     course = access.course_for(requested, resource="material", required=False)

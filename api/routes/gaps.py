@@ -1,5 +1,5 @@
 """Content gaps over HTTP (instructors: their course; admins: any, with ``?course=``; the
-access policy's ``gaps`` rules, ``tutor/access.py``).
+access policy's ``gaps`` rules, ``tutor/accounts/access.py``).
 
 - ``GET /api/gaps`` → ``{"course", "open": [group], "resolved": [group]}``; a group is
   ``{"key", "label", "count", "status", "weeks": {"2026-W47": n}, "retrieved": [[title, n]],
@@ -18,8 +18,8 @@ from fastapi import APIRouter, Depends, Query
 from api.auth import CsrfAuthDep, require_access
 from api.deps import ContentGapsDep
 from api.schemas.gaps import FaqCreate, GapResolutionPublic, GapsPublic, OutOfScope
-from tutor.access import Access
-from tutor.accounts import User
+from tutor.accounts.access import Access
+from tutor.accounts.users import User
 from tutor.content_gaps import GapGroup
 
 router = APIRouter(prefix="/api/gaps", tags=["content gaps"])

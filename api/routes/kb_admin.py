@@ -1,7 +1,7 @@
 """Knowledge base management over HTTP (instructors: their course; admins: any, ``?course=``).
 
 Trainees get 403; a document, version or job of another course is 404 (the access
-policy's ``kb`` rules, ``tutor/access.py``, applied by ``tutor/kb_admin.py``). Check and
+policy's ``kb`` rules, ``tutor/accounts/access.py``, applied by ``tutor/kb_admin.py``). Check and
 repair keep to the course: problems of the whole index are reported, repaired by admins.
 
 - ``POST /api/kb/uploads`` multipart, one or many ``files``: per file ``{"name", "status":

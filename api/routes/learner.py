@@ -7,7 +7,7 @@ Who sees what:
   authenticates them; bearer tokens need none.
 - Instructors read the trainees of their course, admins every trainee, through
   ``/api/learner/{user_id}`` (and its ``/reviews`` and ``/practice``): the access policy's
-  ``read learner`` rule (``tutor/access.py``). Any other id is a 404 (as for a user that
+  ``read learner`` rule (``tutor/accounts/access.py``). Any other id is a 404 (as for a user that
   does not exist), so ids cannot be probed.
 - A user without a course gets a 422 ``no_course`` error from the quiz routes; ``/me``
   still answers (the chat page's level badge reads it), with the default level and a
@@ -38,8 +38,8 @@ from api.schemas.learner import (
     PracticeItemPublic,
     ReviewsPublic,
 )
-from tutor.access import Access, no_course
-from tutor.accounts import AccountService, User
+from tutor.accounts.access import Access, no_course
+from tutor.accounts.users import AccountService, User
 from tutor.errors import NotFoundError
 from tutor.learner import LearnerService
 

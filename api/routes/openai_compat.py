@@ -3,7 +3,7 @@
 Point an OpenAI client at ``http://HOST:8000/v1`` with an API token (``kdt-tutor user token
 USERNAME``) as the key; the model is a course id.
 
-- ``GET /v1/models``: the courses the caller may use (``tutor/access.py``), in OpenAI's
+- ``GET /v1/models``: the courses the caller may use (``tutor/accounts/access.py``), in OpenAI's
   list shape. A trainee: their course; an instructor: theirs; an admin: every course in the
   knowledge base; a user without a course: none.
   ``GET /v1/models/{id}``: one of them (404 ``model_not_found`` otherwise).
@@ -62,12 +62,12 @@ from api.token_estimate import estimate_messages, estimate_tokens
 from knowledge.errors import KdtTutorError
 from knowledge.knowledge_base import KnowledgeBase
 from prompts import render
-from tutor.access import Access
-from tutor.accounts import User
-from tutor.chat import HISTORY_TURNS, ChatPlan, ChatService, detect_lang
+from tutor.accounts.access import Access
+from tutor.accounts.users import User
+from tutor.chat.service import HISTORY_TURNS, ChatPlan, ChatService, detect_lang
+from tutor.chat.smalltalk import smalltalk_kind
+from tutor.chat.topics import Exchange
 from tutor.errors import InvalidInputError
-from tutor.smalltalk import smalltalk_kind
-from tutor.topics import Exchange
 
 log = logging.getLogger("kdt.api.openai")
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])

@@ -10,7 +10,7 @@
 - ``GET /api/reviews/exercises`` and ``/exercises/{id}``: the course's exercises (the page's
   picker) with their starter code.
 
-Who reads which review is the access policy's (``tutor/access.py``): everyone their own,
+Who reads which review is the access policy's (``tutor/accounts/access.py``): everyone their own,
 instructors those of their course, admins all; any other id is a 404, like an unknown one.
 """
 
@@ -30,8 +30,8 @@ from api.schemas.reviews import (
     CodeReviewSummaryPublic,
     ExercisePublic,
 )
-from tutor.access import Access
-from tutor.accounts import User
+from tutor.accounts.access import Access
+from tutor.accounts.users import User
 from tutor.errors import InvalidInputError
 from tutor.review.review_store import ReviewRecord
 from tutor.review.service import Reviewer, ReviewService

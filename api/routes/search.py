@@ -1,6 +1,6 @@
 """Read-only hybrid search over the knowledge base, open to anonymous callers.
 
-What a caller finds is the access policy's (``tutor/access.py``): anonymous callers the
+What a caller finds is the access policy's (``tutor/accounts/access.py``): anonymous callers the
 published material of every course (what was ingested from course folders: never console
 uploads, FAQ pages written from content gaps, or solutions); trainees and instructors also
 everything else of their own course; admins everything. Solution material is never returned.
@@ -17,7 +17,7 @@ from api.deps import KnowledgeBaseDep, SettingsDep
 from api.schemas.search import MAX_QUERY_CHARS, SearchHitPublic, SearchPublic
 from knowledge.errors import InvalidInputError
 from knowledge.types import KINDS, SearchFilter
-from tutor.access import Access
+from tutor.accounts.access import Access
 
 router = APIRouter(prefix="/api/search", tags=["search"])
 

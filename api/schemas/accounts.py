@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, StrictBool, StrictStr
 
-from tutor.accounts import User
+from tutor.accounts.users import User
 
 
 class UserPublic(BaseModel):

@@ -1,6 +1,6 @@
 """Expected mode: did the reply take the mode the turn expects?
 
-Modes (``tutor/chat.py``): ``answer`` from the course, ``hint`` for a graded exercise,
+Modes (``tutor/chat/service.py``): ``answer`` from the course, ``hint`` for a graded exercise,
 ``not_covered`` when the course does not cover the question, ``smalltalk`` for greetings,
 thanks and questions about the tutor. 1.0 when the reply's mode is exactly the expected
 one, else 0.0 (an in-course question answered with hints is as wrong as one answered "not

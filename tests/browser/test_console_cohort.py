@@ -12,9 +12,9 @@ import pytest
 
 from knowledge.registry import make_engine
 from tests.browser.conftest import ARTIFACTS, start_server, stop_server
-from tutor.accounts import AccountService
-from tutor.answering import Citation
-from tutor.conversations import ConversationStore
+from tutor.accounts.users import AccountService
+from tutor.chat.answering import Citation
+from tutor.chat.conversations import ConversationStore
 from tutor.learner import LearnerService
 from tutor.review.review_store import ReviewStore
 from tutor.review.types import SourceFile

@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.deps import get_account_service
 from knowledge.registry import make_engine
-from tutor.accounts import AccountService
-from tutor.conversations import ConversationStore
+from tutor.accounts.users import AccountService
+from tutor.chat.conversations import ConversationStore
 from tutor.learner_store import LearnerStore
 from tutor.review.review_store import ReviewStore
 from tutor.review.types import SourceFile

@@ -14,7 +14,7 @@ from api.app import create_app
 from api.auth import CsrfAuthDep, PageUserDep, require_access
 from api.deps import get_account_service
 from knowledge.registry import make_engine
-from tutor.accounts import AccountService, User
+from tutor.accounts.users import AccountService, User
 from tutor.services import build_services
 from tutor.settings import Settings
 

@@ -23,10 +23,10 @@ from knowledge.errors import (
 from knowledge.ingest import ingest_path
 from knowledge.knowledge_base import build_knowledge_base
 from knowledge.registry import make_engine
-from tutor.accounts import AccountService
-from tutor.answering import AnswerEvent
-from tutor.chat import ChatService
-from tutor.conversations import ConversationStore
+from tutor.accounts.users import AccountService
+from tutor.chat.answering import AnswerEvent
+from tutor.chat.conversations import ConversationStore
+from tutor.chat.service import ChatService
 from tutor.learner import LearnerService
 from tutor.services import build_services
 from tutor.settings import Settings

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from knowledge.registry import make_engine
-from tutor.accounts import AccountService
+from tutor.accounts.users import AccountService
 
 pytestmark = pytest.mark.integration
 
@@ -139,7 +139,7 @@ def test_missing_password_without_a_terminal_is_an_error(user) -> None:
 
 
 def test_export_then_delete_a_trainee(user, tmp_path) -> None:
-    from tutor.conversations import ConversationStore
+    from tutor.chat.conversations import ConversationStore
 
     assert (
         user(

@@ -26,9 +26,9 @@ from knowledge.embeddings import build_embeddings
 from knowledge.ingest import ingest_path
 from knowledge.knowledge_base import build_knowledge_base
 from knowledge.registry import make_engine
-from tutor.accounts import AccountService
-from tutor.answering import Citation
-from tutor.conversations import ConversationStore
+from tutor.accounts.users import AccountService
+from tutor.chat.answering import Citation
+from tutor.chat.conversations import ConversationStore
 from tutor.course_catalog import CourseCatalog
 from tutor.learner import LearnerService
 from tutor.review.review_store import ReviewStore

@@ -18,9 +18,9 @@ from knowledge.ingest import ingest_path
 from knowledge.knowledge_base import build_knowledge_base
 from knowledge.registry import make_engine
 from knowledge.types import SearchFilter
-from tutor.accounts import AccountService
+from tutor.accounts.users import AccountService
+from tutor.chat.conversations import ConversationStore
 from tutor.content_gaps import ContentGaps
-from tutor.conversations import ConversationStore
 from tutor.question_groups import build_question_grouper
 from tutor.services import build_services
 from tutor.settings import Settings

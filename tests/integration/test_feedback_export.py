@@ -16,9 +16,9 @@ from knowledge.chunking import chunk_document
 from knowledge.errors import InvalidInputError
 from knowledge.loaders import load_document
 from knowledge.registry import DocumentRegistry, make_engine
-from tutor.accounts import AccountService
-from tutor.answering import Citation
-from tutor.conversations import ConversationStore
+from tutor.accounts.users import AccountService
+from tutor.chat.answering import Citation
+from tutor.chat.conversations import ConversationStore
 from tutor.store import feedback
 
 pytestmark = pytest.mark.integration

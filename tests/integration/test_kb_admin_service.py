@@ -14,7 +14,7 @@ from reportlab.pdfgen import canvas
 from knowledge.ingest import ingest_path
 from knowledge.registry import make_engine
 from knowledge.types import SearchFilter
-from tutor.accounts import User
+from tutor.accounts.users import User
 from tutor.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from tutor.kb_admin import KnowledgeAdminService
 from tutor.kb_history import KbHistory

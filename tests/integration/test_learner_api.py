@@ -21,7 +21,7 @@ from knowledge.embeddings import build_embeddings
 from knowledge.ingest import ingest_path
 from knowledge.knowledge_base import build_knowledge_base
 from knowledge.registry import make_engine
-from tutor.accounts import AccountService
+from tutor.accounts.users import AccountService
 from tutor.services import build_services
 from tutor.settings import Settings
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from knowledge.registry import make_engine
-from tutor.answering import LearnerContext
+from tutor.chat.answering import LearnerContext
 from tutor.errors import InvalidInputError, NotFoundError
 from tutor.learner import LearnerService, PlacementSession, UnknownSkillError
 from tutor.learner_store import evidence

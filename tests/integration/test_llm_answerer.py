@@ -15,7 +15,7 @@ import pytest
 
 from knowledge.types import Chunk, ScoredChunk
 from tests.fakes.openai_server import ScriptClient, start_fake_openai, stop_fake_openai
-from tutor.answering import (
+from tutor.chat.answering import (
     Answer,
     AnswerEvent,
     AnswerRequest,
@@ -23,7 +23,7 @@ from tutor.answering import (
     Turn,
     answer_text,
 )
-from tutor.llm_answerer import LLMAnswerer, build_llm_answerer, guard_leaks, validate_citations
+from tutor.chat.llm_answerer import LLMAnswerer, build_llm_answerer, guard_leaks, validate_citations
 
 pytestmark = pytest.mark.integration
 
@@ -447,7 +447,7 @@ def test_condense_question_asks_the_model(server, make_answerer) -> None:
 
 
 def test_condense_question_says_when_the_model_failed(server, make_answerer) -> None:
-    # None tells the chat's topic rule to decide offline (tutor/topics.py: LLMTopicRule).
+    # None tells the chat's topic rule to decide offline (tutor/chat/topics.py: LLMTopicRule).
     server.script({"status": 500})
     answerer = make_answerer()
 

@@ -30,14 +30,14 @@ from knowledge.ingest import ingest_path
 from knowledge.knowledge_base import build_knowledge_base
 from knowledge.registry import make_engine
 from tests.fakes.openai_server import ScriptClient, start_fake_openai, stop_fake_openai
-from tutor.accounts import AccountService
-from tutor.answering import AnswerEvent
-from tutor.chat import ChatService, coverage_rule
-from tutor.conversations import ConversationStore
-from tutor.privacy import TraineeData
+from tutor.accounts.privacy import TraineeData
+from tutor.accounts.users import AccountService
+from tutor.chat.answering import AnswerEvent
+from tutor.chat.conversations import ConversationStore
+from tutor.chat.service import ChatService, coverage_rule
+from tutor.chat.topics import Exchange
 from tutor.services import build_services
 from tutor.settings import Settings
-from tutor.topics import Exchange
 
 pytestmark = pytest.mark.integration
 

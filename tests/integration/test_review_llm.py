@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.fakes.openai_server import ScriptClient, start_fake_openai, stop_fake_openai
-from tutor.llm_answerer import build_chat_model
+from tutor.chat.llm_answerer import build_chat_model
 from tutor.review.narrative import LLMReviewNarrator, ReviewFacts, compose_offline
 from tutor.review.types import SourceFile
 

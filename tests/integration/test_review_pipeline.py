@@ -15,7 +15,7 @@ from argon2 import PasswordHasher
 from eval.review_bench import run_review_benchmark
 from knowledge.ingest import ingest_path
 from knowledge.registry import make_engine
-from tutor.accounts import AccountService
+from tutor.accounts.users import AccountService
 from tutor.errors import InvalidInputError
 from tutor.review import localization
 from tutor.review.exercise_tests import ExerciseTests

@@ -8,7 +8,7 @@ import pytest
 from argon2 import PasswordHasher
 
 from knowledge.registry import make_engine
-from tutor.accounts import AccountService
+from tutor.accounts.users import AccountService
 from tutor.review.review_store import ReviewStore
 from tutor.review.types import SourceFile
 

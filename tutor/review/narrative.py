@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prompts import render
-from tutor.llm_answerer import classify_failure, guard_leaks
+from tutor.chat.llm_answerer import classify_failure, guard_leaks
 from tutor.review.types import SourceFile
 
 log = logging.getLogger("kdt.tutor.review")
@@ -152,7 +152,7 @@ def llm_messages(facts: ReviewFacts) -> list[tuple[str, str]]:
 
 
 class LLMReviewNarrator:
-    """A narrative from a chat model (``tutor.llm_answerer.build_chat_model``), retried on
+    """A narrative from a chat model (``tutor.chat.llm_answerer.build_chat_model``), retried on
     transient failures (timeouts, 429, 5xx), else the composed text with a notice."""
 
     name = "llm"

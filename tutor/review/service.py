@@ -39,9 +39,9 @@ from sqlalchemy import Engine
 from knowledge.errors import KdtTutorError, KnowledgeError
 from knowledge.knowledge_base import KnowledgeBase
 from knowledge.types import SearchFilter
-from tutor.access import Access
+from tutor.accounts.access import Access
+from tutor.chat.llm_answerer import build_chat_model
 from tutor.errors import InvalidInputError, NotFoundError, ProviderUnavailableError
-from tutor.llm_answerer import build_chat_model
 from tutor.review.exercise_tests import ExerciseTests
 from tutor.review.exercises import Exercise, ExerciseCatalog
 from tutor.review.narrative import (
@@ -460,7 +460,7 @@ class ReviewService:
 
     # -- reading ------------------------------------------------------------------------------
     def get(self, access: Access, review_id: str) -> ReviewRecord:
-        """A review the caller may see (``tutor/access.py``: their own; an instructor's
+        """A review the caller may see (``tutor/accounts/access.py``: their own; an instructor's
         course's; any for admins); any other is not found, as an unknown id is."""
         record = self.store.get(review_id) if review_id else None
         if record is None or not self._may_read(access, record):

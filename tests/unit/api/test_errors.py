@@ -23,7 +23,7 @@ from knowledge.errors import (
     PermissionDeniedError,
     ProviderUnavailableError,
 )
-from tutor.login_throttle import TooManyAttemptsError
+from tutor.accounts.login_throttle import TooManyAttemptsError
 from tutor.skill_map import SkillMapError
 
 # (error raised, status, code): literal expectations, not read from the mapping

@@ -15,7 +15,7 @@ import api
 from api.console_pages import TABS
 from api.i18n import catalog, group_strings, messages, read_catalog, translator
 from api.schemas.learner import LevelSource
-from tutor.accounts import ROLES
+from tutor.accounts.users import ROLES
 from tutor.analytics import StuckKind
 from tutor.review.types import CaseStatus, Verdict
 

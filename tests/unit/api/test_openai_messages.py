@@ -7,7 +7,7 @@ import pytest
 from api.errors import OpenAIRequestError
 from api.routes.openai_compat import HISTORY_TEXT_CHARS, read_messages
 from api.schemas.openai import ChatMessageIn
-from tutor.chat import HISTORY_TURNS
+from tutor.chat.service import HISTORY_TURNS
 
 
 def msgs(*pairs) -> list[ChatMessageIn]:

@@ -23,10 +23,10 @@ from knowledge.errors import (
     PermissionDeniedError,
     ProviderUnavailableError,
 )
-from tutor.accounts import AccountDisabledError, UsernameTakenError
+from tutor.accounts.login_throttle import TooManyAttemptsError
+from tutor.accounts.users import AccountDisabledError, UsernameTakenError
 from tutor.course_authoring import SolutionCheckFailed
 from tutor.learner import UnknownSkillError
-from tutor.login_throttle import TooManyAttemptsError
 from tutor.skill_map import SkillMapError
 
 BRANCHES = [

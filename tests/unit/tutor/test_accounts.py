@@ -8,7 +8,7 @@ import pytest
 from argon2 import PasswordHasher
 
 from knowledge.registry import make_engine
-from tutor.accounts import (
+from tutor.accounts.users import (
     BAD_CREDENTIALS,
     AccountDisabledError,
     AccountService,

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from knowledge.registry import make_engine
-from tutor.conversations import ConversationStore
+from tutor.chat.conversations import ConversationStore
 from tutor.errors import InvalidInputError
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tutor.chat import CoverageRule, coverage_rule
+from tutor.chat.service import CoverageRule, coverage_rule
 from tutor.settings import Settings
 
 RULE = CoverageRule(threshold=0.4, floor=0.25, terms=0.9)

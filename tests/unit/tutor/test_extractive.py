@@ -11,9 +11,9 @@ from eval.metrics.lead import first_sentence
 from knowledge.embeddings import CachedEmbedding
 from knowledge.types import Chunk, ScoredChunk
 from prompts import render
-from tutor.answering import AnswerRequest, LearnerContext, answer_text
-from tutor.extractive import ExtractiveAnswerer, Intent, place_label, question_intent
-from tutor.sentences import (
+from tutor.chat.answering import AnswerRequest, LearnerContext, answer_text
+from tutor.chat.extractive import ExtractiveAnswerer, Intent, place_label, question_intent
+from tutor.chat.sentences import (
     is_signpost,
     needs_antecedent,
     split_sentences,

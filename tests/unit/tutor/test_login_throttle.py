@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tutor.login_throttle import LoginThrottle, TooManyAttemptsError
+from tutor.accounts.login_throttle import LoginThrottle, TooManyAttemptsError
 
 
 class Clock:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from knowledge.types import Chunk, ScoredChunk
-from tutor.multiple_choice import (
+from tutor.chat.multiple_choice import (
     EvidenceOptionPicker,
     parse_choice,
     read_form,

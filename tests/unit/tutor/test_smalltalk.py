@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from prompts import render
-from tutor.answering import AnswerRequest, answer_text
-from tutor.smalltalk import SmalltalkReplies, smalltalk_kind, strip_courtesy
+from tutor.chat.answering import AnswerRequest, answer_text
+from tutor.chat.smalltalk import SmalltalkReplies, smalltalk_kind, strip_courtesy
 
 
 @pytest.mark.parametrize(

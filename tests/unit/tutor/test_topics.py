@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from knowledge.lexical import Tokenizer
-from tutor.topics import (
+from tutor.chat.topics import (
     EvidenceRule,
     Exchange,
     LengthRule,

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, delete, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from tutor.answering import Citation
+from tutor.chat.answering import Citation
 from tutor.errors import InvalidInputError, NotFoundError
 from tutor.store import (
     as_utc,
@@ -92,7 +92,7 @@ class Message:
     timings: dict = field(default_factory=dict)
     created_at: datetime | None = None
     feedback: Feedback | None = None
-    topic: dict | None = None  # user messages: {"kind", "query", "anchor"} (tutor/topics.py)
+    topic: dict | None = None  # user messages: {"kind", "query", "anchor"} (tutor/chat/topics.py)
 
 
 def citation_json(c: Citation) -> dict:

@@ -4,7 +4,7 @@ For each question it decides, in order:
 1. **Validity**: empty or over-long messages are refused before anything is stored.
 2. **Conversation**: the trainee's own (another user's id is "not found") or a new one.
 3. **Language**: Korean if the question has Hangul, else English (or what the client asks).
-4. **Topic** (``tutor/topics.py``): small talk, a follow-up, or a new topic, decided from
+4. **Topic** (``tutor/chat/topics.py``): small talk, a follow-up, or a new topic, decided from
    evidence (the message's own topic words, reference words and ellipsis, a change of
    language, and what retrieval finds for the message alone and with the conversation's
    topic); with an LLM, the model writes the standalone question and the offline rule
@@ -14,7 +14,7 @@ For each question it decides, in order:
    searched (and the answer says once that it quotes the other language).
 6. **Mode**:
    - ``smalltalk`` for greetings, thanks and questions about the tutor
-     (``tutor/smalltalk.py``): a short reply, nothing retrieved, never a content gap;
+     (``tutor/chat/smalltalk.py``): a short reply, nothing retrieved, never a content gap;
    - ``hint`` when the question is about a graded exercise (the client names it, the
      trainee mentions its id, or retrieval lands on exercise material): solution material is
      never passed to the answerer and its text is given as ``withheld`` so neither answerer
@@ -38,7 +38,7 @@ from typing import Any
 
 from knowledge.knowledge_base import KnowledgeBase
 from knowledge.types import ScoredChunk, SearchFilter
-from tutor.answering import (
+from tutor.chat.answering import (
     Answer,
     Answerer,
     AnswerRequest,
@@ -46,11 +46,9 @@ from tutor.answering import (
     Mode,
     answer_text,
 )
-from tutor.conversations import ConversationStore, Message, citation_json
-from tutor.errors import InvalidInputError
-from tutor.settings import Settings
-from tutor.smalltalk import SmalltalkReplies
-from tutor.topics import (
+from tutor.chat.conversations import ConversationStore, Message, citation_json
+from tutor.chat.smalltalk import SmalltalkReplies
+from tutor.chat.topics import (
     QUESTION_WORDS,
     Exchange,
     LLMTopicRule,
@@ -60,6 +58,8 @@ from tutor.topics import (
     as_turns,
     build_topic_rule,
 )
+from tutor.errors import InvalidInputError
+from tutor.settings import Settings
 
 MAX_MESSAGE_CHARS = 4000
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
@@ -155,7 +155,7 @@ class ChatPlan:
     history: tuple[Exchange, ...] | None = None
     # False when the question is asked again (regenerate): its gap was recorded the first time.
     record_gap: bool = True
-    # The documents the asker may read when the course does not bound it (``tutor/access.py``:
+    # The documents the asker may read when the course does not bound it (``Access``:
     # a user without a course reads the published material); None: the whole course.
     documents: frozenset[str] | None = None
 
@@ -668,7 +668,7 @@ def build_chat_service(
     """The chat service from settings (``KDT_ANSWERER``, ``KDT_LLM_*``, ``KDT_CHAT_K``,
     ``KDT_COVERAGE_*``); the composition root (``tutor/services.py``) calls this.
     ``embed``: the answerer's sentence embedding (texts -> array)."""
-    from tutor.answering import build_answerer
+    from tutor.chat.answering import build_answerer
 
     answerer = build_answerer(
         settings.answerer,

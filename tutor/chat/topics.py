@@ -5,7 +5,7 @@ message, its language and the conversation's earlier turns (:class:`Exchange`: e
 the query it was answered from and the document its answer cited first) and returns a
 :class:`TopicDecision`: the kind of turn and the query retrieval should search for.
 
-- ``smalltalk``: greetings, thanks, "who are you" (``tutor/smalltalk.py``). Nothing is
+- ``smalltalk``: greetings, thanks, "who are you" (``tutor/chat/smalltalk.py``). Nothing is
   retrieved, and later follow-ups skip these turns when they look for the topic.
 - ``follow_up``: the message continues the last topic ("Why?", "예를 들어?", "How do I sort
   it?", "What about dictionaries?", "튜플은요?"); retrieval searches for it together with
@@ -37,8 +37,8 @@ from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
 from knowledge.lexical import Tokenizer, is_hangul
-from tutor.answering import Turn
-from tutor.smalltalk import smalltalk_kind, strip_courtesy
+from tutor.chat.answering import Turn
+from tutor.chat.smalltalk import smalltalk_kind, strip_courtesy
 
 TurnKind = Literal["new", "follow_up", "smalltalk"]
 

@@ -13,7 +13,7 @@ picking accuracy 0.79 -> 0.84 against searching with the question alone).
 
 How the offline picker scores an option:
 
-1. *Units*: the passages' sentences, list items and code blocks (``tutor/sentences.py``),
+1. *Units*: the passages' sentences, list items and code blocks (``tutor/chat/sentences.py``),
    embedded in one batch with the question, the statements and the options.
 2. *Statement*: the question with the option filled in (into the blank ``___`` when the
    question has one, else appended), without the negation word of a NOT question.
@@ -49,7 +49,7 @@ import numpy as np
 from knowledge.lexical import Tokenizer
 from knowledge.types import ScoredChunk
 from prompts import render
-from tutor.sentences import Unit, split_units
+from tutor.chat.sentences import Unit, split_units
 
 EMBED_CHARS = 400  # units are embedded up to this many characters
 MAX_UNITS = 80  # at most this many units are embedded (those sharing most words with the claims)

@@ -43,7 +43,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from prompts import render
-from tutor.answering import (
+from tutor.chat.answering import (
     Answer,
     Answerer,
     AnswerEvent,

@@ -4,7 +4,7 @@ Greetings, thanks, goodbyes, acknowledgements ("ok", "알겠어요"), "who are y
 you do" and a bare "help" / "도와줘" are not questions about the course: they get a short
 reply in the trainee's language that says what the tutor can do (``prompts/tutor/
 smalltalk.text.j2``), they are never logged as content gaps, and a later follow-up never
-joins them (``tutor/topics.py`` skips them when it looks for the conversation's topic).
+joins them (``tutor/chat/topics.py`` skips them when it looks for the conversation's topic).
 
 A message is small talk only when *all* of it is: "hi, what is a list?" is a question with
 a greeting in front. :func:`strip_courtesy` removes such a greeting or thanks so that
@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterator
 
 from prompts import render
-from tutor.answering import Answer, AnswerEvent, AnswerRequest
+from tutor.chat.answering import Answer, AnswerEvent, AnswerRequest
 
 # Each kind: phrases that make up a whole message of that kind (after normalisation:
 # lowercase, punctuation, emoji and filler removed). Korean endings vary, so the Korean

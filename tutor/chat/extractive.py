@@ -1,6 +1,6 @@
 """The offline default answerer: quotes the course verbatim, with numbered citations.
 
-No LLM. The passages are split into units (``tutor/sentences.py``: sentences, list items,
+No LLM. The passages are split into units (``tutor/chat/sentences.py``: sentences, list items,
 key-term items, whole code blocks), scored against the question, and a few are quoted word
 for word, each group followed by ``[n]`` (``n`` = the passage's index in
 ``request.passages`` + 1).
@@ -65,8 +65,8 @@ import numpy as np
 from knowledge.lexical import Tokenizer
 from knowledge.types import Chunk, ScoredChunk
 from prompts import render
-from tutor.answering import Answer, AnswerEvent, AnswerRequest, Mode, citation_for
-from tutor.sentences import Unit, code_body, needs_antecedent, split_units, stands_alone
+from tutor.chat.answering import Answer, AnswerEvent, AnswerRequest, Mode, citation_for
+from tutor.chat.sentences import Unit, code_body, needs_antecedent, split_units, stands_alone
 
 W_LEXICAL = 0.35
 W_RANK = 0.06

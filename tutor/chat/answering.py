@@ -1,9 +1,9 @@
 """The answerer role: turn retrieved passages into an answer with numbered citations.
 
 Implementations:
-- ``ExtractiveAnswerer`` (``tutor/extractive.py``, the offline default): selects sentences and
+- ``ExtractiveAnswerer`` (``tutor/chat/extractive.py``, the offline default): selects sentences and
   code examples from the passages and quotes them verbatim.
-- ``LLMAnswerer`` (``tutor/llm_answerer.py``): LangChain ``ChatOpenAI`` against any
+- ``LLMAnswerer`` (``tutor/chat/llm_answerer.py``): LangChain ``ChatOpenAI`` against any
   OpenAI-compatible endpoint, prompts from ``prompts/tutor/``.
 
 The chat service decides *what* to answer (mode: answer, hint, not covered; which passages
@@ -123,8 +123,8 @@ def build_answerer(
     llm_timeout_s: float = 30.0,
 ) -> Answerer:
     """The answerer named by ``KDT_ANSWERER``; the LLM one falls back to the offline one."""
+    from tutor.chat.extractive import ExtractiveAnswerer
     from tutor.errors import ConfigError
-    from tutor.extractive import ExtractiveAnswerer
 
     offline = ExtractiveAnswerer(embed=embed, tokenizer=tokenizer)
     if name == "extractive":
@@ -135,7 +135,7 @@ def build_answerer(
                 "KDT_ANSWERER=openai needs KDT_LLM_BASE_URL (any OpenAI-compatible server) "
                 "or KDT_LLM_API_KEY (OpenAI)"
             )
-        from tutor.llm_answerer import build_llm_answerer
+        from tutor.chat.llm_answerer import build_llm_answerer
 
         return build_llm_answerer(
             base_url=llm_base_url,

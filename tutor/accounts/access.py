@@ -37,7 +37,7 @@ from pathlib import Path
 
 from knowledge.registry import DocumentRecord, DocumentRegistry
 from knowledge.types import SearchFilter
-from tutor.accounts import User
+from tutor.accounts.users import User
 from tutor.errors import AuthenticationError, InvalidInputError, PermissionDeniedError
 
 OWN = "own course"
