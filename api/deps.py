@@ -21,7 +21,6 @@ from knowledge.ingest import ingest_path
 from knowledge.knowledge_base import KnowledgeBase, build_knowledge_base
 from knowledge.registry import make_engine
 from tutor.accounts import AccountService
-from tutor.analytics import AnalyticsService
 from tutor.answering import build_answerer
 from tutor.chat import ChatService
 from tutor.content_gaps import ContentGaps
@@ -30,8 +29,9 @@ from tutor.course_authoring import CourseAuthoring, authored_root
 from tutor.course_catalog import CourseCatalog
 from tutor.kb_admin import KnowledgeAdminService
 from tutor.kb_history import KbHistory
-from tutor.learner import LearnerService
-from tutor.learner_params import fitted_params_for
+from tutor.learning.analytics import AnalyticsService
+from tutor.learning.params import fitted_params_for
+from tutor.learning.service import LearnerService
 from tutor.login_throttle import LoginThrottle
 from tutor.privacy import TraineeData
 from tutor.question_groups import build_question_grouper

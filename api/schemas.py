@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr
 
 from knowledge.types import ScoredChunk
 from tutor.accounts import User
-from tutor.learner import (
+from tutor.learning.service import (
     Achievement,
     AnswerResult,
     DueReview,
@@ -21,7 +21,7 @@ from tutor.learner import (
     PracticeItem,
     SkillMastery,
 )
-from tutor.skill_map import SkillMap
+from tutor.learning.skill_map import SkillMap
 
 
 class HealthPublic(BaseModel):
@@ -510,7 +510,7 @@ class ExercisePublic(BaseModel):
 
 
 # --- analytics ---
-# Cohort analytics for instructors (``/api/analytics``); built from ``tutor.analytics``.
+# Cohort analytics for instructors (``/api/analytics``); built from ``tutor.learning.analytics``.
 
 
 class TraineeRowPublic(BaseModel):

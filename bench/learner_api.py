@@ -58,8 +58,8 @@ from bench.common import (
 from bench.serve_memory import _env, _kdt_tutor, stop, wait_healthy
 from knowledge.registry import make_engine
 from tutor.accounts import AccountService
-from tutor.learner import LearnerService
-from tutor.skill_map import load_course
+from tutor.learning.service import LearnerService
+from tutor.learning.skill_map import load_course
 
 NAME = "learner-api"
 COURSE = "bench-course"

@@ -21,8 +21,8 @@ def _services(settings: Settings):
     from knowledge.registry import make_engine
     from tutor.course_authoring import authored_root
     from tutor.course_catalog import CourseCatalog
-    from tutor.learner import LearnerService
-    from tutor.learner_params import fitted_params_for
+    from tutor.learning.params import fitted_params_for
+    from tutor.learning.service import LearnerService
 
     kb = build_knowledge_base(settings.knowledge_config())
     catalog = CourseCatalog(kb.registry, authored_dir=authored_root(settings.data_dir))
@@ -38,9 +38,9 @@ def _services(settings: Settings):
 
 def cmd_learner_fit(args: argparse.Namespace) -> int:
     from knowledge.registry import make_engine
-    from tutor.learner_params import params_path
-    from tutor.learner_store import LearnerStore
-    from tutor.mastery_fit import fit_learner, save_params
+    from tutor.learning.bkt_fit import fit_learner, save_params
+    from tutor.learning.params import params_path
+    from tutor.learning.store import LearnerStore
 
     settings = Settings()
     rows = LearnerStore(make_engine(settings.resolved_database_url)).course_evidence(args.course)

@@ -1,4 +1,4 @@
-"""Cohort analytics over HTTP, for instructors and admins (``tutor/analytics.py``).
+"""Cohort analytics over HTTP, for instructors and admins (``tutor/learning/analytics.py``).
 
 Who sees what is the access policy's (``tutor/access.py``): instructors see the trainees
 of their own course (asking for another course with ``?course=`` is a 403; an instructor
@@ -24,6 +24,7 @@ from fastapi.responses import Response
 from markupsafe import Markup
 
 from api.auth import require_access
+from api.charts import bar_chart_svg, heatmap_svg, line_chart_svg
 from api.deps import AnalyticsServiceDep
 from api.i18n import pick_lang, translator
 from api.schemas import (
@@ -38,7 +39,9 @@ from api.schemas import (
 )
 from tutor.access import ANY, Access
 from tutor.accounts import User
-from tutor.analytics import (
+from tutor.conversations import Message
+from tutor.errors import NotFoundError
+from tutor.learning.analytics import (
     STUCK_DEFAULTS,
     AnalyticsService,
     ExerciseStats,
@@ -56,9 +59,6 @@ from tutor.analytics import (
     stuck_table,
     topics_table,
 )
-from tutor.conversations import Message
-from tutor.errors import NotFoundError
-from tutor.svg_charts import bar_chart_svg, heatmap_svg, line_chart_svg
 
 router = APIRouter(prefix="/api/analytics", tags=["analytics"])
 

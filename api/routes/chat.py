@@ -37,7 +37,7 @@ from tutor.accounts import User
 from tutor.answering import LearnerContext
 from tutor.chat import ChatEvent, ChatPlan, ChatService
 from tutor.conversations import Conversation, Message, citation_json
-from tutor.learner import LearnerService
+from tutor.learning.service import LearnerService
 
 log = logging.getLogger("kdt.api.chat")
 router = APIRouter(tags=["chat"])

@@ -33,7 +33,7 @@ from tutor.accounts import AccountService
 from tutor.answering import AnswerEvent
 from tutor.chat import ChatService
 from tutor.conversations import ConversationStore
-from tutor.learner import LearnerService
+from tutor.learning.service import LearnerService
 from tutor.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -30,7 +30,7 @@ from tutor.accounts import AccountService
 from tutor.answering import Citation
 from tutor.conversations import ConversationStore
 from tutor.course_catalog import CourseCatalog
-from tutor.learner import LearnerService
+from tutor.learning.service import LearnerService
 from tutor.review.review_store import ReviewStore
 from tutor.review.types import SourceFile
 from tutor.settings import Settings

@@ -23,8 +23,8 @@ from knowledge.errors import (
     PermissionDeniedError,
     ProviderUnavailableError,
 )
+from tutor.learning.skill_map import SkillMapError
 from tutor.login_throttle import TooManyAttemptsError
-from tutor.skill_map import SkillMapError
 
 # (error raised, status, code): literal expectations, not read from the mapping
 CASES = [

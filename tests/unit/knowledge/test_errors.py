@@ -25,9 +25,9 @@ from knowledge.errors import (
 )
 from tutor.accounts import AccountDisabledError, UsernameTakenError
 from tutor.course_authoring import SolutionCheckFailed
-from tutor.learner import UnknownSkillError
+from tutor.learning.service import UnknownSkillError
+from tutor.learning.skill_map import SkillMapError
 from tutor.login_throttle import TooManyAttemptsError
-from tutor.skill_map import SkillMapError
 
 BRANCHES = [
     InvalidInputError,

@@ -50,13 +50,13 @@ from sqlalchemy import Engine, func, select
 
 from tutor.conversations import Conversation, ConversationStore, Message
 from tutor.errors import InvalidInputError, NotFoundError
-from tutor.learner import Achievement, LearnerService, LevelProgress, SkillMastery
-from tutor.learner_store import achievements as achievements_table
-from tutor.learner_store import evidence as evidence_table
-from tutor.learner_store import placements as placements_table
-from tutor.mastery import SkillParams, update
+from tutor.learning.bkt import SkillParams, update
+from tutor.learning.service import Achievement, LearnerService, LevelProgress, SkillMastery
+from tutor.learning.skill_map import SkillMap
+from tutor.learning.store import achievements as achievements_table
+from tutor.learning.store import evidence as evidence_table
+from tutor.learning.store import placements as placements_table
 from tutor.review.review_store import code_reviews
-from tutor.skill_map import SkillMap
 from tutor.store import as_utc, content_gaps, conversations, create_schema, messages, users
 
 # Verdicts that say the trainee's code did not pass its tests (test_error, refused and

@@ -1,8 +1,8 @@
 """The learner model as a service: evidence in; mastery, level and what to do next out.
 
 - **Evidence** (``record_answer``, ``record_exercise_result``) is appended to the log in
-  ``tutor.learner_store`` (one row per skill of the item; idempotent per submission) and
-  folded into per-skill mastery with the BKT step of ``tutor.mastery`` (``update``), using
+  ``tutor.learning.store`` (one row per skill of the item; idempotent per submission) and
+  folded into per-skill mastery with the BKT step of ``tutor.learning.bkt`` (``update``), using
   ``params_for(skill)`` (fitted or default parameters) unless an instructor override is
   stored for the course. The per-learner state is a cache of the log (``recompute``
   rebuilds it; a reader replays whatever the cache has not seen yet).
@@ -46,7 +46,9 @@ from sqlalchemy import Engine
 
 from tutor.answering import LearnerContext
 from tutor.errors import InvalidInputError, NotFoundError
-from tutor.learner_store import (
+from tutor.learning.bkt import DEFAULT_PARAMS, SkillParams, update
+from tutor.learning.skill_map import QuizItem, SkillMap
+from tutor.learning.store import (
     SOURCES,
     CachedMastery,
     EvidenceRow,
@@ -54,8 +56,6 @@ from tutor.learner_store import (
     OverrideRow,
     PlacementRow,
 )
-from tutor.mastery import DEFAULT_PARAMS, SkillParams, update
-from tutor.skill_map import QuizItem, SkillMap
 
 PLACEMENT_PRIOR = 0.9
 CREDIT_FLOOR = 0.5
@@ -573,7 +573,7 @@ class LearnerService:
 
     ``skill_maps(course)`` and ``items(course)`` give the course's :class:`SkillMap` and quiz
     items (the composition root caches them); ``params_for(skill)`` the BKT parameters
-    (default: ``tutor.mastery.DEFAULT_PARAMS``). A course id that ``skill_maps`` does not
+    (default: ``tutor.learning.bkt.DEFAULT_PARAMS``). A course id that ``skill_maps`` does not
     know should raise ``NotFoundError``.
     """
 
