@@ -11,7 +11,8 @@ from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr
 
 from knowledge.types import ScoredChunk
 from tutor.accounts import User
-from tutor.learning.service import (
+from tutor.learning.skill_map import SkillMap
+from tutor.learning.types import (
     Achievement,
     AnswerResult,
     DueReview,
@@ -21,7 +22,6 @@ from tutor.learning.service import (
     PracticeItem,
     SkillMastery,
 )
-from tutor.learning.skill_map import SkillMap
 
 
 class HealthPublic(BaseModel):

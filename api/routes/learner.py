@@ -47,7 +47,8 @@ from tutor.access import Access, no_course
 from tutor.accounts import AccountService, User
 from tutor.answering import LearnerContext
 from tutor.errors import NotFoundError
-from tutor.learning.service import LearnerService, LevelProgress
+from tutor.learning.service import LearnerService
+from tutor.learning.types import LevelProgress
 
 log = logging.getLogger("kdt.api.learner")
 router = APIRouter(prefix="/api/learner", tags=["learner"])

@@ -13,9 +13,11 @@ from knowledge.registry import make_engine
 from tutor.answering import LearnerContext
 from tutor.errors import InvalidInputError, NotFoundError
 from tutor.learning.bkt import SkillParams
-from tutor.learning.service import LearnerService, PlacementSession, UnknownSkillError
+from tutor.learning.placement import PlacementSession
+from tutor.learning.service import LearnerService
 from tutor.learning.skill_map import QuizItem, load_course
 from tutor.learning.store import evidence
+from tutor.learning.types import UnknownSkillError
 from tutor.store import create_schema, users
 
 pytestmark = pytest.mark.integration

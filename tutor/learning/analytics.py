@@ -51,11 +51,12 @@ from sqlalchemy import Engine, func, select
 from tutor.conversations import Conversation, ConversationStore, Message
 from tutor.errors import InvalidInputError, NotFoundError
 from tutor.learning.bkt import SkillParams, update
-from tutor.learning.service import Achievement, LearnerService, LevelProgress, SkillMastery
+from tutor.learning.service import LearnerService
 from tutor.learning.skill_map import SkillMap
 from tutor.learning.store import achievements as achievements_table
 from tutor.learning.store import evidence as evidence_table
 from tutor.learning.store import placements as placements_table
+from tutor.learning.types import Achievement, LevelProgress, SkillMastery
 from tutor.review.review_store import code_reviews
 from tutor.store import as_utc, content_gaps, conversations, create_schema, messages, users
 

@@ -25,8 +25,8 @@ from knowledge.errors import (
 )
 from tutor.accounts import AccountDisabledError, UsernameTakenError
 from tutor.course_authoring import SolutionCheckFailed
-from tutor.learning.service import UnknownSkillError
 from tutor.learning.skill_map import SkillMapError
+from tutor.learning.types import UnknownSkillError
 from tutor.login_throttle import TooManyAttemptsError
 
 BRANCHES = [
