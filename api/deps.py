@@ -29,7 +29,7 @@ from tutor.course_authoring import CourseAuthoring, authored_root
 from tutor.course_catalog import CourseCatalog
 from tutor.kb_admin import KnowledgeAdminService
 from tutor.kb_history import KbHistory
-from tutor.learning.analytics import AnalyticsService
+from tutor.learning.analytics.service import AnalyticsService
 from tutor.learning.params import fitted_params_for
 from tutor.learning.service import LearnerService
 from tutor.login_throttle import LoginThrottle

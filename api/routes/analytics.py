@@ -1,4 +1,4 @@
-"""Cohort analytics over HTTP, for instructors and admins (``tutor/learning/analytics.py``).
+"""Cohort analytics over HTTP, for instructors and admins (``tutor/learning/analytics/``).
 
 Who sees what is the access policy's (``tutor/access.py``): instructors see the trainees
 of their own course (asking for another course with ``?course=`` is a 403; an instructor
@@ -41,16 +41,8 @@ from tutor.access import ANY, Access
 from tutor.accounts import User
 from tutor.conversations import Message
 from tutor.errors import NotFoundError
-from tutor.learning.analytics import (
-    STUCK_DEFAULTS,
-    AnalyticsService,
-    ExerciseStats,
-    Heatmap,
-    LevelReport,
-    StuckTrainee,
-    Table,
-    TopicReport,
-    TraineeDetail,
+from tutor.learning.analytics.service import AnalyticsService
+from tutor.learning.analytics.tables import (
     csv_text,
     heatmap_table,
     levels_table,
@@ -58,6 +50,16 @@ from tutor.learning.analytics import (
     skills_table,
     stuck_table,
     topics_table,
+)
+from tutor.learning.analytics.types import (
+    STUCK_DEFAULTS,
+    ExerciseStats,
+    Heatmap,
+    LevelReport,
+    StuckTrainee,
+    Table,
+    TopicReport,
+    TraineeDetail,
 )
 
 router = APIRouter(prefix="/api/analytics", tags=["analytics"])

@@ -30,7 +30,8 @@ from tutor.accounts import AccountService
 from tutor.answering import Citation
 from tutor.conversations import ConversationStore
 from tutor.course_catalog import CourseCatalog
-from tutor.learning.analytics import AnalyticsService, week_start
+from tutor.learning.analytics.cohort import week_start
+from tutor.learning.analytics.service import AnalyticsService
 from tutor.learning.service import LearnerService
 from tutor.learning.store import evidence
 from tutor.review.review_store import ReviewStore
