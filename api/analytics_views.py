@@ -11,13 +11,16 @@ from urllib.parse import urlencode
 
 from markupsafe import Markup
 
+from api.charts import bar_chart_svg, heatmap_svg, line_chart_svg
 from api.i18n import translator
 from api.schemas.analytics import LevelsPublic
 from tutor.accounts.access import ANY, Access
 from tutor.accounts.users import User
-from tutor.analytics import (
+from tutor.chat.conversations import Message
+from tutor.errors import NotFoundError
+from tutor.learning.analytics.service import AnalyticsService
+from tutor.learning.analytics.types import (
     STUCK_DEFAULTS,
-    AnalyticsService,
     ExerciseStats,
     Heatmap,
     LevelReport,
@@ -25,9 +28,6 @@ from tutor.analytics import (
     TopicReport,
     TraineeDetail,
 )
-from tutor.chat.conversations import Message
-from tutor.errors import NotFoundError
-from tutor.svg_charts import bar_chart_svg, heatmap_svg, line_chart_svg
 
 
 # --- the charts (the *.svg routes and the console's cohort page) ------------------------------

@@ -17,12 +17,12 @@ from knowledge.knowledge_base import KnowledgeBase
 from tutor.accounts.login_throttle import LoginThrottle
 from tutor.accounts.privacy import TraineeData
 from tutor.accounts.users import AccountService
-from tutor.analytics import AnalyticsService
 from tutor.chat.service import ChatService
 from tutor.content_gaps import ContentGaps
 from tutor.course_authoring import CourseAuthoring
 from tutor.kb_admin import KnowledgeAdminService
-from tutor.learner import LearnerService
+from tutor.learning.analytics.service import AnalyticsService
+from tutor.learning.service import LearnerService
 from tutor.review.service import ReviewService
 from tutor.services import Services
 from tutor.settings import Settings

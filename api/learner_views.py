@@ -20,7 +20,8 @@ from knowledge.errors import KnowledgeError
 from tutor.accounts.access import no_course
 from tutor.accounts.users import User
 from tutor.chat.answering import LearnerContext
-from tutor.learner import LearnerService, LevelProgress
+from tutor.learning.service import LearnerService
+from tutor.learning.types import LevelProgress
 
 log = logging.getLogger("kdt.api.learner")
 

@@ -55,10 +55,10 @@ from knowledge.registry import make_engine
 from tutor.accounts.users import AccountService
 from tutor.chat.answering import Citation
 from tutor.chat.conversations import ConversationStore
-from tutor.learner import LearnerService
+from tutor.learning.service import LearnerService
+from tutor.learning.skill_map import load_course
 from tutor.review.review_store import ReviewStore
 from tutor.review.types import SourceFile
-from tutor.skill_map import load_course
 
 NAME = "analytics"
 EXERCISES = 10

@@ -58,8 +58,8 @@ from bench.common import (
 from bench.serve_memory import _env, _kdt_tutor, stop, wait_healthy
 from knowledge.registry import make_engine
 from tutor.accounts.users import AccountService
-from tutor.learner import LearnerService
-from tutor.skill_map import load_course
+from tutor.learning.service import LearnerService
+from tutor.learning.skill_map import load_course
 
 NAME = "learner-api"
 COURSE = "bench-course"
@@ -227,20 +227,32 @@ def run(
         cli = _kdt_tutor()
         log(f"ingesting a synthetic course of {skills} skills")
         t0 = time.perf_counter()
-        subprocess.run([cli, "ingest", str(course_dir)], env=env, cwd=tmp, check=True,
-                       stdout=subprocess.DEVNULL, timeout=3600)
+        subprocess.run(
+            [cli, "ingest", str(course_dir)],
+            env=env,
+            cwd=tmp,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            timeout=3600,
+        )
         ingest_s = time.perf_counter() - t0
         database_url = f"sqlite:///{(data_dir / 'kdt.db').as_posix()}"
         accounts = AccountService(make_engine(database_url))
         users, tokens = [], {}
         for n in range(trainees):
-            user = accounts.create_user(f"trainee{n:02d}", "bench-password-1", role="trainee",
-                                        course=COURSE)
+            user = accounts.create_user(
+                f"trainee{n:02d}", "bench-password-1", role="trainee", course=COURSE
+            )
             users.append(user.id)
             tokens[user.id] = accounts.create_token(user, "bench")
         log(f"recording {observations} observations for {trainees} trainees")
-        filled = fill_evidence(database_url=database_url, course_dir=course_dir,
-                               trainees=users, observations=observations, seed=seed)
+        filled = fill_evidence(
+            database_url=database_url,
+            course_dir=course_dir,
+            trainees=users,
+            observations=observations,
+            seed=seed,
+        )
 
         port = free_port()
         base = f"http://127.0.0.1:{port}"
@@ -250,19 +262,26 @@ def run(
         health_times: list[float] = []
         concurrent: list[float] = []
         with log_path.open("wb") as out:
-            proc = subprocess.Popen([cli, "serve", "--port", str(port)], env=env, cwd=tmp,
-                                    stdout=out, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(
+                [cli, "serve", "--port", str(port)],
+                env=env,
+                cwd=tmp,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
             try:
                 wait_healthy(proc, f"{base}/api/health", log_path)
                 with httpx.Client() as client:
                     auth = {u: {"Authorization": f"Bearer {tokens[u]}"} for u in users}
                     t = time.perf_counter()
-                    first = client.get(f"{base}/api/learner/me", headers=auth[users[0]],
-                                       timeout=120)
+                    first = client.get(
+                        f"{base}/api/learner/me", headers=auth[users[0]], timeout=120
+                    )
                     first_s = time.perf_counter() - t
                     if first.status_code != 200:
-                        raise RuntimeError(f"/api/learner/me answered {first.status_code}: "
-                                           f"{first.text[:300]}")
+                        raise RuntimeError(
+                            f"/api/learner/me answered {first.status_code}: {first.text[:300]}"
+                        )
                     body = first.json()
                     payload_kb = round(len(first.content) / 1024, 1)
                     for u in users[1:]:
@@ -316,8 +335,10 @@ def run(
     ]
     return {
         "name": NAME,
-        "title": (f"trainee dashboard from a real server: {skills} skills, {trainees} trainees, "
-                  f"{filled['rows']:,} observations (SQLite)"),
+        "title": (
+            f"trainee dashboard from a real server: {skills} skills, {trainees} trainees, "
+            f"{filled['rows']:,} observations (SQLite)"
+        ),
         "baseline_name": "health",
         "baseline_desc": "GET /api/health on the same server, interleaved request by request",
         "rows": rows,
@@ -330,14 +351,23 @@ def run(
             f"dashboard payload: {len(body['skills'])} skills, {len(body['practice'])} practice "
             f"items, {body['reviews']['due']} due reviews listed; ingest {ingest_s:.0f} s",
         ],
-        "details": {"me": me, "health": health, "concurrent": many, "service": service,
-                    "evidence": filled, "ingest_s": round(ingest_s, 1)},
+        "details": {
+            "me": me,
+            "health": health,
+            "concurrent": many,
+            "service": service,
+            "evidence": filled,
+            "ingest_s": round(ingest_s, 1),
+        },
     }
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.learner_api", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.learner_api",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--skills", type=int, default=200)
     parser.add_argument("--trainees", type=int, default=30)
     parser.add_argument("--observations", type=int, default=10_000)
@@ -346,15 +376,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", metavar="OUT", default=str(OUT_DIR / "learner-api.json"))
     args = parser.parse_args(argv)
     before = load_average()
-    result = run(skills=args.skills, trainees=args.trainees, observations=args.observations,
-                 rounds=args.rounds, seed=args.seed)
+    result = run(
+        skills=args.skills,
+        trainees=args.trainees,
+        observations=args.observations,
+        rounds=args.rounds,
+        seed=args.seed,
+    )
     result["load_average"] = {"before": before, "after": load_average()}
     print(format_table(result))
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"machine": machine_info(), "argv": sys.argv[1:] if argv is None
-                               else argv, "benchmarks": {NAME: result}}, ensure_ascii=False,
-                              indent=2), encoding="utf-8")
+    out.write_text(
+        json.dumps(
+            {
+                "machine": machine_info(),
+                "argv": sys.argv[1:] if argv is None else argv,
+                "benchmarks": {NAME: result},
+            },
+            ensure_ascii=False,
+            indent=2,
+        ),
+        encoding="utf-8",
+    )
     log(f"results written to {out}")
     return 0
 

@@ -44,8 +44,9 @@ from sqlalchemy import insert
 
 from bench.common import OUT_DIR, SAMPLE_COURSE, format_table, load_average, log, machine_info, row
 from knowledge.registry import make_engine
-from tutor.learner import LearnerService, PlacementSession
-from tutor.skill_map import SkillMap, load_course
+from tutor.learning.placement import PlacementSession
+from tutor.learning.service import LearnerService
+from tutor.learning.skill_map import SkillMap, load_course
 from tutor.store import create_schema, users
 
 

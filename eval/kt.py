@@ -7,8 +7,8 @@ user (predict, then update), and scored with AUC and RMSE.
 
 Models:
 
-- ``ours``: :class:`tutor.mastery.LearnerModel` with parameters from
-  :func:`tutor.mastery_fit.fit_learner` (pyBKT per skill with forgetting, shrunk toward pooled
+- ``ours``: :class:`tutor.learning.bkt.LearnerModel` with parameters from
+  :func:`tutor.learning.bkt_fit.fit_learner` (pyBKT per skill with forgetting, shrunk toward pooled
   parameters, plus the per-trainee ability offset learned online);
 - ``pybkt``: plain pyBKT (``Model(num_fits=5)``, standard BKT, no forgetting) fitted per skill
   on the train users; its own ``predict`` on the test users. ``correct_predictions`` is the
@@ -50,8 +50,8 @@ from pathlib import Path
 from typing import Any
 
 from knowledge.errors import InvalidInputError
-from tutor.mastery import LearnerModel
-from tutor.mastery_fit import fit_learner, load_fit, save_params
+from tutor.learning.bkt import LearnerModel
+from tutor.learning.bkt_fit import fit_learner, load_fit, save_params
 
 COLUMNS = ("user_id", "skill_name", "correct", "order_id")
 MODELS = ("ours", "pybkt", "per-skill-mean")

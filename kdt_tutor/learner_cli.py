@@ -23,9 +23,9 @@ def _services():
 
 
 def cmd_learner_fit(args: argparse.Namespace) -> int:
-    from tutor.learner_params import params_path
-    from tutor.learner_store import LearnerStore
-    from tutor.mastery_fit import fit_learner, save_params
+    from tutor.learning.bkt_fit import fit_learner, save_params
+    from tutor.learning.params import params_path
+    from tutor.learning.store import LearnerStore
 
     services = _services()
     settings = services.settings
@@ -39,8 +39,10 @@ def cmd_learner_fit(args: argparse.Namespace) -> int:
     sources: dict[str, int] = {}
     for p in fit.params.values():
         sources[p.source] = sources.get(p.source, 0) + 1
-    print(f"fitted {len(fit.params)} skill(s) from {len(rows)} observation(s): "
-          + ", ".join(f"{n} {s}" for s, n in sorted(sources.items())))
+    print(
+        f"fitted {len(fit.params)} skill(s) from {len(rows)} observation(s): "
+        + ", ".join(f"{n} {s}" for s, n in sorted(sources.items()))
+    )
     print(f"saved {path}; restart the server to use them")
     return 0
 
@@ -73,8 +75,10 @@ def _plain(obj):
 
 def cmd_learner_recompute(args: argparse.Namespace) -> int:
     _services().learner.recompute_course(args.course)
-    print(f"cached mastery of course {args.course!r} dropped; it is rebuilt from the evidence "
-          "log on next read")
+    print(
+        f"cached mastery of course {args.course!r} dropped; it is rebuilt from the evidence "
+        "log on next read"
+    )
     return 0
 
 
@@ -84,8 +88,12 @@ def add_learner_parser(sub) -> None:
     )
     p = lp.add_parser("fit", help="fit BKT parameters from a course's evidence log")
     p.add_argument("course", help="course id")
-    p.add_argument("--min-observations", type=int, default=30,
-                   help="skills with fewer answers use the pooled parameters (default 30)")
+    p.add_argument(
+        "--min-observations",
+        type=int,
+        default=30,
+        help="skills with fewer answers use the pooled parameters (default 30)",
+    )
     p.set_defaults(func=cmd_learner_fit)
     p = lp.add_parser("show", help="a trainee's level and mastery per skill")
     p.add_argument("username")

@@ -14,7 +14,7 @@
     └── KnowledgeError            a course's content is missing or wrong      409
         ├── MissingContentError   (also a NotFoundError)                      404
         └── InvalidContentError   (also an InvalidInputError)                 422
-            └── SkillMapError     (tutor.skill_map) skills that do not add up
+            └── SkillMapError     (tutor.learning.skill_map) skills that do not add up
 
 Elsewhere: ``tutor.accounts.login_throttle.TooManyAttemptsError`` (root, 429),
 ``tutor.accounts.users.AccountDisabledError`` (authentication), ``UsernameTakenError`` (input).

@@ -55,11 +55,11 @@ from knowledge.ingest import IngestReport, ingest_path
 from knowledge.knowledge_base import KnowledgeBase
 from tutor.course_catalog import CourseCatalog
 from tutor.errors import ConflictError, InvalidInputError, NotFoundError
+from tutor.learning.skill_map import QuizItem, SkillMap
 from tutor.review.exercise_tests import MAX_JSON_BYTES, ExerciseTests
 from tutor.review.exercises import Exercise, ExerciseCatalog
 from tutor.review.sandbox import Sandbox, SandboxLimits
 from tutor.review.types import SourceFile, TestRun
-from tutor.skill_map import QuizItem, SkillMap
 
 log = logging.getLogger("kdt.tutor.authoring")
 
@@ -464,7 +464,7 @@ class CourseAuthoring:
         return self.course_dir(course) / "quiz.jsonl"
 
     def _authored_items(self, course: str) -> list[QuizItem]:
-        from tutor.skill_map import read_quiz
+        from tutor.learning.skill_map import read_quiz
 
         path = self._quiz_path(course)
         return read_quiz(path) if path.is_file() else []

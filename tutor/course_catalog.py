@@ -11,7 +11,7 @@ from pathlib import Path
 
 from knowledge.errors import KnowledgeError, MissingContentError
 from knowledge.registry import DocumentRecord, DocumentRegistry
-from tutor.skill_map import QuizItem, SkillMap, read_quiz
+from tutor.learning.skill_map import QuizItem, SkillMap, read_quiz
 
 log = logging.getLogger("kdt.tutor")
 

@@ -29,13 +29,13 @@ if TYPE_CHECKING:
     from knowledge.lexical import Tokenizer
     from tutor.accounts.privacy import TraineeData
     from tutor.accounts.users import AccountService
-    from tutor.analytics import AnalyticsService
     from tutor.chat.service import ChatService
     from tutor.content_gaps import ContentGaps
     from tutor.course_authoring import CourseAuthoring
     from tutor.course_catalog import CourseCatalog
     from tutor.kb_admin import KnowledgeAdminService
-    from tutor.learner import LearnerService
+    from tutor.learning.analytics.service import AnalyticsService
+    from tutor.learning.service import LearnerService
     from tutor.review.pipeline import ReviewPipeline
     from tutor.review.service import ReviewService
 
@@ -174,8 +174,8 @@ class Services:
     @property
     def learner(self) -> LearnerService:
         def build() -> LearnerService:
-            from tutor.learner import LearnerService
-            from tutor.learner_params import fitted_params_for
+            from tutor.learning.params import fitted_params_for
+            from tutor.learning.service import LearnerService
 
             catalog = self.catalog
             return LearnerService(
@@ -190,9 +190,9 @@ class Services:
     @property
     def analytics(self) -> AnalyticsService:
         def build() -> AnalyticsService:
-            from tutor.analytics import AnalyticsService
+            from tutor.learning.analytics.service import AnalyticsService
 
-            return AnalyticsService(self.engine, learner=self.learner)
+            return AnalyticsService(self.engine, learner=self.learner, accounts=self.accounts)
 
         return self._once("analytics", build)
 

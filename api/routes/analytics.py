@@ -1,4 +1,4 @@
-"""Cohort analytics over HTTP, for instructors and admins (``tutor/analytics.py``).
+"""Cohort analytics over HTTP, for instructors and admins (``tutor/learning/analytics/``).
 
 Who sees what is the access policy's (``tutor/accounts/access.py``): instructors see the trainees
 of their own course (asking for another course with ``?course=`` is a 403; an instructor
@@ -41,8 +41,7 @@ from api.schemas.analytics import (
 )
 from tutor.accounts.access import Access
 from tutor.accounts.users import User
-from tutor.analytics import (
-    Table,
+from tutor.learning.analytics.tables import (
     csv_text,
     heatmap_table,
     levels_table,
@@ -51,6 +50,7 @@ from tutor.analytics import (
     stuck_table,
     topics_table,
 )
+from tutor.learning.analytics.types import Table
 
 router = APIRouter(prefix="/api/analytics", tags=["analytics"])
 

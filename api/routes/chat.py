@@ -43,7 +43,7 @@ from tutor.accounts.users import User
 from tutor.chat.answering import LearnerContext
 from tutor.chat.conversations import Conversation, Message, citation_json
 from tutor.chat.service import ChatEvent, ChatPlan, ChatService
-from tutor.learner import LearnerService
+from tutor.learning.service import LearnerService
 
 log = logging.getLogger("kdt.api.chat")
 router = APIRouter(tags=["chat"])

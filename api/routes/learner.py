@@ -41,7 +41,7 @@ from api.schemas.learner import (
 from tutor.accounts.access import Access, no_course
 from tutor.accounts.users import AccountService, User
 from tutor.errors import NotFoundError
-from tutor.learner import LearnerService
+from tutor.learning.service import LearnerService
 
 log = logging.getLogger("kdt.api.learner")
 router = APIRouter(prefix="/api/learner", tags=["learner"])

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from api.schemas.learner import AchievementPublic, LevelProgressPublic, SkillMasteryPublic
 from api.schemas.reviews import CodeReviewSummaryPublic
-from tutor.skill_map import SkillMap
+from tutor.learning.skill_map import SkillMap
 
 # --- analytics ---
 # Cohort analytics for instructors (``/api/analytics``); built from ``tutor.analytics``.

@@ -10,7 +10,8 @@ from urllib.parse import urlencode
 
 from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr
 
-from tutor.learner import (
+from tutor.learning.skill_map import SkillMap
+from tutor.learning.types import (
     Achievement,
     AnswerResult,
     DueReview,
@@ -20,7 +21,6 @@ from tutor.learner import (
     PracticeItem,
     SkillMastery,
 )
-from tutor.skill_map import SkillMap
 
 # --- the learner model ---------------------------------------------------------------------
 # Quiz items go to the browser without ``answer_index`` and ``explanation``: those come back

@@ -15,10 +15,10 @@ from tests.browser.conftest import ARTIFACTS, start_server, stop_server
 from tutor.accounts.users import AccountService
 from tutor.chat.answering import Citation
 from tutor.chat.conversations import ConversationStore
-from tutor.learner import LearnerService
+from tutor.learning.service import LearnerService
+from tutor.learning.skill_map import load_course
 from tutor.review.review_store import ReviewStore
 from tutor.review.types import SourceFile
-from tutor.skill_map import load_course
 
 pytestmark = pytest.mark.browser
 

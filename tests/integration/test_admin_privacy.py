@@ -14,7 +14,7 @@ from api.deps import get_account_service
 from knowledge.registry import make_engine
 from tutor.accounts.users import AccountService
 from tutor.chat.conversations import ConversationStore
-from tutor.learner_store import LearnerStore
+from tutor.learning.store import LearnerStore
 from tutor.review.review_store import ReviewStore
 from tutor.review.types import SourceFile
 from tutor.services import build_services

@@ -27,12 +27,13 @@ from knowledge.ingest import ingest_path
 from knowledge.knowledge_base import build_knowledge_base
 from knowledge.registry import make_engine
 from tutor.accounts.users import AccountService
-from tutor.analytics import AnalyticsService, week_start
 from tutor.chat.answering import Citation
 from tutor.chat.conversations import ConversationStore
 from tutor.course_catalog import CourseCatalog
-from tutor.learner import LearnerService
-from tutor.learner_store import evidence
+from tutor.learning.analytics.cohort import week_start
+from tutor.learning.analytics.service import AnalyticsService
+from tutor.learning.service import LearnerService
+from tutor.learning.store import evidence
 from tutor.review.review_store import ReviewStore
 from tutor.review.types import SourceFile
 from tutor.services import build_services

@@ -27,7 +27,7 @@ from tutor.accounts.users import AccountService
 from tutor.chat.answering import AnswerEvent
 from tutor.chat.conversations import ConversationStore
 from tutor.chat.service import ChatService
-from tutor.learner import LearnerService
+from tutor.learning.service import LearnerService
 from tutor.services import build_services
 from tutor.settings import Settings
 
@@ -694,8 +694,11 @@ class _RaisingAnswerer:
         (AuthenticationError("the session ended"), "unauthorized", "the session ended"),
         (ProviderUnavailableError("Chroma is down"), "provider_unavailable", "Chroma is down"),
         (NotFoundError("no conversation 'c1'"), "not_found", "no conversation 'c1'"),
-        (ConfigError("KDT_LLM_API_KEY=sk-123 rejected"), "config_error",
-         "internal configuration error"),
+        (
+            ConfigError("KDT_LLM_API_KEY=sk-123 rejected"),
+            "config_error",
+            "internal configuration error",
+        ),
     ],
     ids=lambda v: type(v).__name__ if isinstance(v, Exception) else None,
 )

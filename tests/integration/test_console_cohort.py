@@ -30,7 +30,7 @@ from tutor.accounts.users import AccountService
 from tutor.chat.answering import Citation
 from tutor.chat.conversations import ConversationStore
 from tutor.course_catalog import CourseCatalog
-from tutor.learner import LearnerService
+from tutor.learning.service import LearnerService
 from tutor.review.review_store import ReviewStore
 from tutor.review.types import SourceFile
 from tutor.services import build_services

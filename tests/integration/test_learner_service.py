@@ -12,10 +12,12 @@ from sqlalchemy import func, insert, select
 from knowledge.registry import make_engine
 from tutor.chat.answering import LearnerContext
 from tutor.errors import InvalidInputError, NotFoundError
-from tutor.learner import LearnerService, PlacementSession, UnknownSkillError
-from tutor.learner_store import evidence
-from tutor.mastery import SkillParams
-from tutor.skill_map import QuizItem, load_course
+from tutor.learning.bkt import SkillParams
+from tutor.learning.placement import PlacementSession
+from tutor.learning.service import LearnerService
+from tutor.learning.skill_map import QuizItem, load_course
+from tutor.learning.store import evidence
+from tutor.learning.types import UnknownSkillError
 from tutor.store import create_schema, users
 
 pytestmark = pytest.mark.integration

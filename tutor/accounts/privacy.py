@@ -22,8 +22,8 @@ from typing import Any
 
 from sqlalchemy import Engine, Table, delete, func, select, update
 
-from tutor import learner_store
 from tutor.errors import InvalidInputError, NotFoundError
+from tutor.learning import store as learner_store
 from tutor.review import review_store
 from tutor.store import as_utc, content_gaps, conversations, create_schema, feedback, messages
 from tutor.store import users as users_table

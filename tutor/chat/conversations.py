@@ -73,6 +73,16 @@ class ConversationHit:
 
 
 @dataclass(frozen=True)
+class CourseMessage:
+    """A message as cohort analytics read it."""
+
+    user_id: int
+    role: str
+    citations: list[dict]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
 class Feedback:
     rating: str
     comment: str | None
@@ -435,6 +445,36 @@ class ConversationStore:
                 )
             )
 
+    # --- whole-course reads (cohort analytics) ------------------------------------------
+    def message_extent(self, course: str) -> tuple[int, datetime | None]:
+        """(messages, latest message time) in the course's conversations."""
+        m, c = messages.c, conversations.c
+        query = (
+            select(func.count(), func.max(m.created_at))
+            .select_from(messages.join(conversations, c.id == m.conversation_id))
+            .where(c.course == course)
+        )
+        with self.engine.connect() as conn:
+            count, latest = conn.execute(query).one()
+        return int(count or 0), latest
+
+    def course_messages(self, course: str, *, since: datetime) -> list[CourseMessage]:
+        """Every message of the course's conversations since ``since`` (who, role, the
+        citations as stored, when)."""
+        m, c = messages.c, conversations.c
+        query = (
+            select(c.user_id, m.role, m.citations, m.created_at)
+            .join(conversations, c.id == m.conversation_id)
+            .where(c.course == course, m.created_at >= since)
+        )
+        with self.engine.connect() as conn:
+            return [
+                CourseMessage(
+                    r.user_id, r.role, json.loads(r.citations or "[]"), as_utc(r.created_at)
+                )
+                for r in conn.execute(query)
+            ]
+
     # --- content gaps ----------------------------------------------------------------
     def record_gap(
         self,
@@ -464,6 +504,24 @@ class ConversationStore:
                     reason=reason,
                 )
             )
+
+    def recent_gaps(
+        self, course: str, *, since: datetime, limit: int = 5
+    ) -> tuple[int, list[tuple[str, str | None, datetime]]]:
+        """(content gaps recorded in the course since ``since``, the latest ``limit`` of
+        them as (question, lang, created_at))."""
+        g = content_gaps.c
+        with self.engine.connect() as conn:
+            count = conn.execute(
+                select(func.count()).where(g.course == course, g.created_at >= since)
+            ).scalar_one()
+            rows = conn.execute(
+                select(g.question, g.lang, g.created_at)
+                .where(g.course == course, g.created_at >= since)
+                .order_by(g.created_at.desc(), g.id.desc())
+                .limit(limit)
+            ).all()
+        return int(count), [(q, lang, as_utc(at)) for q, lang, at in rows]
 
     def gaps(self, *, course: str | None = None) -> list[dict]:
         query = select(content_gaps).order_by(content_gaps.c.created_at.desc())

@@ -93,6 +93,18 @@ class ReviewRecord:
     completed_at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ReviewOutcome:
+    """What cohort analytics read of a complete review."""
+
+    user_id: int
+    exercise_id: str | None
+    verdict: str | None
+    static: dict[str, Any]
+    tests: dict[str, Any] | None
+    created_at: datetime
+
+
 def _dump(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, allow_nan=False)
 
@@ -277,3 +289,57 @@ class ReviewStore:
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
         return _record(row) if row else None
+
+    # --- whole-course reads (cohort analytics) ------------------------------------------
+    def complete_extent(self, course: str) -> tuple[int, datetime | None]:
+        """(complete reviews, latest completion) in the course: a new or deleted review
+        changes it."""
+        t = code_reviews.c
+        query = select(func.count(), func.max(t.completed_at)).where(
+            t.course == course, t.status == "complete"
+        )
+        with self.engine.connect() as conn:
+            count, latest = conn.execute(query).one()
+        return int(count or 0), latest
+
+    def outcomes(self, course: str) -> list[ReviewOutcome]:
+        """The course's complete reviews, in time order."""
+        t = code_reviews.c
+        query = (
+            select(t.user_id, t.exercise_id, t.verdict, t.static, t.tests, t.created_at)
+            .where(t.course == course, t.status == "complete")
+            .order_by(t.created_at, t.attempt)
+        )
+        with self.engine.connect() as conn:
+            return [
+                ReviewOutcome(
+                    user_id=r.user_id,
+                    exercise_id=r.exercise_id,
+                    verdict=r.verdict,
+                    static=_load(r.static, {}),
+                    tests=_load(r.tests, None),
+                    created_at=as_utc(r.created_at),
+                )
+                for r in conn.execute(query)
+            ]
+
+    def exercise_verdicts(
+        self, course: str, *, verdicts: tuple[str, ...], user_id: int | None = None
+    ) -> list[tuple[int, str, str, datetime]]:
+        """(user id, exercise id, verdict, created_at) of the course's complete exercise
+        reviews with one of ``verdicts``, in time order (``user_id``: that trainee's only)."""
+        t = code_reviews.c
+        query = (
+            select(t.user_id, t.exercise_id, t.verdict, t.created_at)
+            .where(
+                t.course == course,
+                t.status == "complete",
+                t.exercise_id.is_not(None),
+                t.verdict.in_(verdicts),
+            )
+            .order_by(t.created_at, t.attempt)
+        )
+        if user_id is not None:
+            query = query.where(t.user_id == user_id)
+        with self.engine.connect() as conn:
+            return [(u, eid, verdict, as_utc(at)) for u, eid, verdict, at in conn.execute(query)]

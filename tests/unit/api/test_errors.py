@@ -24,7 +24,7 @@ from knowledge.errors import (
     ProviderUnavailableError,
 )
 from tutor.accounts.login_throttle import TooManyAttemptsError
-from tutor.skill_map import SkillMapError
+from tutor.learning.skill_map import SkillMapError
 
 # (error raised, status, code): literal expectations, not read from the mapping
 CASES = [
@@ -108,7 +108,9 @@ def test_too_many_logins_is_429_with_retry_after() -> None:
 
 def test_public_error_is_what_a_stream_frame_carries(caplog) -> None:
     assert public_error(PermissionDeniedError("not yours"), where="a stream") == (
-        403, "forbidden", "not yours",
+        403,
+        "forbidden",
+        "not yours",
     )
     with caplog.at_level(logging.ERROR, logger="kdt.api"):
         status, code, message = public_error(ConfigError("bad URL x"), where="a stream")

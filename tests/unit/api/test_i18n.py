@@ -16,7 +16,7 @@ from api.console_pages import TABS
 from api.i18n import catalog, group_strings, messages, read_catalog, translator
 from api.schemas.learner import LevelSource
 from tutor.accounts.users import ROLES
-from tutor.analytics import StuckKind
+from tutor.learning.analytics.types import StuckKind
 from tutor.review.types import CaseStatus, Verdict
 
 API = Path(api.__file__).parent

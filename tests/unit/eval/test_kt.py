@@ -20,7 +20,7 @@ from eval.kt import (
     sample_skills,
 )
 from knowledge.errors import InvalidInputError
-from tutor.mastery import LearnerModel, SkillParams, predict_correct, update
+from tutor.learning.bkt import LearnerModel, SkillParams, predict_correct, update
 
 SKILLS = {
     "loops": SkillParams(prior=0.2, learn=0.3, guess=0.15, slip=0.1),

@@ -26,8 +26,8 @@ from knowledge.errors import (
 from tutor.accounts.login_throttle import TooManyAttemptsError
 from tutor.accounts.users import AccountDisabledError, UsernameTakenError
 from tutor.course_authoring import SolutionCheckFailed
-from tutor.learner import UnknownSkillError
-from tutor.skill_map import SkillMapError
+from tutor.learning.skill_map import SkillMapError
+from tutor.learning.types import UnknownSkillError
 
 BRANCHES = [
     InvalidInputError,
@@ -53,8 +53,16 @@ def test_no_branch_catches_another() -> None:
 
 @pytest.mark.parametrize(
     "error",
-    [AuthenticationError, AccountDisabledError, PermissionDeniedError, TooManyAttemptsError,
-     ProviderUnavailableError, ConfigError, ConflictError, UsernameTakenError],
+    [
+        AuthenticationError,
+        AccountDisabledError,
+        PermissionDeniedError,
+        TooManyAttemptsError,
+        ProviderUnavailableError,
+        ConfigError,
+        ConflictError,
+        UsernameTakenError,
+    ],
     ids=lambda c: c.__name__,
 )
 def test_auth_provider_and_config_errors_are_not_knowledge_errors(error) -> None:
@@ -75,8 +83,14 @@ def test_knowledge_errors_are_course_content_problems_of_a_kind() -> None:
 
 @pytest.mark.parametrize(
     "error",
-    [InvalidInputError, LoadError, UnknownSkillError, SolutionCheckFailed, NotFoundError,
-     UsernameTakenError],
+    [
+        InvalidInputError,
+        LoadError,
+        UnknownSkillError,
+        SolutionCheckFailed,
+        NotFoundError,
+        UsernameTakenError,
+    ],
     ids=lambda c: c.__name__,
 )
 def test_bad_requests_are_not_knowledge_errors(error) -> None:

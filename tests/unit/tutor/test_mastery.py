@@ -10,7 +10,7 @@ import time
 import pytest
 
 from tutor.errors import InvalidInputError
-from tutor.mastery import (
+from tutor.learning.bkt import (
     DEFAULT_PARAMS,
     MAX_GUESS,
     MAX_SLIP,
@@ -20,7 +20,7 @@ from tutor.mastery import (
     predict_correct,
     update,
 )
-from tutor.mastery_fit import (
+from tutor.learning.bkt_fit import (
     MAX_FORGET,
     LearnerFit,
     _shrink,

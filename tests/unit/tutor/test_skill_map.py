@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from knowledge.errors import InvalidInputError
-from tutor.skill_map import QuizItem, SkillMap, SkillMapError, load_course, read_quiz
+from tutor.learning.skill_map import QuizItem, SkillMap, SkillMapError, load_course, read_quiz
 
 REPO = Path(__file__).resolve().parents[3]
 SAMPLE = REPO / "courses" / "python-basics"

@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tutor.svg_charts import (
+from api.charts import (
     MASTERED_COLOR,
     NO_DATA_COLOR,
     bar_chart_svg,

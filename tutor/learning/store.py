@@ -160,6 +160,18 @@ class EvidenceRow:
     created_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One evidence row, lean (what a whole-course replay reads)."""
+
+    user_id: int
+    skill: str
+    correct: bool
+    source: str
+    item_id: str
+    created_at: datetime
+
+
 @dataclass(frozen=True)
 class CachedMastery:
     through_id: int
@@ -342,6 +354,54 @@ class LearnerStore:
             return {
                 r[0]: {"rows": int(r[1]), "correct": int(r[2] or 0)} for r in conn.execute(query)
             }
+
+    # --- whole-course reads (cohort analytics) ------------------------------------------
+    def evidence_extent(self, course: str) -> tuple[int, int]:
+        """(rows, highest id) of the course's evidence: the log is append-only, so a change
+        of either says rows were added or deleted."""
+        query = select(func.count(), func.max(evidence.c.id)).where(evidence.c.course == course)
+        with self._ready().connect() as conn:
+            count, last_id = conn.execute(query).one()
+        return int(count or 0), int(last_id or 0)
+
+    def observations(
+        self, course: str, *, after_id: int = 0, upto_id: int | None = None
+    ) -> list[Observation]:
+        """The course's evidence with ``after_id < id <= upto_id``, in log order, lean."""
+        t = evidence.c
+        query = (
+            select(t.user_id, t.skill, t.correct, t.source, t.item_id, t.created_at)
+            .where(t.course == course, t.id > after_id)
+            .order_by(t.id)
+        )
+        if upto_id is not None:
+            query = query.where(t.id <= upto_id)
+        with self._ready().connect() as conn:
+            return [
+                Observation(user_id, skill, bool(correct), source, item_id, as_utc(at))
+                for user_id, skill, correct, source, item_id, at in conn.execute(query)
+            ]
+
+    def finished_placements(self, course: str) -> dict[int, tuple[str, int, dict[str, float]]]:
+        """user id -> (id, result state, priors) of their latest finished placement."""
+        t = placements.c
+        query = (
+            select(t.user_id, t.id, t.result_state, t.priors)
+            .where(t.course == course, t.status == "finished")
+            .order_by(t.finished_at, t.id)
+        )
+        out: dict[int, tuple[str, int, dict[str, float]]] = {}
+        with self._ready().connect() as conn:
+            for r in conn.execute(query):  # later rows win: the latest finished placement
+                out[r.user_id] = (r.id, int(r.result_state or 0), json.loads(r.priors or "{}"))
+        return out
+
+    def course_achievements(self, course: str) -> list[tuple[int, int, datetime]]:
+        """(user id, level, when) of every achievement recorded in the course."""
+        t = achievements.c
+        query = select(t.user_id, t.level, t.achieved_at).where(t.course == course)
+        with self._ready().connect() as conn:
+            return [(user_id, int(level), as_utc(at)) for user_id, level, at in conn.execute(query)]
 
     # --- mastery cache ------------------------------------------------------------------
     def load_cache(self, user_id: int, course: str) -> CachedMastery | None:

@@ -11,7 +11,7 @@ Per skill four parameters (plus optional forgetting):
 ``update`` is the online step used for every quiz answer and exercise result: Bayes on the
 observation, then the learning/forgetting transition. It is pure arithmetic (well under
 1 ms). Parameter fitting (pyBKT with pooled priors) lives beside it in
-``tutor/mastery_fit.py``.
+``tutor/learning/bkt_fit.py``.
 
 :class:`LearnerModel` is the product's learner model: the same per-skill BKT, plus one number
 per trainee learned online from answers on *every* skill (:class:`AbilityParams`): how far

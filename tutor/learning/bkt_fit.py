@@ -8,7 +8,7 @@
    sequences; EM started from the defaults, with forgetting 0.05 when fitted, since EM
    cannot move a transition that starts at 0). These are the priors every skill is pulled
    toward. With fewer than ``min_observations`` answers in total,
-   :data:`~tutor.mastery.DEFAULT_PARAMS` stand in.
+   :data:`~tutor.learning.bkt.DEFAULT_PARAMS` stand in.
 2. **Per skill**: skills with at least ``min_observations`` answers are fitted with pyBKT,
    EM started from the pooled parameters (one start: the pooled values are a better start
    than pyBKT's random ones, and five random starts cost five times as much).
@@ -27,7 +27,7 @@
 
 Skills below ``min_observations`` get the pooled parameters (``source="pooled"``) and a
 logged warning naming them. ``fit_learner`` adds the per-trainee ability weights of
-:class:`~tutor.mastery.LearnerModel` (two numbers, chosen by the likelihood of the model's
+:class:`~tutor.learning.bkt.LearnerModel` (two numbers, chosen by the likelihood of the model's
 own predict-then-update replay on the fitting data). ``save_params``/``load_fit`` keep a fit
 as JSON (atomic write) so the CLI and the benchmark reuse it.
 
@@ -53,7 +53,7 @@ from pathlib import Path
 from typing import Any
 
 from tutor.errors import InvalidInputError
-from tutor.mastery import (
+from tutor.learning.bkt import (
     DEFAULT_PARAMS,
     MAX_GUESS,
     MAX_SLIP,

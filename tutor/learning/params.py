@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from tutor.mastery import DEFAULT_PARAMS, SkillParams
+from tutor.learning.bkt import DEFAULT_PARAMS, SkillParams
 
 
 def params_path(data_dir: Path | str, course: str) -> Path:
@@ -18,7 +18,7 @@ def params_path(data_dir: Path | str, course: str) -> Path:
 
 def load_fitted_params(data_dir: Path | str) -> dict[str, SkillParams]:
     """skill -> fitted SkillParams from every saved course fit."""
-    from tutor.mastery_fit import load_params
+    from tutor.learning.bkt_fit import load_params
 
     folder = Path(data_dir) / "learner"
     merged: dict[str, SkillParams] = {}
