@@ -24,17 +24,17 @@ from tutor.accounts import AccountService
 from tutor.analytics import AnalyticsService
 from tutor.answering import build_answerer
 from tutor.chat import ChatService
-from tutor.content_gaps import ContentGaps
 from tutor.conversations import ConversationStore
-from tutor.course_authoring import CourseAuthoring, authored_root
 from tutor.course_catalog import CourseCatalog
-from tutor.kb_admin import KnowledgeAdminService
-from tutor.kb_history import KbHistory
+from tutor.curation.content_gaps import ContentGaps
+from tutor.curation.course_authoring import CourseAuthoring, authored_root
+from tutor.curation.kb_admin import KnowledgeAdminService
+from tutor.curation.kb_history import KbHistory
+from tutor.curation.question_groups import build_question_grouper
 from tutor.learner import LearnerService
 from tutor.learner_params import fitted_params_for
 from tutor.login_throttle import LoginThrottle
 from tutor.privacy import TraineeData
-from tutor.question_groups import build_question_grouper
 from tutor.review.service import ReviewService, build_review_service
 from tutor.settings import Settings
 

@@ -37,7 +37,7 @@ from api.deps import CourseAuthoringDep
 from api.errors import error_body
 from tutor.access import Access
 from tutor.accounts import User
-from tutor.course_authoring import (
+from tutor.curation.course_authoring import (
     MAX_CODE_BYTES,
     MAX_QUIZ_BYTES,
     ExerciseDraft,

@@ -20,7 +20,7 @@ from api.auth import CsrfAuthDep, require_access
 from api.deps import ContentGapsDep
 from tutor.access import Access
 from tutor.accounts import User
-from tutor.content_gaps import GapGroup
+from tutor.curation.content_gaps import GapGroup
 
 router = APIRouter(prefix="/api/gaps", tags=["content gaps"])
 StaffDep = Annotated[User, Depends(require_access("read", "gaps"))]

@@ -1,7 +1,7 @@
 """Knowledge base management over HTTP (instructors: their course; admins: any, ``?course=``).
 
 Trainees get 403; a document, version or job of another course is 404 (the access
-policy's ``kb`` rules, ``tutor/access.py``, applied by ``tutor/kb_admin.py``). Check and
+policy's ``kb`` rules, ``tutor/access.py``, applied by ``tutor/curation/kb_admin.py``). Check and
 repair keep to the course: problems of the whole index are reported, repaired by admins.
 
 - ``POST /api/kb/uploads`` multipart, one or many ``files``: per file ``{"name", "status":
@@ -30,9 +30,9 @@ from starlette.formparsers import MultiPartException
 
 from api.auth import CsrfAuthDep, CurrentUserDep
 from api.deps import KbAdminServiceDep, get_kb_admin_service
+from tutor.curation.kb_admin import DocumentView, KnowledgeAdminService, UploadResult
+from tutor.curation.kb_history import AuditEntry, Job, Version
 from tutor.errors import InvalidInputError
-from tutor.kb_admin import DocumentView, KnowledgeAdminService, UploadResult
-from tutor.kb_history import AuditEntry, Job, Version
 
 router = APIRouter(prefix="/api/kb", tags=["knowledge base"])
 

@@ -19,9 +19,9 @@ from knowledge.knowledge_base import build_knowledge_base
 from knowledge.registry import make_engine
 from knowledge.types import SearchFilter
 from tutor.accounts import AccountService
-from tutor.content_gaps import ContentGaps
 from tutor.conversations import ConversationStore
-from tutor.question_groups import build_question_grouper
+from tutor.curation.content_gaps import ContentGaps
+from tutor.curation.question_groups import build_question_grouper
 from tutor.settings import Settings
 from tutor.store import create_schema
 

@@ -15,7 +15,7 @@ Where files live (under the data dir):
   stored file only once it loaded, so a corrupt upload never costs the previous version.
 - ``kb_restored/<version>/<name>``: the file of a restored version of a document that
   came from a course folder (the course folder itself is never written to).
-- ``kb_versions/``: the bytes of every kept version (``tutor.kb_history``).
+- ``kb_versions/``: the bytes of every kept version (``tutor.curation.kb_history``).
 
 Every change is written to the audit log, and the state a change replaces is kept as a
 version first. Metadata edits and hiding are console *overrides* (``knowledge.registry``):
@@ -55,9 +55,9 @@ from knowledge.registry import HIDDEN, DocumentRecord
 from knowledge.types import FORMATS, DocumentMeta
 from tutor.access import Access
 from tutor.accounts import User
-from tutor.course_authoring import authored_root
+from tutor.curation.course_authoring import authored_root
+from tutor.curation.kb_history import Job, KbHistory, Version
 from tutor.errors import ConflictError, InvalidInputError, NotFoundError
-from tutor.kb_history import Job, KbHistory, Version
 
 log = logging.getLogger("kdt.kb_admin")
 
