@@ -30,8 +30,10 @@ from starlette.formparsers import MultiPartException
 
 from api.auth import CsrfAuthDep, CurrentUserDep
 from api.deps import KbAdminServiceDep, get_kb_admin_service
-from tutor.curation.kb_admin import DocumentView, KnowledgeAdminService, UploadResult
+from tutor.curation.kb_admin import KnowledgeAdminService
+from tutor.curation.kb_context import DocumentView
 from tutor.curation.kb_history import AuditEntry, Job, Version
+from tutor.curation.kb_uploads import UploadResult
 from tutor.errors import InvalidInputError
 
 router = APIRouter(prefix="/api/kb", tags=["knowledge base"])
