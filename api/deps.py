@@ -26,8 +26,9 @@ from tutor.answering import build_answerer
 from tutor.chat import ChatService
 from tutor.conversations import ConversationStore
 from tutor.course_catalog import CourseCatalog
+from tutor.curation.authored_folder import authored_root
 from tutor.curation.content_gaps import ContentGaps
-from tutor.curation.course_authoring import CourseAuthoring, authored_root
+from tutor.curation.course_authoring import CourseAuthoring
 from tutor.curation.kb_admin import KnowledgeAdminService
 from tutor.curation.kb_history import KbHistory
 from tutor.curation.question_groups import build_question_grouper

@@ -39,7 +39,8 @@ def _sandbox(settings: Settings):
 def _authoring(settings: Settings):
     from knowledge.knowledge_base import build_knowledge_base
     from tutor.course_catalog import CourseCatalog
-    from tutor.curation.course_authoring import authored_root, build_course_authoring
+    from tutor.curation.authored_folder import authored_root
+    from tutor.curation.course_authoring import build_course_authoring
 
     kb = build_knowledge_base(settings.knowledge_config())
     sandbox, limits = _sandbox(settings)
@@ -93,7 +94,7 @@ def cmd_quiz_export(args: argparse.Namespace) -> int:
 
 def cmd_exercise_check(args: argparse.Namespace) -> int:
     from knowledge.errors import InvalidInputError, NotFoundError
-    from tutor.curation.course_authoring import check_exercise_folder
+    from tutor.curation.solution_check import check_exercise_folder
 
     sandbox, limits = _sandbox(Settings())
     failed = 0

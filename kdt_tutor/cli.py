@@ -115,7 +115,7 @@ def _ingest_authored(kb: KnowledgeBase, settings: Settings, path: Path, course: 
     version of an exercise edited in the console would otherwise replace it, and ``--sync``
     would remove the console's exercises (their files are not in the folder)."""
     from knowledge.ingest import ingest_path
-    from tutor.curation.course_authoring import authored_root
+    from tutor.curation.authored_folder import authored_root
 
     folder = authored_root(settings.data_dir) / course
     if not folder.is_dir() or path.resolve().is_relative_to(folder.resolve()):
@@ -130,7 +130,7 @@ def _check_skill_map(kb: KnowledgeBase, course: str) -> dict[str, object]:
     loaded the course, not to the first trainee who opens the learning page. The documents
     stay ingested either way: the material is fine, its skill map is what needs fixing."""
     from tutor.course_catalog import CourseCatalog
-    from tutor.curation.course_authoring import authored_root
+    from tutor.curation.authored_folder import authored_root
 
     catalog = CourseCatalog(kb.registry, authored_dir=authored_root(_settings().data_dir))
     try:

@@ -20,7 +20,7 @@ def _services(settings: Settings):
     from knowledge.knowledge_base import build_knowledge_base
     from knowledge.registry import make_engine
     from tutor.course_catalog import CourseCatalog
-    from tutor.curation.course_authoring import authored_root
+    from tutor.curation.authored_folder import authored_root
     from tutor.learner import LearnerService
     from tutor.learner_params import fitted_params_for
 

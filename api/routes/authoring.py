@@ -37,14 +37,10 @@ from api.deps import CourseAuthoringDep
 from api.errors import error_body
 from tutor.access import Access
 from tutor.accounts import User
-from tutor.curation.course_authoring import (
-    MAX_CODE_BYTES,
-    MAX_QUIZ_BYTES,
-    ExerciseDraft,
-    SavedExercise,
-    SolutionCheckFailed,
-    StoredExercise,
-)
+from tutor.curation.exercise_authoring import SavedExercise
+from tutor.curation.exercise_drafts import MAX_CODE_BYTES, ExerciseDraft, StoredExercise
+from tutor.curation.quiz_authoring import MAX_QUIZ_BYTES
+from tutor.curation.solution_check import SolutionCheckFailed
 from tutor.errors import InvalidInputError
 from tutor.review.exercise_tests import MAX_JSON_BYTES
 

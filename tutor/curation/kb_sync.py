@@ -21,7 +21,7 @@ from typing import Any
 from knowledge.ingest import ingest_path
 from tutor.access import Access
 from tutor.accounts import User
-from tutor.curation.course_authoring import authored_root
+from tutor.curation.authored_folder import authored_root
 from tutor.curation.kb_context import KbContext, is_under
 from tutor.curation.kb_history import Job
 from tutor.errors import InvalidInputError

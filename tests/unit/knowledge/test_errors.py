@@ -24,7 +24,7 @@ from knowledge.errors import (
     ProviderUnavailableError,
 )
 from tutor.accounts import AccountDisabledError, UsernameTakenError
-from tutor.curation.course_authoring import SolutionCheckFailed
+from tutor.curation.solution_check import SolutionCheckFailed
 from tutor.learner import UnknownSkillError
 from tutor.login_throttle import TooManyAttemptsError
 from tutor.skill_map import SkillMapError
