@@ -31,8 +31,8 @@ from knowledge.knowledge_base import KnowledgeBase
 from knowledge.types import KINDS
 from tutor.accounts.access import Access
 from tutor.accounts.users import User
+from tutor.curation.eval_reports import EvalReports
 from tutor.errors import NotFoundError
-from tutor.eval_reports import EvalReports
 
 router = APIRouter(tags=["console"], include_in_schema=False)
 StaffDep = Annotated[User, Depends(require_page_access("read", "console"))]

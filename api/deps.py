@@ -18,9 +18,9 @@ from tutor.accounts.login_throttle import LoginThrottle
 from tutor.accounts.privacy import TraineeData
 from tutor.accounts.users import AccountService
 from tutor.chat.service import ChatService
-from tutor.content_gaps import ContentGaps
-from tutor.course_authoring import CourseAuthoring
-from tutor.kb_admin import KnowledgeAdminService
+from tutor.curation.content_gaps import ContentGaps
+from tutor.curation.course_authoring import CourseAuthoring
+from tutor.curation.kb_admin import KnowledgeAdminService
 from tutor.learning.analytics.service import AnalyticsService
 from tutor.learning.service import LearnerService
 from tutor.review.service import ReviewService

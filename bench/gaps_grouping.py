@@ -9,7 +9,7 @@ English and Korean lessons) and the ``lessons/`` of ML-For-Beginners from shared
 (a) ML-For-Beginners' quiz questions with a ``lesson_id`` (156) are the trainee questions,
     grouped with ``kdt-tutor gaps group --course ML-For-Beginners`` (the real command, a
     subprocess on the same data dir) and, in-process, with the same function
-    (``tutor.question_groups``, for stage timings). Score: adjusted Rand index against
+    (``tutor.curation.question_groups``, for stage timings). Score: adjusted Rand index against
     ``lesson_id``.
 (b) The same for python-basics' quiz (59 questions, English and Korean) against its course.
 (c) The seeded set of 500 Korean and English questions on 20 topics
@@ -127,7 +127,7 @@ def run(json_out: str | None = None) -> dict:
     from eval.gaps_dataset import seeded_questions
     from knowledge.embeddings import minilm_embedding
     from knowledge.ingest import ingest_path
-    from tutor.question_groups import build_question_grouper
+    from tutor.curation.question_groups import build_question_grouper
     from tutor.services import build_services
     from tutor.settings import Settings
 

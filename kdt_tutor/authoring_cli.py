@@ -67,7 +67,7 @@ def cmd_quiz_export(args: argparse.Namespace) -> int:
 
 def cmd_exercise_check(args: argparse.Namespace) -> int:
     from knowledge.errors import InvalidInputError, NotFoundError
-    from tutor.course_authoring import check_exercise_folder
+    from tutor.curation.solution_check import check_exercise_folder
 
     pipeline = _services().pipeline  # the code review's sandbox and limits
     sandbox, limits = pipeline.sandbox, pipeline.limits

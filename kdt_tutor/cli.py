@@ -117,7 +117,7 @@ def _ingest_authored(kb: KnowledgeBase, settings: Settings, path: Path, course: 
     version of an exercise edited in the console would otherwise replace it, and ``--sync``
     would remove the console's exercises (their files are not in the folder)."""
     from knowledge.ingest import ingest_path
-    from tutor.course_authoring import authored_root
+    from tutor.curation.authored_folder import authored_root
 
     folder = authored_root(settings.data_dir) / course
     if not folder.is_dir() or path.resolve().is_relative_to(folder.resolve()):

@@ -1,12 +1,13 @@
 """``kdt-tutor gaps …``: content gaps on the command line.
 
 - ``group QUESTIONS.jsonl [--course ID] [--json OUT]``: group questions by meaning
-  (``tutor.question_groups``: the course's lessons each question is nearest to, plus question
-  similarity; the number of groups is not needed). Input: one ``{"id", "question"}`` object a
-  line (other fields are ignored, blank lines skipped). Output: ``{"groups": {"<id>": "<group
-  label>"}}`` to OUT (written whole, then moved into place) or stdout. A summary goes to
-  stderr. Bad input (missing file, a malformed line, a missing or duplicate id, an unknown
-  course) prints ``error: …`` and exits 1 before any output is written.
+  (``tutor.curation.question_groups``: the course's lessons each question is nearest to,
+  plus question similarity; the number of groups is not needed). Input: one
+  ``{"id", "question"}`` object a line (other fields are ignored, blank lines skipped).
+  Output: ``{"groups": {"<id>": "<group label>"}}`` to OUT (written whole, then moved into
+  place) or stdout. A summary goes to stderr. Bad input (missing file, a malformed line, a
+  missing or duplicate id, an unknown course) prints ``error: …`` and exits 1 before any
+  output is written.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def _known_courses(kb) -> list[str]:
 def cmd_gaps_group(args: argparse.Namespace) -> int:
     try:
         items = read_questions(Path(args.questions))
-        from tutor.question_groups import build_question_grouper
+        from tutor.curation.question_groups import build_question_grouper
         from tutor.services import build_services
 
         kb = build_services(Settings()).kb

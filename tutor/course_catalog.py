@@ -78,7 +78,7 @@ class CourseCatalog:
 
     def __init__(self, registry: DocumentRegistry, *, authored_dir: Path | None = None) -> None:
         self.registry = registry
-        # Quiz items written in the instructor console (``tutor.course_authoring``) live in
+        # Quiz items written in the instructor console (``tutor.curation.course_authoring``) live in
         # ``<authored_dir>/<course>/quiz.jsonl``: they replace course items of the same id
         # and add the others. Documents ingested from there never pick the course folder.
         self.authored_dir = authored_dir

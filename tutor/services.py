@@ -30,10 +30,10 @@ if TYPE_CHECKING:
     from tutor.accounts.privacy import TraineeData
     from tutor.accounts.users import AccountService
     from tutor.chat.service import ChatService
-    from tutor.content_gaps import ContentGaps
-    from tutor.course_authoring import CourseAuthoring
     from tutor.course_catalog import CourseCatalog
-    from tutor.kb_admin import KnowledgeAdminService
+    from tutor.curation.content_gaps import ContentGaps
+    from tutor.curation.course_authoring import CourseAuthoring
+    from tutor.curation.kb_admin import KnowledgeAdminService
     from tutor.learning.analytics.service import AnalyticsService
     from tutor.learning.service import LearnerService
     from tutor.review.pipeline import ReviewPipeline
@@ -91,8 +91,8 @@ class Services:
         """Each course's skills and quiz items (course files + what the console wrote)."""
 
         def build() -> CourseCatalog:
-            from tutor.course_authoring import authored_root
             from tutor.course_catalog import CourseCatalog
+            from tutor.curation.authored_folder import authored_root
 
             return CourseCatalog(
                 self.kb.registry, authored_dir=authored_root(self.settings.data_dir)
@@ -153,8 +153,8 @@ class Services:
 
         def build() -> ContentGaps:
             from knowledge.ingest import ingest_path
-            from tutor.content_gaps import ContentGaps
-            from tutor.question_groups import build_question_grouper
+            from tutor.curation.content_gaps import ContentGaps
+            from tutor.curation.question_groups import build_question_grouper
 
             kb = self.kb
             max_bytes = self.settings.knowledge_config().max_file_bytes
@@ -232,7 +232,7 @@ class Services:
         it shares the learner model's catalog, so a quiz it changes is seen at once."""
 
         def build() -> CourseAuthoring:
-            from tutor.course_authoring import build_course_authoring
+            from tutor.curation.course_authoring import build_course_authoring
 
             pipeline = self.pipeline
             return build_course_authoring(
@@ -253,8 +253,8 @@ class Services:
         """Uploads, edits and versions of the course material; it owns the ingest thread."""
 
         def build() -> KnowledgeAdminService:
-            from tutor.kb_admin import KnowledgeAdminService
-            from tutor.kb_history import KbHistory
+            from tutor.curation.kb_admin import KnowledgeAdminService
+            from tutor.curation.kb_history import KbHistory
 
             settings = self.settings
             return KnowledgeAdminService(

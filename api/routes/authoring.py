@@ -50,12 +50,10 @@ from api.schemas.authoring import (
 )
 from tutor.accounts.access import Access
 from tutor.accounts.users import User
-from tutor.course_authoring import (
-    MAX_QUIZ_BYTES,
-    SavedExercise,
-    SolutionCheckFailed,
-    StoredExercise,
-)
+from tutor.curation.exercise_authoring import SavedExercise
+from tutor.curation.exercise_drafts import StoredExercise
+from tutor.curation.quiz_authoring import MAX_QUIZ_BYTES
+from tutor.curation.solution_check import SolutionCheckFailed
 from tutor.errors import InvalidInputError
 
 router = APIRouter(prefix="/api/authoring", tags=["authoring"])

@@ -20,7 +20,7 @@ from api.deps import ContentGapsDep
 from api.schemas.gaps import FaqCreate, GapResolutionPublic, GapsPublic, OutOfScope
 from tutor.accounts.access import Access
 from tutor.accounts.users import User
-from tutor.content_gaps import GapGroup
+from tutor.curation.content_gaps import GapGroup
 
 router = APIRouter(prefix="/api/gaps", tags=["content gaps"])
 StaffDep = Annotated[User, Depends(require_access("read", "gaps"))]

@@ -1,8 +1,9 @@
 """Knowledge base management over HTTP (instructors: their course; admins: any, ``?course=``).
 
 Trainees get 403; a document, version or job of another course is 404 (the access
-policy's ``kb`` rules, ``tutor/accounts/access.py``, applied by ``tutor/kb_admin.py``). Check and
-repair keep to the course: problems of the whole index are reported, repaired by admins.
+policy's ``kb`` rules, ``tutor/accounts/access.py``, applied by
+``tutor/curation/kb_admin.py``). Check and repair keep to the course: problems of the whole
+index are reported, repaired by admins.
 
 - ``POST /api/kb/uploads`` multipart, one or many ``files``: per file ``{"name", "status":
   "queued" | "rejected" | "duplicate", "reason", "job_id", "doc_id", "duplicate_of"}``.
@@ -43,9 +44,11 @@ from api.schemas.kb import (
     VersionBody,
     VersionsPublic,
 )
+from tutor.curation.kb_admin import KnowledgeAdminService
+from tutor.curation.kb_context import DocumentView
+from tutor.curation.kb_history import AuditEntry, Job, Version
+from tutor.curation.kb_uploads import UploadResult
 from tutor.errors import InvalidInputError
-from tutor.kb_admin import DocumentView, KnowledgeAdminService, UploadResult
-from tutor.kb_history import AuditEntry, Job, Version
 
 router = APIRouter(prefix="/api/kb", tags=["knowledge base"])
 

@@ -1,4 +1,4 @@
-"""Cohort analytics for instructors (``/api/analytics``), built from ``tutor.analytics``."""
+"""Cohort analytics for instructors (``/api/analytics``), from ``tutor.learning.analytics``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from api.schemas.reviews import CodeReviewSummaryPublic
 from tutor.learning.skill_map import SkillMap
 
 # --- analytics ---
-# Cohort analytics for instructors (``/api/analytics``); built from ``tutor.analytics``.
+# Cohort analytics for instructors (``/api/analytics``); built from ``tutor.learning.analytics``.
 
 
 class TraineeRowPublic(BaseModel):

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StrictInt, StrictStr
 
-from tutor.course_authoring import MAX_CODE_BYTES, ExerciseDraft
+from tutor.curation.exercise_drafts import MAX_CODE_BYTES, ExerciseDraft
 from tutor.review.exercise_tests import MAX_JSON_BYTES
 
 _CODE = MAX_CODE_BYTES  # characters are at most bytes; the service checks bytes again

@@ -20,8 +20,8 @@ from knowledge.registry import make_engine
 from knowledge.types import SearchFilter
 from tutor.accounts.users import AccountService
 from tutor.chat.conversations import ConversationStore
-from tutor.content_gaps import ContentGaps
-from tutor.question_groups import build_question_grouper
+from tutor.curation.content_gaps import ContentGaps
+from tutor.curation.question_groups import build_question_grouper
 from tutor.services import build_services
 from tutor.settings import Settings
 from tutor.store import create_schema

@@ -15,9 +15,9 @@ from knowledge.ingest import ingest_path
 from knowledge.registry import make_engine
 from knowledge.types import SearchFilter
 from tutor.accounts.users import User
+from tutor.curation.kb_admin import KnowledgeAdminService
+from tutor.curation.kb_history import KbHistory
 from tutor.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
-from tutor.kb_admin import KnowledgeAdminService
-from tutor.kb_history import KbHistory
 
 pytestmark = pytest.mark.integration
 

@@ -57,7 +57,7 @@ def test_each_service_is_built_once_and_shares_what_it_needs(services: Services)
     assert services.review.evidence is services.learner
     # One catalog: what authoring changes, the learner model sees; one sandbox.
     assert services.authoring.catalog is services.catalog
-    assert services.authoring.sandbox is services.pipeline.sandbox
+    assert services.authoring.exercises.sandbox is services.pipeline.sandbox
     assert services.review.sandbox is services.pipeline.sandbox
     assert services.chat.kb is services.kb and services.authoring.kb is services.kb
 

@@ -25,7 +25,7 @@ from knowledge.errors import (
 )
 from tutor.accounts.login_throttle import TooManyAttemptsError
 from tutor.accounts.users import AccountDisabledError, UsernameTakenError
-from tutor.course_authoring import SolutionCheckFailed
+from tutor.curation.solution_check import SolutionCheckFailed
 from tutor.learning.skill_map import SkillMapError
 from tutor.learning.types import UnknownSkillError
 

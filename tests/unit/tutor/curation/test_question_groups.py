@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from knowledge.ingest import ingest_path
+from tutor.curation.question_groups import GroupingParams, QuestionGrouper, build_question_grouper
 from tutor.errors import InvalidInputError
-from tutor.question_groups import GroupingParams, QuestionGrouper, build_question_grouper
 
 COURSE = "groups-course"
 

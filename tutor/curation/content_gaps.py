@@ -3,9 +3,9 @@ meaning, and how instructors close them.
 
 The questions come from two places: the questions the tutor said it could not answer from
 the course (``content_gaps``, recorded by the chat) and the questions whose answers got a
-thumbs-down. Open questions are grouped by meaning (a ``Grouper``: ``tutor.question_groups``
-in production), with counts, the weeks they were asked in, examples and what the tutor
-retrieved for them.
+thumbs-down. Open questions are grouped by meaning (a ``Grouper``:
+``tutor.curation.question_groups`` in production), with counts, the weeks they were asked
+in, examples and what the tutor retrieved for them.
 
 From a group an instructor either
 

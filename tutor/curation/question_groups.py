@@ -1,6 +1,6 @@
 """Group trainee questions by meaning, without knowing how many groups there are.
 
-Used for content gaps (``tutor.content_gaps``: the ``Grouper``) and by
+Used for content gaps (``tutor.curation.content_gaps``: the ``Grouper``) and by
 ``kdt-tutor gaps group``. Two signals, both multilingual:
 
 1. **The course's own structure.** Each question is searched in the course

@@ -11,12 +11,10 @@ from pathlib import Path
 import pytest
 
 from knowledge.ingest import ingest_path
-from tutor.course_authoring import (
-    CourseAuthoring,
-    ExerciseDraft,
-    SolutionCheckFailed,
-)
 from tutor.course_catalog import CourseCatalog
+from tutor.curation.course_authoring import CourseAuthoring
+from tutor.curation.exercise_drafts import ExerciseDraft
+from tutor.curation.solution_check import SolutionCheckFailed
 from tutor.errors import ConflictError, InvalidInputError, NotFoundError
 from tutor.review.exercises import ExerciseCatalog
 from tutor.review.sandbox import SandboxLimits, build_sandbox
