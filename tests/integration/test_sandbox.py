@@ -198,25 +198,60 @@ def test_no_lines_without_tracing(sandbox):
     assert result.cases[0].lines == frozenset()
 
 
-def test_expression_shape_compares_what_is_printed(sandbox):
+def test_expression_shape_compares_the_value_as_print_writes_it(sandbox):
     tests = spec(
         {
             "cases": [
                 {"input": "search(42, [1, 5, 42])\n", "expected_output": "2\n"},
-                {"input": "print('first')\nsearch(7, [7])", "expected_output": "first\n0\n"},
+                {"input": "print('first')\nsearch(7, [7])", "expected_output": "0\n"},
                 {"input": "x = search(9, [])\n", "expected_output": ""},
                 {"input": "{'b': 1, 'a': search(1, [1])}", "expected_output": "{'a': 0, 'b': 1}"},
+                {"input": "print(search(5, [5]), 'x')\n", "expected_output": "0 x\n"},
+                {"input": "str(search(3, [0, 3]))", "expected_output": "1"},
             ]
         }
     )
     good = "def search(x, items):\n    return items.index(x) if x in items else -1\n"
     result = sandbox.run(files=source(good), tests=tests, limits=LIMITS)
     assert result.verdict == "passed", [c.actual for c in result.cases]
+    assert result.cases[1].output == "first\n"  # the input's own print: shown, not compared
     bad = "def search(x, items):\n    print('looking')\n    return 0\n"
     result = sandbox.run(files=source(bad), tests=tests, limits=LIMITS)
-    assert [c.status for c in result.cases] == ["failed", "failed", "failed", "failed"]
-    assert result.cases[0].actual == "looking\n0"
+    statuses = [c.status for c in result.cases]
+    assert statuses == ["failed", "passed", "passed", "passed", "passed", "failed"]
+    assert result.cases[0].actual == "0"
+    assert result.cases[0].output == "looking\n"
     assert result.cases[0].input == "search(42, [1, 5, 42])"
+
+
+def test_a_function_that_prints_instead_of_returning_fails_an_expression_case(sandbox):
+    tests = spec({"cases": [{"input": "double(21)\n", "expected_output": "42\n"}]})
+    prints = "def double(n):\n    print(n * 2)\n"
+    result = sandbox.run(files=source(prints), tests=tests, limits=LIMITS)
+    assert result.verdict == "failed"
+    case = result.cases[0]
+    assert (case.status, case.actual, case.output) == ("failed", "None", "42\n")
+
+
+def test_a_correct_function_with_a_debug_print_passes_an_expression_case(sandbox):
+    tests = spec({"cases": [{"input": "double(21)\n", "expected_output": "42\n"}]})
+    debug = "def double(n):\n    print('debug: n =', n)\n    return n * 2\n"
+    result = sandbox.run(files=source(debug), tests=tests, limits=LIMITS)
+    assert result.verdict == "passed", result.cases
+    assert result.cases[0].output == "debug: n = 21\n"
+
+
+def test_an_expression_value_cannot_fake_its_printed_text(sandbox):
+    tests = spec({"cases": [{"input": "answer()\n", "expected_output": "[1, 2]\n"}]})
+    fake = (
+        "class L(list):\n"
+        "    def __str__(self):\n        return '[1, 2]'\n"
+        "    __repr__ = __str__\n"
+        "def answer():\n    return L([9])\n"
+    )
+    result = sandbox.run(files=source(fake), tests=tests, limits=LIMITS)
+    assert result.verdict == "failed"
+    assert result.cases[0].actual == "[9]"
 
 
 def test_syntax_error_is_an_error_verdict_with_its_line(sandbox):

@@ -16,8 +16,10 @@ the case and the key):
 - call shape ``{"function": "gcd", "cases": [{"input": [17, 0], "expected": 17}]}``: call
   ``gcd(*input)`` and compare the returned value with ``expected``;
 - expression shape ``{"cases": [{"input": "search(42, [1, 5])\\n", "expected_output": "3\\n"}]}``:
-  run the input after the submission like a Python prompt would (a statement's own prints and
-  the value of a bare expression that is not ``None``) and compare what was printed;
+  run the input after the submission and compare the value of its last line as ``print(value)``
+  writes it (a final ``print(a, b)`` counts as its arguments; an input ending with a statement
+  compares as no output). What the code prints meanwhile is shown, never compared: a function
+  that prints its answer and returns ``None`` fails, a correct one with a debug print passes;
 - our extension ``"error_cases": [{"input": [[]], "raises": "ValueError"}]`` (call shape): the
   call must raise that exception (or a subclass).
 
@@ -98,7 +100,9 @@ class JsonCase:
         """``(status, actual, error)`` for what the sandbox reported for this case.
 
         ``outcome`` is the sandbox's record: ``status`` "returned" (with ``value``, the result
-        JSON-normalised, and ``repr``), "printed" (``output``) or "raised" (``exc``: the class
+        JSON-normalised, and ``repr``), "evaluated" (an expression case: ``parts``, the values
+        ``print`` would write, each ``{"value": plain data}`` or ``{"text": str(value)}``; no
+        ``parts`` when the input ends with a statement) or "raised" (``exc``: the class
         names of the exception's MRO as ``module.qualname``, and ``error``). Anything else is
         the sandbox's own business (timeouts, crashes) and is not judged here.
         """
@@ -114,11 +118,11 @@ class JsonCase:
         if status == "raised":
             return "error", None, _clip(str(outcome.get("error") or "an exception"))
         if self.kind == "expr":
-            if status != "printed":
+            if status != "evaluated":
                 return "error", None, "the test could not be run"
-            printed = str(outcome.get("output", ""))
-            ok = output_matches(printed, self.expected)
-            return ("passed" if ok else "failed"), _clip(printed.rstrip("\n")), None
+            written = printed_text(outcome.get("parts"))
+            ok = output_matches(written, self.expected)
+            return ("passed" if ok else "failed"), _clip(written.rstrip("\n")), None
         if status != "returned":
             return "error", None, "the test could not be run"
         actual = _clip(str(outcome.get("repr", "")))
@@ -333,6 +337,22 @@ def values_match(
             return math.isclose(a, e, rel_tol=rel_tol, abs_tol=abs_tol)
         return actual == expected
     return False
+
+
+def printed_text(parts: Any) -> str:
+    """What ``print(*values)`` writes for an expression case's ``parts`` (see ``judge``):
+    plain data written here, from the normalised value, so the code's own ``__str__``
+    cannot fake it; ``""`` when there was no final expression."""
+    if not isinstance(parts, list):
+        return ""
+    pieces = []
+    for part in parts:
+        if isinstance(part, dict) and "value" in part:
+            value = part["value"]
+            pieces.append(value if isinstance(value, str) else str(value))
+        elif isinstance(part, dict):
+            pieces.append(str(part.get("text", "")))
+    return " ".join(pieces) + "\n"
 
 
 def output_matches(printed: str, expected: str) -> bool:

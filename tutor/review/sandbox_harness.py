@@ -16,7 +16,8 @@ bubblewrap, or as a plain process), it reads its job as JSON on stdin, then:
    server before this process started, so a kill loses only the case in progress.
 
 It only ever receives the cases' INPUTS. It sends back what the code returned (JSON-normalised,
-plus a short repr) or printed, or the exception's class names; the server compares with the
+plus a short repr), an expression case's value (and, for display, what the code printed), or
+the exception's class names; the server compares with the
 expected values, so trainee code cannot fake a pass by patching builtins, ``__eq__``, ``print``
 or ``json`` here. Pytest assertions do run in here: see docs/sandbox.md for what that allows.
 
@@ -161,7 +162,7 @@ REPORT = Reporter(-1)
 
 class CappedOutput:
     """``sys.stdout``/``sys.stderr``: forwards to the real fd up to a shared byte budget,
-    and captures what is printed while an expression case runs."""
+    and captures what is printed while an expression case runs (shown to the trainee)."""
 
     encoding = "utf-8"
     errors = "replace"
@@ -617,10 +618,13 @@ def _attempt(index, spec, sub, *, function, time_s, tracer, out):
         arm(time_s)
         if spec["kind"] == "expr":
             out.capture = []
-            run_expression(spec["code"], sub.module)
+            values = run_expression(spec["code"], sub.module)
+            parts = None if values is None else [_part(v) for v in values]
             printed = "".join(out.capture)
             STATE.active = False
-            record.update(status="printed", output=printed)
+            record.update(status="evaluated", output=printed)
+            if parts is not None:
+                record["parts"] = parts
         else:
             func = getattr(sub.module, function)
             result = func(*spec["args"])
@@ -660,17 +664,53 @@ def _is_iterator(value):
 
 
 def run_expression(code, module):
+    """Run an expression case's input after the submission: its statements, then its last
+    line when that is an expression. Returns the values ``print`` would write for it (the
+    expression's value; a final ``print(a, b)``'s arguments), or None when the input ends
+    with a statement. What the code prints meanwhile is output, shown and never compared."""
     import ast
 
     tree = ast.parse(code, "<test input>", "exec")
-    compiled = compile(ast.Interactive(body=tree.body), "<test input>", "single")
-    sys.displayhook = _displayhook
-    exec(compiled, module.__dict__)
+    body = list(tree.body)
+    last = body.pop() if body and isinstance(body[-1], ast.Expr) else None
+    if body:
+        statements = ast.Module(body=body, type_ignores=[])
+        exec(compile(statements, "<test input>", "exec"), module.__dict__)
+    if last is None:
+        return None
+    expr = last.value
+    exprs = [expr]
+    if (
+        isinstance(expr, ast.Call)
+        and isinstance(expr.func, ast.Name)
+        and expr.func.id == "print"
+        and not expr.keywords
+        and not any(isinstance(a, ast.Starred) for a in expr.args)
+    ):
+        exprs = expr.args  # print(x) in a case's input: compare x as print writes it
+    return [
+        eval(compile(ast.Expression(body=e), "<test input>", "eval"), module.__dict__)
+        for e in exprs
+    ]
 
 
-def _displayhook(value):
-    if value is not None:
-        sys.stdout.write(repr(value) + "\n")
+def _part(value):
+    """One printed value: as plain data when it is (the server writes it as ``print``
+    would, so a ``__str__`` of the code's cannot fake it), else the text ``str`` gives."""
+    if _is_iterator(value):
+        return {"text": short_repr(value)}
+    try:
+        return {"value": normalize(value)}
+    except _Unserializable:
+        pass
+    try:
+        text = str(value)
+        text = str.__str__(text) if isinstance(text, str) else "?"
+    except (CaseTimeout, CpuLimit, OutputLimit, MemoryError):
+        raise
+    except BaseException:  # noqa: BLE001 - a broken __str__ only spoils the text
+        text = f"<{type(value).__name__} object>"
+    return {"text": text[:_MAX_VALUE_BYTES]}
 
 
 # --- pytest -------------------------------------------------------------------------------------

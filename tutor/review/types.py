@@ -67,6 +67,8 @@ class CaseResult:
     actual: str | None = None
     error: str | None = None  # e.g. "ZeroDivisionError: division by zero (line 4)"
     duration_ms: float = 0.0
+    # what the code printed while an expression case ran: shown, never compared
+    output: str | None = None
     # (file, line) pairs of submitted files executed during this test; for localization
     lines: frozenset[tuple[str, int]] = field(default_factory=frozenset)
 

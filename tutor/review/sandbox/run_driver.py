@@ -36,6 +36,7 @@ class _Case:
     ms: float = 0.0
     lines: frozenset[tuple[str, int]] = frozenset()
     limit: str = ""  # the limit this case hit, if any
+    output: str | None = None  # what an expression case printed (shown, not compared)
 
 
 @dataclass
@@ -253,11 +254,12 @@ class RunDriver:
             if status == "missing":
                 self.results[index] = _Case("error", None, self._missing_text(), ms, lines)
                 return
-            if status in ("returned", "printed", "raised"):
+            if status in ("returned", "evaluated", "raised"):
                 verdict, actual, error = case.judge(record)
                 if record.get("unserializable") and verdict != "passed":
                     error = error or f"the result could not be compared: {record['unserializable']}"
-                self.results[index] = _Case(verdict, actual, error, ms, lines)
+                output = _output(record.get("output")) if status == "evaluated" else None
+                self.results[index] = _Case(verdict, actual, error, ms, lines, output=output)
                 return
         else:
             mapped = {"test_passed": "passed", "test_failed": "failed", "test_error": "error"}
@@ -460,6 +462,7 @@ class RunDriver:
                     error=case.error,
                     duration_ms=round(case.ms, 3),
                     lines=case.lines,
+                    output=case.output,
                 )
             )
         return out
@@ -561,6 +564,13 @@ def _text(value: Any) -> str | None:
         return None
     text = str(value)
     return text if len(text) <= 500 else text[:499] + "…"
+
+
+def _output(value: Any) -> str | None:
+    """An expression case's printed output as shown: the first 2,000 characters."""
+    if not isinstance(value, str) or not value:
+        return None
+    return value if len(value) <= 2000 else value[:1999] + "…"
 
 
 def _tail(data: bytearray) -> str:
