@@ -357,8 +357,10 @@ def test_a_test_file_importing_a_missing_name_blames_the_submission(sandbox):
     tests = ExerciseTests.from_parts(pytest_files=[test_file])
     result = sandbox.run(files=source("def g():\n    pass\n"), tests=tests, limits=LIMITS)
     assert result.verdict == "failed"
-    assert result.cases[-1].name == "test_f.py"
-    assert "cannot import name 'f'" in result.cases[-1].error
+    # the runner imports names lazily (the submission runs in another process), so the
+    # test that uses the missing name fails, saying so
+    assert result.cases[-1].name == "test_f.py::test_f"
+    assert "has no attribute 'f'" in result.cases[-1].error
 
 
 def test_an_endless_pytest_test_times_out_and_the_next_runs(sandbox):
@@ -474,3 +476,105 @@ def test_auto_picks_bubblewrap_here():
 def test_unknown_sandbox_kind_is_a_config_error():
     with pytest.raises(ConfigError, match="auto, bubblewrap, process"):
         build_sandbox("docker", allow_unsafe=True)
+
+
+def test_pytest_files_work_on_the_submission_through_the_runner(sandbox):
+    """The pytest runner never runs the submission's code itself (it asks another process):
+    what a test does with the submission's functions, values, objects and exceptions still
+    behaves as in one process."""
+    code = textwrap.dedent(
+        """\
+        LIMIT = 3
+
+        class TooBig(ValueError):
+            pass
+
+        class Counter:
+            def __init__(self, start=0):
+                self.count = start
+            def add(self, n=1):
+                self.count += n
+                return self
+
+        def clamp(xs, *, limit=LIMIT):
+            print("clamping", xs)
+            if any(x > 100 for x in xs):
+                raise TooBig(f"{max(xs)} is too big")
+            return [min(x, limit) for x in xs]
+
+        def sort_in_place(xs):
+            xs.sort()
+
+        def same(xs):
+            return xs
+
+        def pairs(d):
+            return {(k, v) for k, v in d.items()}, {1: "one"}, (1, 2.5)
+
+        def countdown(n):
+            while n > 0:
+                yield n
+                n -= 1
+        """
+    )
+    test_file = SourceFile(
+        "test_all.py",
+        textwrap.dedent(
+            """\
+            import pytest
+            import submission
+            from submission import Counter, clamp, countdown, pairs, same, sort_in_place
+
+
+            def test_values_and_keywords():
+                data = [1, 5, 2]
+                assert clamp(data) == [1, 3, 2] and clamp(data, limit=9) == [1, 5, 2]
+                assert data == [1, 5, 2]
+                assert submission.LIMIT == 3
+
+
+            def test_exceptions_keep_their_builtin_base_and_message():
+                with pytest.raises(ValueError, match="500 is too big"):
+                    clamp([500])
+
+
+            def test_in_place_changes_and_identity():
+                data = [3, 1, 2]
+                assert sort_in_place(data) is None
+                assert data == [1, 2, 3]
+                assert same(data) is data
+
+
+            def test_types_survive():
+                found, keys, tup = pairs({"a": 1})
+                assert found == {("a", 1)} and isinstance(found, set)
+                assert keys == {1: "one"} and tup == (1, 2.5)
+
+
+            def test_objects_and_generators():
+                counter = Counter(2)
+                counter.add(3).add()
+                assert counter.count == 6
+                assert list(countdown(3)) == [3, 2, 1]
+
+
+            def test_a_wrong_expectation_fails():
+                assert clamp([7]) == [7]
+            """
+        ),
+    )
+    tests = ExerciseTests.from_parts(pytest_files=[test_file])
+    result = sandbox.run(files=source(code), tests=tests, limits=LIMITS)
+
+    statuses = {c.name.split("::")[1]: (c.status, c.error) for c in result.cases}
+    assert {k: v[0] for k, v in statuses.items()} == {
+        "test_values_and_keywords": "passed",
+        "test_exceptions_keep_their_builtin_base_and_message": "passed",
+        "test_in_place_changes_and_identity": "passed",
+        "test_types_survive": "passed",
+        "test_objects_and_generators": "passed",
+        "test_a_wrong_expectation_fails": "failed",
+    }, statuses
+    assert "[3] == [7]" in statuses["test_a_wrong_expectation_fails"][1]
+    assert "clamping [1, 5, 2]" in result.stdout
+    assert result.cases[0].lines  # traced in the submission's process: localization works
