@@ -103,6 +103,15 @@ def test_empty():
     assert sum_evens([]) == 0
 """
 
+# The second case is hidden: trainees see its name and whether it passed, nothing else
+HIDDEN_TESTS_JSON = {
+    "function": "sum_evens",
+    "cases": [
+        {"input": [[2, 4]], "expected": 6},
+        {"name": "secret", "input": [[777001, 3]], "expected": 777001, "hidden": True},
+    ],
+}
+
 COURSE_YAML = "id: revcourse\nskills:\n  conditionals: {name: Conditionals, level: 1}\n"
 
 
@@ -119,6 +128,8 @@ def write_course(root: Path) -> Path:
             "Sum of even numbers", "Broken tests"
         ),
         "exercises/ex-broken/tests.json": '{"function": "f", "cases": [',
+        "exercises/ex-hidden/exercise.md": EXERCISE.replace("ex-evens", "ex-hidden"),
+        "exercises/ex-hidden/tests.json": json.dumps(HIDDEN_TESTS_JSON),
     }
     for rel, text in files.items():
         path = root / rel
@@ -365,7 +376,7 @@ def test_the_exercise_picker_lists_exercises_with_their_starter(env: Env) -> Non
     listed = env.client.get("/api/reviews/exercises", headers=headers).json()
     one = env.client.get("/api/reviews/exercises/ex-evens", headers=headers).json()
 
-    assert {e["id"] for e in listed} == {"ex-evens", "ex-broken"}
+    assert {e["id"] for e in listed} == {"ex-evens", "ex-broken", "ex-hidden"}
     assert one["title"] == "Sum of even numbers"
     assert one["starter"] == "def sum_evens(numbers):\n    pass\n"
     assert "n % 2" not in json.dumps(listed) + json.dumps(one)
@@ -450,3 +461,34 @@ def test_each_user_has_a_review_rate_limit(env: Env) -> None:
     assert 1 <= int(refused.headers["Retry-After"]) <= 60
     assert len(client.get("/api/reviews", headers=headers).json()) == 3
     assert _post(client, other, "x = 1\n").status_code == 201  # per user, not global
+
+
+def test_hidden_cases_show_trainees_only_their_name_and_status(env: Env) -> None:
+    _, trainee = env.user()
+    _, instructor = env.user("instructor")
+
+    review = env.submit(trainee, BUGGY, exercise_id="ex-hidden", wait=True).json()
+
+    visible, secret = review["tests"]["cases"]
+    assert (visible["status"], visible["input"]) == ("passed", "sum_evens([2, 4])")
+    assert secret["name"] == "secret" and secret["status"] == "failed" and secret["hidden"]
+    assert (secret["input"], secret["expected"], secret["actual"], secret["error"]) == (
+        "",
+        None,
+        None,
+        None,
+    )
+    shown = json.dumps(review) + env.client.get(
+        f"/api/reviews/{review['id']}", headers=trainee
+    ).text
+    starts = [i for i in range(len(shown)) if shown[i : i + 4] == "7770"]
+    leaks = [shown[max(0, i - 80) : i + 40] for i in starts]
+    assert leaks == []  # not the input, nor the got value
+    # staff see everything
+    staff_view = env.client.get(f"/api/reviews/{review['id']}", headers=instructor).json()
+    secret = staff_view["tests"]["cases"][1]
+    assert (secret["input"], secret["expected"], secret["actual"]) == (
+        "sum_evens([777001, 3])",
+        "777001",
+        "777004",
+    )

@@ -21,7 +21,10 @@ the case and the key):
   compares as no output). What the code prints meanwhile is shown, never compared: a function
   that prints its answer and returns ``None`` fails, a correct one with a debug print passes;
 - our extension ``"error_cases": [{"input": [[]], "raises": "ValueError"}]`` (call shape): the
-  call must raise that exception (or a subclass).
+  call must raise that exception (or a subclass);
+- our extension ``"hidden": true`` on any case: trainees see its name and whether it passed,
+  never its input, expected value, what their code gave or printed, or its error (instructors
+  see everything; ``tutor.review.types.hide_case_details``).
 
 Expected values never go into the sandbox: ``JsonCase.judge`` compares, in the server process,
 the value the sandbox sent back (JSON-normalised) with the expected one.
@@ -55,9 +58,9 @@ MAX_TEST_FILES = 20
 _DISPLAY_CHARS = 300
 
 _TOP_KEYS = {"function", "call", "cases", "error_cases", "description", "name", "tolerance"}
-_CALL_KEYS = {"input", "expected", "name", "description", "tolerance"}
-_EXPR_KEYS = {"input", "expected_output", "name", "description"}
-_ERROR_KEYS = {"input", "raises", "name", "description"}
+_CALL_KEYS = {"input", "expected", "name", "description", "tolerance", "hidden"}
+_EXPR_KEYS = {"input", "expected_output", "name", "description", "hidden"}
+_ERROR_KEYS = {"input", "raises", "name", "description", "hidden"}
 _SUPPORTED_CALL = {"f(*input) == expected"}
 _EXCEPTION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
@@ -76,6 +79,7 @@ class JsonCase:
     function: str = ""
     rel_tol: float = DEFAULT_REL_TOL  # for floats in the expected value
     abs_tol: float = DEFAULT_ABS_TOL
+    hidden: bool = False  # trainees see the name and the status only
 
     def sandbox_spec(self) -> dict[str, Any]:
         """What the sandbox gets: the inputs only, never the expected result."""
@@ -431,14 +435,30 @@ def _cases_of(spec: dict[str, Any]) -> tuple[JsonCase, ...]:
                     function=function,
                     rel_tol=float(tol.get("rel", DEFAULT_REL_TOL)),
                     abs_tol=float(tol.get("abs", DEFAULT_ABS_TOL)),
+                    hidden=bool(case.get("hidden")),
                 )
             )
         else:
-            out.append(JsonCase(name, "expr", case["input"], case["expected_output"]))
+            out.append(
+                JsonCase(
+                    name,
+                    "expr",
+                    case["input"],
+                    case["expected_output"],
+                    hidden=bool(case.get("hidden")),
+                )
+            )
     for i, case in enumerate(spec.get("error_cases", []), start=1):
         name = case.get("name") or f"error case {i}"
         out.append(
-            JsonCase(name, "raises", case["input"], raises=case["raises"], function=function)
+            JsonCase(
+                name,
+                "raises",
+                case["input"],
+                raises=case["raises"],
+                function=function,
+                hidden=bool(case.get("hidden")),
+            )
         )
     return tuple(out)
 
@@ -508,6 +528,8 @@ def _check_keys(case: dict[str, Any], allowed: set[str], where: str) -> None:
         )
     if "name" in case and not isinstance(case["name"], str):
         raise InvalidInputError(f"{where}: 'name' must be a string")
+    if "hidden" in case and not isinstance(case["hidden"], bool):
+        raise InvalidInputError(f"{where}: 'hidden' must be true or false")
 
 
 def _check_test_file(f: SourceFile) -> SourceFile:

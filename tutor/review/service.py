@@ -64,7 +64,7 @@ from tutor.review.review_store import ReviewRecord, ReviewStore
 from tutor.review.sandbox import Sandbox, SandboxLimits
 from tutor.review.static_checks import StaticReview
 from tutor.review.submission import files_diff, validate_submission
-from tutor.review.types import Finding, SourceFile, TestRun
+from tutor.review.types import Finding, SourceFile, TestRun, hide_case_details
 from tutor.settings import Settings
 
 log = logging.getLogger("kdt.tutor.review")
@@ -447,12 +447,18 @@ class ReviewService:
             for s in outcome.suspicious
         ]
         tests_json = outcome.run.to_dict() if outcome.run is not None else None
+        # the narrative is the trainee's: hidden cases' details never reach it
+        shown_tests = (
+            {**tests_json, "cases": hide_case_details(tests_json.get("cases"))}
+            if tests_json is not None
+            else None
+        )
         facts = ReviewFacts(
             lang=lang,
             level=level,
             files=files,
             exercise=exercise.title_for(lang) if exercise else None,
-            tests=tests_json,
+            tests=shown_tests,
             findings=static_json.get("findings", []),
             hidden_count=len(static_json.get("hidden", [])),
             suspicious=suspicious[:MAX_SUSPICIOUS_SHOWN],

@@ -471,6 +471,7 @@ class RunDriver:
                     duration_ms=round(case.ms, 3),
                     lines=case.lines,
                     output=case.output,
+                    hidden=json_case.hidden if json_case else False,
                 )
             )
         return out
@@ -559,6 +560,7 @@ class RunDriver:
                 input=case.display_input(),
                 expected=case.display_expected(),
                 error=message,
+                hidden=case.hidden,
             )
             for case in self.json_cases
         ] + [
