@@ -29,6 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.templating import render_error
 from knowledge import errors as kerr
 from tutor.accounts.login_throttle import TooManyAttemptsError
+from tutor.rate_limit import RateLimitedError
 
 log = logging.getLogger("kdt.api")
 
@@ -41,6 +42,7 @@ _STATUS: list[tuple[type[Exception], int]] = [
     (kerr.ConflictError, 409),
     (kerr.InvalidInputError, 422),
     (TooManyAttemptsError, 429),
+    (RateLimitedError, 429),
     (kerr.ProviderUnavailableError, 503),
     (kerr.ConfigError, 500),
     (kerr.KnowledgeError, 409),  # the course as it stands does not allow this
@@ -117,8 +119,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _domain(request: Request, exc: kerr.KdtTutorError):
         status, code, message = public_error(exc, where=request.url.path)
         response = _respond(request, status, code, message)
-        if isinstance(exc, TooManyAttemptsError):
-            response.headers["Retry-After"] = str(exc.retry_after)
+        retry_after = getattr(exc, "retry_after", None)  # throttles, limits, a busy sandbox
+        if isinstance(retry_after, int) and retry_after > 0:
+            response.headers["Retry-After"] = str(retry_after)
         return response
 
     @app.exception_handler(OpenAIRequestError)

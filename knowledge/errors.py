@@ -17,6 +17,8 @@
             └── SkillMapError     (tutor.learning.skill_map) skills that do not add up
 
 Elsewhere: ``tutor.accounts.login_throttle.TooManyAttemptsError`` (root, 429),
+``tutor.rate_limit.RateLimitedError`` (root, 429, per-user limits),
+``tutor.review.service.ReviewsBusyError`` (provider unavailable, 503: every sandbox busy),
 ``tutor.accounts.users.AccountDisabledError`` (authentication), ``UsernameTakenError`` (input).
 The statuses are ``api/errors.py``'s; the CLI's ``main`` reports any of them with exit 2.
 

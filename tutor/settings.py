@@ -124,7 +124,15 @@ class Settings(BaseSettings):
     review_output_kb: int = Field(default=256, ge=1, le=65_536, description="stdout+stderr cap")
     review_max_processes: int = Field(default=16, ge=1, le=1024)
     review_file_mb: int = Field(default=8, ge=1, le=1024, description="largest file code may write")
-    review_concurrency: int = Field(default=2, ge=1, le=64, description="test runs at once")
+    review_concurrency: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="test runs at once (queued and waiting reviews share these slots)",
+    )
+    review_rate: int = Field(
+        default=10, ge=0, le=10_000, description="reviews one user may submit a minute; 0: none"
+    )
     review_localize_s: float = Field(
         default=1.0, ge=0, le=30, description="sandbox time for mutation-based localization"
     )

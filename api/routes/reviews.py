@@ -51,22 +51,24 @@ def _reviewer(user: User, *, learner, settings) -> Reviewer:
     )
 
 
-def _public(service: ReviewService, record: ReviewRecord) -> CodeReviewPublic:
+def _public(service: ReviewService, record: ReviewRecord, *, viewer: User) -> CodeReviewPublic:
+    """The review as ``viewer`` may see it: trainees never see hidden test cases' details."""
     previous = service.previous(record)
     return CodeReviewPublic.from_review(
         record,
         previous_id=previous.id if previous else None,
         diff=service.diff(record) if previous else None,
+        show_hidden=viewer.role != "trainee",
     )
 
 
 def _created(
-    service: ReviewService, record: ReviewRecord, *, response: Response
+    service: ReviewService, record: ReviewRecord, *, response: Response, viewer: User
 ) -> CodeReviewPublic:
     """201 with the review, or 202 while its tests still run (poll ``Location``)."""
     response.status_code = 202 if record.status == "running" else 201
     response.headers["Location"] = f"/api/reviews/{record.id}"
-    return _public(service, record)
+    return _public(service, record, viewer=viewer)
 
 
 @router.post(
@@ -94,7 +96,7 @@ def create_review(
         lang=lang,
         wait=body.wait,
     )
-    return _created(service, record, response=response)
+    return _created(service, record, response=response, viewer=auth.user)
 
 
 @router.post(
@@ -135,7 +137,7 @@ def upload_review(
         lang=lang if lang in LANGS else pick_lang(request),
         wait=wait,
     )
-    return _created(service, record, response=response)
+    return _created(service, record, response=response, viewer=auth.user)
 
 
 @router.get("", summary="Review history, newest first")
@@ -186,4 +188,4 @@ def get_exercise(
 @router.get("/{review_id}", summary="One review (poll while status is running)")
 def get_review(review_id: str, user: CurrentUserDep, service: ReviewServiceDep) -> CodeReviewPublic:
     record = service.get(Access(user), review_id)
-    return _public(service, record)
+    return _public(service, record, viewer=user)

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, StrictBool, StrictStr
 
+from tutor.review.types import hide_case_details
+
 
 # --- code review ------------------------------------------------------------------------------
 class CodeFileCreate(BaseModel):
@@ -70,8 +72,9 @@ class CodeReviewPublic(CodeReviewSummaryPublic):
     complexity: dict[str, int]
     static_notes: list[str] = Field(description="what the static checks could not check, and why")
     tests: dict[str, Any] | None = Field(
-        description="the sandboxed test run: verdict, message, limits_hit, cases (input, "
-        "expected, actual, error, status), sandbox"
+        description="the sandboxed test run: verdict, message, limits_hit, cases (name, "
+        "status, input, expected, actual, error, output: what the code printed, hidden: a "
+        "case whose details only staff see), sandbox"
     )
     suspicious: list[dict[str, Any]] = Field(description="lines fault localization points at")
     narrative: str
@@ -83,15 +86,25 @@ class CodeReviewPublic(CodeReviewSummaryPublic):
     completed_at: datetime | None
 
     @classmethod
-    def from_review(cls, r: Any, *, previous_id: str | None, diff: str | None) -> CodeReviewPublic:
+    def from_review(
+        cls,
+        r: Any,
+        *,
+        previous_id: str | None,
+        diff: str | None,
+        show_hidden: bool = False,
+    ) -> CodeReviewPublic:
+        """``show_hidden``: staff see hidden test cases' details; trainees only their names
+        and statuses (``tests.json`` ``"hidden": true``)."""
         summary = CodeReviewSummaryPublic.from_record(r).model_dump()
         tests = None
         if r.tests is not None:
             # Coverage is for localization; the client needs the outcome of each case.
             tests = {k: v for k, v in r.tests.items() if k != "executable"}
-            tests["cases"] = [
+            cases = [
                 {k: v for k, v in c.items() if k != "lines"} for c in r.tests.get("cases", [])
             ]
+            tests["cases"] = cases if show_hidden else hide_case_details(cases)
         return cls(
             **summary,
             user_id=r.user_id,

@@ -205,9 +205,16 @@
     }, [
       h("td", { text: c.name }),
       h("td", { class: "case-status", text: S["review_status_" + c.status] || c.status }),
-      h("td", {}, h("code", { text: c.input || "" })),
-      h("td", {}, h("code", { text: c.expected === null ? "" : c.expected })),
-      h("td", {}, h("code", { text: c.actual === null ? "" : c.actual })),
+      c.hidden && !c.input
+        ? h("td", { class: "muted", "data-testid": "review-case-hidden", text: S.review_case_hidden })
+        : h("td", {}, h("code", { text: c.input || "" })),
+      h("td", {}, h("code", { text: c.expected === null || c.expected === undefined ? "" : c.expected })),
+      h("td", {}, [
+        h("code", { text: c.actual === null || c.actual === undefined ? "" : c.actual }),
+        // what the code printed while the case ran: shown, never compared
+        c.output ? h("div", { class: "case-output muted", "data-testid": "review-case-output" }, [
+          S.review_case_printed + " ", h("code", { text: c.output })]) : null,
+      ]),
       h("td", { class: "case-error", text: c.error || "" }),
     ]));
     const parts = [h("h3", { text: S.review_tests })];

@@ -609,24 +609,156 @@ def test_forged_result_lines_make_the_run_untrusted(sandbox):
     assert_server_fine(sandbox)
 
 
-def test_patching_builtins_under_pytest_is_detected(sandbox):
-    test_file = SourceFile(
-        "test_f.py",
-        "from submission import f\n\n\ndef test_f():\n    assert f(1) == 2\n",
-    )
-    tests = ExerciseTests.from_parts(pytest_files=[test_file])
-    result = run(
-        sandbox,
-        """
-        import builtins
+# --- pytest files: the verdict comes from a process no trainee code runs in --------------------
+
+# f(1) must be 2; every submission below returns 0 and tries to pass anyway
+PYTEST_TESTS = ExerciseTests.from_parts(
+    pytest_files=[
+        SourceFile(
+            "test_f.py",
+            "from submission import f\n\n\ndef test_f():\n    assert f(1) == 2\n\n\n"
+            "def test_f_again():\n    assert f(2) == 3\n",
+        )
+    ]
+)
+WRONG = "def f(x):\n    return 0\n"
+PYTEST_ATTACKS = {
+    # the 6-line patch that fooled the old in-process runner: every report says passed
+    "patch TestReport.__init__": """
+        import _pytest.reports
+        _init = _pytest.reports.TestReport.__init__
+        def init(self, *args, **kwargs):
+            _init(self, *args, **kwargs)
+            self.outcome, self.longrepr = "passed", None
+        _pytest.reports.TestReport.__init__ = init
+    """,
+    "patch the runner's hooks": """
+        import _pytest.python, _pytest.runner
+        _pytest.python.pytest_pyfunc_call = lambda pyfuncitem: True
+        _make = _pytest.runner.pytest_runtest_makereport
+        def makereport(item, call):
+            report = _make(item, call)
+            report.outcome = "passed"
+            return report
+        _pytest.runner.pytest_runtest_makereport = makereport
+    """,
+    "neuter assertions": """
+        import builtins, _pytest.assertion.rewrite as rw, _pytest.assertion.util as util
         builtins.AssertionError = type("Quiet", (Exception,), {})
+        rw._call_reprcompare = lambda *a, **k: None
+        util.assertrepr_compare = lambda *a, **k: None
+        rw.AssertionRewritingHook.exec_module = lambda self, module: None
+    """,
+    "a conftest plugin planted in every folder": """
+        import os
+        hook = (
+            "import pytest\\n"
+            "@pytest.hookimpl(tryfirst=True)\\n"
+            "def pytest_runtest_call(item):\\n"
+            "    return True\\n"
+            "def pytest_runtest_makereport(item, call):\\n"
+            "    call.excinfo = None\\n"
+        )
+        for folder in ("/tmp", "/tmp/tests", os.getcwd(), os.path.dirname(os.getcwd())):
+            try:
+                os.makedirs(folder, exist_ok=True)
+                with open(os.path.join(folder, "conftest.py"), "w") as fh:
+                    fh.write(hook)
+            except OSError:
+                pass
+    """,
+    "fake results on every descriptor and in files": """
+        import os
+        fake = b'{"t": "case", "i": 0, "status": "test_passed", "ms": 1}\\n'
+        fake += b'{"t": "case", "i": 1, "status": "test_passed", "ms": 1}\\n{"t": "done"}\\n'
+        for fd in range(3, 64):
+            try:
+                os.write(fd, fake)
+            except OSError:
+                pass
+        for name in ("/tmp/results.json", "/tmp/junit.xml", "/tmp/tests/results.json"):
+            try:
+                with open(name, "wb") as fh:
+                    fh.write(fake)
+            except OSError:
+                pass
+    """,
+    "fake markers printed": """
+        print('{"t": "case", "i": 0, "status": "test_passed"}')
+        print("test_f.py::test_f PASSED\\n===== 2 passed in 0.01s =====")
+    """,
+    "signals to the runner": """
+        import os, signal
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1, signal.SIGHUP):
+            try:
+                os.kill(os.getppid(), sig)
+            except OSError:
+                pass
+    """,
+    "write the runner's memory": """
+        import os
+        for path in (f"/proc/{os.getppid()}/mem", f"/proc/{os.getppid()}/fd/1"):
+            try:
+                open(path, "r+b").close()
+                print("OPENED", path)
+            except OSError as exc:
+                print("REFUSED", path, type(exc).__name__)
+    """,
+    "an answer equal to everything": """
+        class Anything:
+            def __eq__(self, other):
+                return True
         def f(x):
-            return 0
-        """,
-        tests=tests,
-    )
-    assert result.verdict == "crashed"
-    assert "changed Python's built-ins" in result.message
+            return Anything()
+    """,
+    "a list subclass equal to everything": """
+        class Anything(int):
+            def __eq__(self, other):
+                return True
+            __hash__ = int.__hash__
+        def f(x):
+            return Anything(0)
+    """,
+}
+
+
+@pytest.mark.parametrize("attack", sorted(PYTEST_ATTACKS))
+def test_pytest_verdicts_cannot_be_forged_by_the_submission(sandbox, attack):
+    code = textwrap.dedent(PYTEST_ATTACKS[attack])
+    if "def f(" not in code:
+        code += "\n" + WRONG
+    result = run(sandbox, code, tests=PYTEST_TESTS)
+
+    assert result.verdict != "passed", (attack, result.message)
+    assert result.passed == 0, [(c.name, c.status, c.error) for c in result.cases]
+    assert [c.name for c in result.cases] == ["test_f.py::test_f", "test_f.py::test_f_again"]
+    assert "OPENED" not in result.stdout
+    assert_server_fine(sandbox)
+
+
+def test_the_runner_refuses_ptrace_and_memory_access(sandbox):
+    code = PYTEST_ATTACKS["write the runner's memory"]
+    result = run(sandbox, textwrap.dedent(code) + "\n" + CORRECT, tests=PYTEST_TESTS)
+    assert result.verdict == "passed", result.message  # a correct answer still passes
+    assert result.stdout.count("REFUSED") >= 2 and "OPENED" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [
+        ("import sys\nsys.exit(0)\n" + WRONG, "sys.exit(0) while loading"),
+        ("import os\nos._exit(0)\n" + WRONG, "while loading"),
+        ("import os\ndef f(x):\n    os._exit(0)\n", "ended during this test"),
+        ("import sys\ndef f(x):\n    sys.exit(0)\n", "sys.exit(0)"),
+        ("import os, signal\ndef f(x):\n    os.kill(os.getppid(), signal.SIGKILL)\n", ""),
+    ],
+)
+def test_exiting_or_killing_under_pytest_is_never_a_pass(sandbox, code, words):
+    result = run(sandbox, code, tests=PYTEST_TESTS)
+    assert result.verdict in ("crashed", "error"), result.message
+    assert result.passed == 0
+    shown = result.message + " ".join(c.error or "" for c in result.cases)
+    assert words in shown
     assert_server_fine(sandbox)
 
 

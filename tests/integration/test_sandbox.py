@@ -198,25 +198,60 @@ def test_no_lines_without_tracing(sandbox):
     assert result.cases[0].lines == frozenset()
 
 
-def test_expression_shape_compares_what_is_printed(sandbox):
+def test_expression_shape_compares_the_value_as_print_writes_it(sandbox):
     tests = spec(
         {
             "cases": [
                 {"input": "search(42, [1, 5, 42])\n", "expected_output": "2\n"},
-                {"input": "print('first')\nsearch(7, [7])", "expected_output": "first\n0\n"},
+                {"input": "print('first')\nsearch(7, [7])", "expected_output": "0\n"},
                 {"input": "x = search(9, [])\n", "expected_output": ""},
                 {"input": "{'b': 1, 'a': search(1, [1])}", "expected_output": "{'a': 0, 'b': 1}"},
+                {"input": "print(search(5, [5]), 'x')\n", "expected_output": "0 x\n"},
+                {"input": "str(search(3, [0, 3]))", "expected_output": "1"},
             ]
         }
     )
     good = "def search(x, items):\n    return items.index(x) if x in items else -1\n"
     result = sandbox.run(files=source(good), tests=tests, limits=LIMITS)
     assert result.verdict == "passed", [c.actual for c in result.cases]
+    assert result.cases[1].output == "first\n"  # the input's own print: shown, not compared
     bad = "def search(x, items):\n    print('looking')\n    return 0\n"
     result = sandbox.run(files=source(bad), tests=tests, limits=LIMITS)
-    assert [c.status for c in result.cases] == ["failed", "failed", "failed", "failed"]
-    assert result.cases[0].actual == "looking\n0"
+    statuses = [c.status for c in result.cases]
+    assert statuses == ["failed", "passed", "passed", "passed", "passed", "failed"]
+    assert result.cases[0].actual == "0"
+    assert result.cases[0].output == "looking\n"
     assert result.cases[0].input == "search(42, [1, 5, 42])"
+
+
+def test_a_function_that_prints_instead_of_returning_fails_an_expression_case(sandbox):
+    tests = spec({"cases": [{"input": "double(21)\n", "expected_output": "42\n"}]})
+    prints = "def double(n):\n    print(n * 2)\n"
+    result = sandbox.run(files=source(prints), tests=tests, limits=LIMITS)
+    assert result.verdict == "failed"
+    case = result.cases[0]
+    assert (case.status, case.actual, case.output) == ("failed", "None", "42\n")
+
+
+def test_a_correct_function_with_a_debug_print_passes_an_expression_case(sandbox):
+    tests = spec({"cases": [{"input": "double(21)\n", "expected_output": "42\n"}]})
+    debug = "def double(n):\n    print('debug: n =', n)\n    return n * 2\n"
+    result = sandbox.run(files=source(debug), tests=tests, limits=LIMITS)
+    assert result.verdict == "passed", result.cases
+    assert result.cases[0].output == "debug: n = 21\n"
+
+
+def test_an_expression_value_cannot_fake_its_printed_text(sandbox):
+    tests = spec({"cases": [{"input": "answer()\n", "expected_output": "[1, 2]\n"}]})
+    fake = (
+        "class L(list):\n"
+        "    def __str__(self):\n        return '[1, 2]'\n"
+        "    __repr__ = __str__\n"
+        "def answer():\n    return L([9])\n"
+    )
+    result = sandbox.run(files=source(fake), tests=tests, limits=LIMITS)
+    assert result.verdict == "failed"
+    assert result.cases[0].actual == "[9]"
 
 
 def test_syntax_error_is_an_error_verdict_with_its_line(sandbox):
@@ -322,8 +357,10 @@ def test_a_test_file_importing_a_missing_name_blames_the_submission(sandbox):
     tests = ExerciseTests.from_parts(pytest_files=[test_file])
     result = sandbox.run(files=source("def g():\n    pass\n"), tests=tests, limits=LIMITS)
     assert result.verdict == "failed"
-    assert result.cases[-1].name == "test_f.py"
-    assert "cannot import name 'f'" in result.cases[-1].error
+    # the runner imports names lazily (the submission runs in another process), so the
+    # test that uses the missing name fails, saying so
+    assert result.cases[-1].name == "test_f.py::test_f"
+    assert "has no attribute 'f'" in result.cases[-1].error
 
 
 def test_an_endless_pytest_test_times_out_and_the_next_runs(sandbox):
@@ -439,3 +476,105 @@ def test_auto_picks_bubblewrap_here():
 def test_unknown_sandbox_kind_is_a_config_error():
     with pytest.raises(ConfigError, match="auto, bubblewrap, process"):
         build_sandbox("docker", allow_unsafe=True)
+
+
+def test_pytest_files_work_on_the_submission_through_the_runner(sandbox):
+    """The pytest runner never runs the submission's code itself (it asks another process):
+    what a test does with the submission's functions, values, objects and exceptions still
+    behaves as in one process."""
+    code = textwrap.dedent(
+        """\
+        LIMIT = 3
+
+        class TooBig(ValueError):
+            pass
+
+        class Counter:
+            def __init__(self, start=0):
+                self.count = start
+            def add(self, n=1):
+                self.count += n
+                return self
+
+        def clamp(xs, *, limit=LIMIT):
+            print("clamping", xs)
+            if any(x > 100 for x in xs):
+                raise TooBig(f"{max(xs)} is too big")
+            return [min(x, limit) for x in xs]
+
+        def sort_in_place(xs):
+            xs.sort()
+
+        def same(xs):
+            return xs
+
+        def pairs(d):
+            return {(k, v) for k, v in d.items()}, {1: "one"}, (1, 2.5)
+
+        def countdown(n):
+            while n > 0:
+                yield n
+                n -= 1
+        """
+    )
+    test_file = SourceFile(
+        "test_all.py",
+        textwrap.dedent(
+            """\
+            import pytest
+            import submission
+            from submission import Counter, clamp, countdown, pairs, same, sort_in_place
+
+
+            def test_values_and_keywords():
+                data = [1, 5, 2]
+                assert clamp(data) == [1, 3, 2] and clamp(data, limit=9) == [1, 5, 2]
+                assert data == [1, 5, 2]
+                assert submission.LIMIT == 3
+
+
+            def test_exceptions_keep_their_builtin_base_and_message():
+                with pytest.raises(ValueError, match="500 is too big"):
+                    clamp([500])
+
+
+            def test_in_place_changes_and_identity():
+                data = [3, 1, 2]
+                assert sort_in_place(data) is None
+                assert data == [1, 2, 3]
+                assert same(data) is data
+
+
+            def test_types_survive():
+                found, keys, tup = pairs({"a": 1})
+                assert found == {("a", 1)} and isinstance(found, set)
+                assert keys == {1: "one"} and tup == (1, 2.5)
+
+
+            def test_objects_and_generators():
+                counter = Counter(2)
+                counter.add(3).add()
+                assert counter.count == 6
+                assert list(countdown(3)) == [3, 2, 1]
+
+
+            def test_a_wrong_expectation_fails():
+                assert clamp([7]) == [7]
+            """
+        ),
+    )
+    tests = ExerciseTests.from_parts(pytest_files=[test_file])
+    result = sandbox.run(files=source(code), tests=tests, limits=LIMITS)
+
+    statuses = {c.name.split("::")[1]: (c.status, c.error) for c in result.cases}
+    assert {k: v[0] for k, v in statuses.items()} == {
+        "test_values_and_keywords": "passed",
+        "test_exceptions_keep_their_builtin_base_and_message": "passed",
+        "test_in_place_changes_and_identity": "passed",
+        "test_types_survive": "passed",
+        "test_objects_and_generators": "passed",
+        "test_a_wrong_expectation_fails": "failed",
+    }, statuses
+    assert "[3] == [7]" in statuses["test_a_wrong_expectation_fails"][1]
+    assert "clamping [1, 5, 2]" in result.stdout
+    assert result.cases[0].lines  # traced in the submission's process: localization works

@@ -16,10 +16,15 @@ the case and the key):
 - call shape ``{"function": "gcd", "cases": [{"input": [17, 0], "expected": 17}]}``: call
   ``gcd(*input)`` and compare the returned value with ``expected``;
 - expression shape ``{"cases": [{"input": "search(42, [1, 5])\\n", "expected_output": "3\\n"}]}``:
-  run the input after the submission like a Python prompt would (a statement's own prints and
-  the value of a bare expression that is not ``None``) and compare what was printed;
+  run the input after the submission and compare the value of its last line as ``print(value)``
+  writes it (a final ``print(a, b)`` counts as its arguments; an input ending with a statement
+  compares as no output). What the code prints meanwhile is shown, never compared: a function
+  that prints its answer and returns ``None`` fails, a correct one with a debug print passes;
 - our extension ``"error_cases": [{"input": [[]], "raises": "ValueError"}]`` (call shape): the
-  call must raise that exception (or a subclass).
+  call must raise that exception (or a subclass);
+- our extension ``"hidden": true`` on any case: trainees see its name and whether it passed,
+  never its input, expected value, what their code gave or printed, or its error (instructors
+  see everything; ``tutor.review.types.hide_case_details``).
 
 Expected values never go into the sandbox: ``JsonCase.judge`` compares, in the server process,
 the value the sandbox sent back (JSON-normalised) with the expected one.
@@ -53,9 +58,9 @@ MAX_TEST_FILES = 20
 _DISPLAY_CHARS = 300
 
 _TOP_KEYS = {"function", "call", "cases", "error_cases", "description", "name", "tolerance"}
-_CALL_KEYS = {"input", "expected", "name", "description", "tolerance"}
-_EXPR_KEYS = {"input", "expected_output", "name", "description"}
-_ERROR_KEYS = {"input", "raises", "name", "description"}
+_CALL_KEYS = {"input", "expected", "name", "description", "tolerance", "hidden"}
+_EXPR_KEYS = {"input", "expected_output", "name", "description", "hidden"}
+_ERROR_KEYS = {"input", "raises", "name", "description", "hidden"}
 _SUPPORTED_CALL = {"f(*input) == expected"}
 _EXCEPTION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
@@ -74,6 +79,7 @@ class JsonCase:
     function: str = ""
     rel_tol: float = DEFAULT_REL_TOL  # for floats in the expected value
     abs_tol: float = DEFAULT_ABS_TOL
+    hidden: bool = False  # trainees see the name and the status only
 
     def sandbox_spec(self) -> dict[str, Any]:
         """What the sandbox gets: the inputs only, never the expected result."""
@@ -98,7 +104,9 @@ class JsonCase:
         """``(status, actual, error)`` for what the sandbox reported for this case.
 
         ``outcome`` is the sandbox's record: ``status`` "returned" (with ``value``, the result
-        JSON-normalised, and ``repr``), "printed" (``output``) or "raised" (``exc``: the class
+        JSON-normalised, and ``repr``), "evaluated" (an expression case: ``parts``, the values
+        ``print`` would write, each ``{"value": plain data}`` or ``{"text": str(value)}``; no
+        ``parts`` when the input ends with a statement) or "raised" (``exc``: the class
         names of the exception's MRO as ``module.qualname``, and ``error``). Anything else is
         the sandbox's own business (timeouts, crashes) and is not judged here.
         """
@@ -114,11 +122,11 @@ class JsonCase:
         if status == "raised":
             return "error", None, _clip(str(outcome.get("error") or "an exception"))
         if self.kind == "expr":
-            if status != "printed":
+            if status != "evaluated":
                 return "error", None, "the test could not be run"
-            printed = str(outcome.get("output", ""))
-            ok = output_matches(printed, self.expected)
-            return ("passed" if ok else "failed"), _clip(printed.rstrip("\n")), None
+            written = printed_text(outcome.get("parts"))
+            ok = output_matches(written, self.expected)
+            return ("passed" if ok else "failed"), _clip(written.rstrip("\n")), None
         if status != "returned":
             return "error", None, "the test could not be run"
         actual = _clip(str(outcome.get("repr", "")))
@@ -335,6 +343,22 @@ def values_match(
     return False
 
 
+def printed_text(parts: Any) -> str:
+    """What ``print(*values)`` writes for an expression case's ``parts`` (see ``judge``):
+    plain data written here, from the normalised value, so the code's own ``__str__``
+    cannot fake it; ``""`` when there was no final expression."""
+    if not isinstance(parts, list):
+        return ""
+    pieces = []
+    for part in parts:
+        if isinstance(part, dict) and "value" in part:
+            value = part["value"]
+            pieces.append(value if isinstance(value, str) else str(value))
+        elif isinstance(part, dict):
+            pieces.append(str(part.get("text", "")))
+    return " ".join(pieces) + "\n"
+
+
 def output_matches(printed: str, expected: str) -> bool:
     """Printed text against the expected text: the same lines (trailing spaces and blank
     lines at the end ignored), or, when both read as Python literals, equal values."""
@@ -411,14 +435,30 @@ def _cases_of(spec: dict[str, Any]) -> tuple[JsonCase, ...]:
                     function=function,
                     rel_tol=float(tol.get("rel", DEFAULT_REL_TOL)),
                     abs_tol=float(tol.get("abs", DEFAULT_ABS_TOL)),
+                    hidden=bool(case.get("hidden")),
                 )
             )
         else:
-            out.append(JsonCase(name, "expr", case["input"], case["expected_output"]))
+            out.append(
+                JsonCase(
+                    name,
+                    "expr",
+                    case["input"],
+                    case["expected_output"],
+                    hidden=bool(case.get("hidden")),
+                )
+            )
     for i, case in enumerate(spec.get("error_cases", []), start=1):
         name = case.get("name") or f"error case {i}"
         out.append(
-            JsonCase(name, "raises", case["input"], raises=case["raises"], function=function)
+            JsonCase(
+                name,
+                "raises",
+                case["input"],
+                raises=case["raises"],
+                function=function,
+                hidden=bool(case.get("hidden")),
+            )
         )
     return tuple(out)
 
@@ -488,6 +528,8 @@ def _check_keys(case: dict[str, Any], allowed: set[str], where: str) -> None:
         )
     if "name" in case and not isinstance(case["name"], str):
         raise InvalidInputError(f"{where}: 'name' must be a string")
+    if "hidden" in case and not isinstance(case["hidden"], bool):
+        raise InvalidInputError(f"{where}: 'hidden' must be true or false")
 
 
 def _check_test_file(f: SourceFile) -> SourceFile:

@@ -472,7 +472,9 @@ def _ranks_by_key(keys: Sequence[tuple[bool, float]]) -> list[int]:
 
 def _simplest_failing_case(failing: Sequence[CaseResult], line: Line) -> CaseResult | None:
     """The failing case with the shortest input among those that ran ``line`` (any failing
-    case when none did): the easiest one for a trainee to trace by hand."""
+    case when none did): the easiest one for a trainee to trace by hand. Hidden cases
+    (``tests.json`` ``"hidden": true``) are never quoted: None when only they fail."""
+    failing = [c for c in failing if not c.hidden]
     running = [c for c in failing if line in c.lines] or list(failing)
     return min(running, key=lambda c: (len(c.input), c.name)) if running else None
 

@@ -16,7 +16,8 @@ bubblewrap, or as a plain process), it reads its job as JSON on stdin, then:
    server before this process started, so a kill loses only the case in progress.
 
 It only ever receives the cases' INPUTS. It sends back what the code returned (JSON-normalised,
-plus a short repr) or printed, or the exception's class names; the server compares with the
+plus a short repr), an expression case's value (and, for display, what the code printed), or
+the exception's class names; the server compares with the
 expected values, so trainee code cannot fake a pass by patching builtins, ``__eq__``, ``print``
 or ``json`` here. Pytest assertions do run in here: see docs/sandbox.md for what that allows.
 
@@ -161,7 +162,7 @@ REPORT = Reporter(-1)
 
 class CappedOutput:
     """``sys.stdout``/``sys.stderr``: forwards to the real fd up to a shared byte budget,
-    and captures what is printed while an expression case runs."""
+    and captures what is printed while an expression case runs (shown to the trainee)."""
 
     encoding = "utf-8"
     errors = "replace"
@@ -533,6 +534,8 @@ class Submission:
         self.file_names = {p: self.files[i]["name"] for p, i in self.file_ids.items()}
         self.main = job["main"]
         self.module = None
+        self.stems = {os.path.splitext(f["name"])[0] for f in self.files}
+        self.main_stem = os.path.splitext(self.files[self.main]["name"])[0]
 
     def write(self, override=None):
         for i, (f, path) in enumerate(zip(self.files, self.paths, strict=True)):
@@ -617,10 +620,13 @@ def _attempt(index, spec, sub, *, function, time_s, tracer, out):
         arm(time_s)
         if spec["kind"] == "expr":
             out.capture = []
-            run_expression(spec["code"], sub.module)
+            values = run_expression(spec["code"], sub.module)
+            parts = None if values is None else [_part(v) for v in values]
             printed = "".join(out.capture)
             STATE.active = False
-            record.update(status="printed", output=printed)
+            record.update(status="evaluated", output=printed)
+            if parts is not None:
+                record["parts"] = parts
         else:
             func = getattr(sub.module, function)
             result = func(*spec["args"])
@@ -660,24 +666,711 @@ def _is_iterator(value):
 
 
 def run_expression(code, module):
+    """Run an expression case's input after the submission: its statements, then its last
+    line when that is an expression. Returns the values ``print`` would write for it (the
+    expression's value; a final ``print(a, b)``'s arguments), or None when the input ends
+    with a statement. What the code prints meanwhile is output, shown and never compared."""
     import ast
 
     tree = ast.parse(code, "<test input>", "exec")
-    compiled = compile(ast.Interactive(body=tree.body), "<test input>", "single")
-    sys.displayhook = _displayhook
-    exec(compiled, module.__dict__)
+    body = list(tree.body)
+    last = body.pop() if body and isinstance(body[-1], ast.Expr) else None
+    if body:
+        statements = ast.Module(body=body, type_ignores=[])
+        exec(compile(statements, "<test input>", "exec"), module.__dict__)
+    if last is None:
+        return None
+    expr = last.value
+    exprs = [expr]
+    if (
+        isinstance(expr, ast.Call)
+        and isinstance(expr.func, ast.Name)
+        and expr.func.id == "print"
+        and not expr.keywords
+        and not any(isinstance(a, ast.Starred) for a in expr.args)
+    ):
+        exprs = expr.args  # print(x) in a case's input: compare x as print writes it
+    return [
+        eval(compile(ast.Expression(body=e), "<test input>", "eval"), module.__dict__)
+        for e in exprs
+    ]
 
 
-def _displayhook(value):
-    if value is not None:
-        sys.stdout.write(repr(value) + "\n")
+def _part(value):
+    """One printed value: as plain data when it is (the server writes it as ``print``
+    would, so a ``__str__`` of the code's cannot fake it), else the text ``str`` gives."""
+    if _is_iterator(value):
+        return {"text": short_repr(value)}
+    try:
+        return {"value": normalize(value)}
+    except _Unserializable:
+        pass
+    try:
+        text = str(value)
+        text = str.__str__(text) if isinstance(text, str) else "?"
+    except (CaseTimeout, CpuLimit, OutputLimit, MemoryError):
+        raise
+    except BaseException:  # noqa: BLE001 - a broken __str__ only spoils the text
+        text = f"<{type(value).__name__} object>"
+    return {"text": text[:_MAX_VALUE_BYTES]}
 
 
-# --- pytest -------------------------------------------------------------------------------------
+# --- pytest: the runner (no trainee code ever runs in its process) ------------------------------
+#
+# Pytest files assert in Python, so they used to run inside the submission's process, where
+# the submission could patch pytest into reporting passes. Now the process that runs pytest
+# (mode "pytest", the only one holding the results descriptor) never runs trainee code: the
+# test files import a stand-in ``submission`` module whose functions ask a second process
+# (mode "serve", started by the runner) to run the real code, and get back plain data (lists,
+# dicts, numbers, strings, ...; anything else stays there behind a handle). Assertions,
+# ``pytest.raises`` and the verdict happen in the runner, on data the submission can only
+# compute, never forge. The runner makes itself non-dumpable (no ptrace, no /proc/<pid>/mem
+# or fd access for the submission's process), ignores the signals that could interrupt it
+# politely, keeps no writable folder on its import path, and collects the test files before
+# the submission's process exists.
+
+_MAX_ANSWER_BYTES = 16 * MB
+_NOT_AN_ANSWER = "the program's process sent something that is not an answer"
+_MAX_WIRE_DEPTH = 200
+_RUNNER_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGTSTP")
 
 
-def run_pytest(job, sub, workdir, *, first_index, skip, tracer, out, snapshot):
-    """Run the pytest files; one record per test, numbered from ``first_index``."""
+class SubmissionStopped(BaseException):
+    """The submission's process hit a limit, exited or died during a call (runner side)."""
+
+    def __init__(self, kind, error):
+        super().__init__(error)
+        self.kind = kind  # timeout | cpu | memory | output | processes | file_size | exit | died
+        self.error = error
+
+
+class _WireError(Exception):
+    pass
+
+
+def _to_wire(value, handle, depth=0):
+    """Plain data as tagged JSON (tuples, sets, dicts with any keys survive); other objects
+    through ``handle(value)`` (the runner refuses them, the server keeps them as handles).
+    Subclasses of plain types travel as their base type (their overrides stay behind)."""
+    if depth > _MAX_WIRE_DEPTH:
+        raise _WireError("nested too deeply")
+    t = type(value)
+    if value is None or t is bool or t is int or t is str:
+        return value
+    if t is float:
+        return value
+    if t is list:
+        return [_to_wire(v, handle, depth + 1) for v in value]
+    if t is tuple:
+        return {"$t": [_to_wire(v, handle, depth + 1) for v in value]}
+    if t is dict:
+        return {
+            "$d": [[_to_wire(k, handle, depth + 1), _to_wire(v, handle, depth + 1)]
+                   for k, v in value.items()]
+        }
+    if t is set or t is frozenset:
+        tag = "$s" if t is set else "$fs"
+        return {tag: [_to_wire(v, handle, depth + 1) for v in value]}
+    for base in (bool, int, float, str):
+        if isinstance(value, base):
+            return _to_wire(base(value) if base is bool else _BASE_READ[base](value), handle, depth)
+    for base in (list, tuple, dict, set, frozenset):
+        if isinstance(value, base):
+            return _to_wire(_BASE_COPY[base](value), handle, depth)
+    return handle(value)
+
+
+_BASE_READ = {int: int.__int__, float: float.__float__, str: str.__str__}
+_BASE_COPY = {
+    list: lambda v: list(list.__iter__(v)),
+    tuple: lambda v: tuple(tuple.__iter__(v)),
+    dict: lambda v: dict(dict.items(v)),
+    set: lambda v: set(set.__iter__(v)),
+    frozenset: lambda v: frozenset(frozenset.__iter__(v)),
+}
+
+
+def _from_wire(data, unhandle, depth=0):
+    if depth > _MAX_WIRE_DEPTH:
+        raise _WireError("nested too deeply")
+    t = type(data)
+    if data is None or t is bool or t is int or t is float or t is str:
+        return data
+    if t is list:
+        return [_from_wire(v, unhandle, depth + 1) for v in data]
+    if t is not dict or len(data) < 1:
+        raise _WireError("not a value")
+    if "$t" in data:
+        return tuple(_from_wire(v, unhandle, depth + 1) for v in _wire_list(data["$t"]))
+    if "$d" in data:
+        out = {}
+        for pair in _wire_list(data["$d"]):
+            if type(pair) is not list or len(pair) != 2:
+                raise _WireError("a bad dict item")
+            out[_from_wire(pair[0], unhandle, depth + 1)] = _from_wire(pair[1], unhandle, depth + 1)
+        return out
+    if "$s" in data:
+        return {_from_wire(v, unhandle, depth + 1) for v in _wire_list(data["$s"])}
+    if "$fs" in data:
+        return frozenset(_from_wire(v, unhandle, depth + 1) for v in _wire_list(data["$fs"]))
+    return unhandle(data)
+
+
+def _wire_list(value):
+    if type(value) is not list:
+        raise _WireError("not a list")
+    return value
+
+
+# --- the serving side (mode "serve": the submission's process) ---------------------------------
+
+
+class _Server:
+    """Runs what the runner asks of the submission: calls, attributes, iteration."""
+
+    def __init__(self, sub):
+        self.sub = sub
+        self.handles = {}
+
+    def handle(self, value):
+        if isinstance(value, type) and issubclass(value, BaseException):
+            return {"$exctype": [f"{c.__module__}.{c.__qualname__}" for c in value.__mro__]}
+        key = len(self.handles) + 1
+        self.handles[key] = value
+        return {"$h": key, "type": str.__str__(type(value).__name__)[:80]}
+
+    def unhandle(self, data):
+        if "$h" in data and data["$h"] in self.handles:
+            return self.handles[data["$h"]]
+        if "$ref" in data:
+            return self.resolve(data["$ref"])
+        raise _WireError("an unknown handle")
+
+    def resolve(self, ref):
+        """``["submission", "f"]``: a module of the submission (by ``submission`` or a
+        submitted file's name), then attributes."""
+        if type(ref) is not list or not ref or type(ref[0]) is not str:
+            raise _WireError("an unknown module")
+        if ref[0] == "submission" or ref[0] == self.sub.main_stem:
+            value = self.sub.module
+        elif ref[0] in self.sub.stems:
+            import importlib
+
+            value = importlib.import_module(ref[0])
+        else:
+            raise _WireError("an unknown module")
+        for name in ref[1:]:
+            value = getattr(value, str(name))
+        return value
+
+    def target(self, msg):
+        return self.unhandle(msg["target"])
+
+    def answer(self, msg):
+        op = msg.get("op")
+        if op == "call":
+            func = self.target(msg)
+            args = [_from_wire(a, self.unhandle) for a in msg.get("args", [])]
+            kwargs = {str(k): _from_wire(v, self.unhandle) for k, v in msg.get("kwargs", [])}
+            result = func(*args, **kwargs)
+            for i, arg in enumerate(args):
+                if result is arg:
+                    return {"ok": {"$arg": i}, "after": self._after(args)}
+            return {"ok": _to_wire(result, self.handle), "after": self._after(args)}
+        if op == "getattr":
+            return {"ok": _to_wire(getattr(self.target(msg), str(msg["name"])), self.handle)}
+        if op == "setattr":
+            setattr(self.target(msg), str(msg["name"]), _from_wire(msg["value"], self.unhandle))
+            return {"ok": None}
+        if op == "iter":
+            return {"ok": _to_wire(iter(self.target(msg)), self.handle)}
+        if op == "next":
+            try:
+                return {"ok": _to_wire(next(self.target(msg)), self.handle)}
+            except StopIteration:
+                return {"stop_iteration": True}
+        if op == "len":
+            return {"ok": int.__int__(len(self.target(msg)))}
+        if op == "getitem":
+            key = _from_wire(msg["key"], self.unhandle)
+            return {"ok": _to_wire(self.target(msg)[key], self.handle)}
+        if op == "contains":
+            item = _from_wire(msg["item"], self.unhandle)
+            return {"ok": bool(item in self.target(msg))}
+        raise _WireError(f"an unknown request {op!r}")
+
+    def _after(self, args):
+        """The arguments' contents after the call (lists, dicts and sets may be changed in
+        place, and a test may check that they were, or were not)."""
+        out = []
+        for arg in args:
+            t = type(arg)
+            out.append(_to_wire(arg, self.handle) if t in (list, dict, set) else None)
+        return out
+
+
+def serve(job, sub, *, tracer, out, channel_in):
+    """Mode "serve": load the submission, say so, then answer the runner's requests."""
+    sub.write()
+    failure = load_submission(sub, job["load_s"])
+    if failure is not None:
+        REPORT.emit({"t": "ready", "ok": False, **failure})
+        return
+    REPORT.emit({"t": "ready", "ok": True})
+    server = _Server(sub)
+    while True:
+        line = channel_in.readline()
+        if not line:
+            return
+        msg = json.loads(line)
+        op = msg.get("op")
+        if op == "begin":
+            if tracer is not None:
+                tracer.start()
+            REPORT.emit({"ok": None})
+            continue
+        if op == "end":
+            if tracer is not None:
+                tracer.stop()
+            REPORT.emit({"lines": _lines_out(STATE.lines) if tracer is not None else []})
+            continue
+        STATE.active = True
+        try:
+            arm(max(0.001, float(msg.get("time_s", job["case_s"]))))
+            reply = server.answer(msg)
+            STATE.active = False
+        except _WireError as exc:
+            STATE.active = False
+            reply = {"stop": "died", "error": f"the test runner's request failed: {exc}"}
+        except BaseException as exc:  # noqa: BLE001 - trainee code may raise anything
+            STATE.active = False
+            disarm()
+            kind = classify(exc)
+            error = describe(exc, sub.file_names)
+            if kind is None:
+                message = error.removeprefix(type(exc).__name__ + ": ")
+                if message == type(exc).__name__:
+                    message = ""
+                reply = {"raise": {"mro": mro_names(exc), "message": message}}
+            else:
+                if kind == "exit":
+                    error = f"the program called sys.exit({_exit_code(exc)})"
+                reply = {"stop": kind, "error": error}
+        finally:
+            STATE.active = False
+            disarm()
+        reply["cpu"] = cpu_used()
+        REPORT.emit(reply)
+
+
+# --- the runner side (mode "pytest") --------------------------------------------------------------
+
+
+class _Link:
+    """The runner's end of the submission's process: started after collection, restarted
+    after a test that stopped it; each request answered within the test's time."""
+
+    def __init__(self, job, workdir):
+        self.job = job
+        self.workdir = workdir
+        self.proc = None
+        self.resp_fd = -1
+        self.req = None
+        self.buf = b""
+        self.eof = False
+        self.dirty = False
+        self.generation = 0
+        self.deadline = None  # the current test's end (monotonic), set by the plugin
+        self.child_cpu = 0.0
+        self.load_failure = None
+
+    # -- the process --
+    def start(self):
+        import subprocess
+
+        self.stop()
+        req_r, req_w = os.pipe()
+        resp_r, resp_w = os.pipe()
+        job = dict(self.job, mode="serve", req_fd=req_r, fd=resp_w, kill_all=False)
+        job.pop("pytest", None)
+        job.pop("harness", None)
+        child_dir = os.path.join(self.workdir, f"run{self.generation + 1}")
+        os.makedirs(child_dir, exist_ok=True)
+        try:
+            # this interpreter, by /proc/self/exe: its path may lie in a folder this uid
+            # cannot traverse (the process mode's interpreter under /root, say)
+            self.proc = subprocess.Popen(
+                ["/proc/self/exe", "-I", "-S", "-B", "-c", self.job["harness"]],
+                executable="/proc/self/exe",
+                stdin=subprocess.PIPE,
+                pass_fds=(req_r, resp_w),
+                cwd=child_dir,
+                start_new_session=True,
+            )
+        finally:
+            os.close(req_r)
+            os.close(resp_w)
+        self.proc.stdin.write(json.dumps(job).encode("utf-8"))
+        self.proc.stdin.close()
+        self.req = os.fdopen(req_w, "wb", buffering=0)
+        self.resp_fd = resp_r
+        self.buf = b""
+        self.eof = False
+        self.generation += 1
+        self.dirty = False
+        try:
+            ready = self._read(self.job["load_s"] + 5.0)
+        except SubmissionStopped:
+            ready = None
+        if ready is None:
+            self.dirty = True
+            return {"status": "died", "error": "the program's process ended while loading"}
+        if ready.get("t") != "ready":
+            self.dirty = True
+            return {"status": "died", "error": "the program wrote on the test runner's channel"}
+        if not ready.get("ok"):
+            self.dirty = True
+            return {k: v for k, v in ready.items() if k not in ("t", "ok")}
+        return None
+
+    def stop(self):
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        try:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+        except Exception:  # noqa: BLE001
+            pass
+        reap(_KILL_ALL[0])
+        self.child_cpu = 0.0  # counted in this process's children's usage once reaped
+        for closing in (lambda: self.req.close(), lambda: os.close(self.resp_fd)):
+            try:
+                closing()
+            except Exception:  # noqa: BLE001
+                pass
+        self.proc = None
+
+    def ensure(self):
+        """A live submission process for the next test (a fresh one after a stop)."""
+        if self.proc is not None and not self.dirty:
+            return None
+        failure = self.start()
+        if failure is not None:
+            self.load_failure = failure
+        return failure
+
+    # -- requests --
+    def _read(self, timeout):
+        import select
+
+        end = time.monotonic() + timeout
+        while b"\n" not in self.buf:
+            left = end - time.monotonic()
+            if left <= 0:
+                return None
+            ready, _, _ = select.select([self.resp_fd], [], [], left)
+            if not ready:
+                return None
+            try:
+                data = os.read(self.resp_fd, 65536)
+            except OSError:
+                data = b""
+            if not data:
+                self.eof = True
+                return None
+            self.buf += data
+            if len(self.buf) > _MAX_ANSWER_BYTES:
+                raise SubmissionStopped("died", "the program's process sent far too much data")
+        line, _, self.buf = self.buf.partition(b"\n")
+        try:
+            answer = json.loads(line)
+        except (ValueError, RecursionError):
+            answer = None
+        if type(answer) is not dict:
+            raise SubmissionStopped("died", _NOT_AN_ANSWER)
+        return answer
+
+    def request(self, msg):
+        if self.proc is None or self.dirty:
+            raise SubmissionStopped("died", self._why_not())
+        left = (self.deadline or (time.monotonic() + self.job["case_s"])) - time.monotonic()
+        msg = dict(msg, time_s=max(0.001, left))
+        try:
+            self.req.write((json.dumps(msg) + "\n").encode("utf-8"))
+            answer = self._read(left + _ANSWER_GRACE_S)
+        except SubmissionStopped:
+            self.dirty = True
+            raise
+        except OSError:
+            answer = None
+        if answer is None:
+            self.dirty = True
+            if self.eof:
+                try:
+                    self.proc.wait(timeout=1.0)
+                except Exception:  # noqa: BLE001 - it closed its end and lives on: killed later
+                    pass
+            if self.eof or self.proc.poll() is not None:
+                raise SubmissionStopped(
+                    "died",
+                    f"the Python process ended during this test (exit code {self.proc.returncode}; "
+                    "os._exit() or a crash)",
+                )
+            raise SubmissionStopped("timeout", "the program did not answer in time")
+        cpu = answer.get("cpu")
+        if type(cpu) is float or type(cpu) is int:
+            self.child_cpu = max(self.child_cpu, float(cpu))
+        return answer
+
+    def _why_not(self):
+        if self.load_failure is not None:
+            return "the program could not be loaded again: " + str(self.load_failure.get("error"))
+        return "the program's process stopped earlier in this test"
+
+    def value(self, answer, args=()):
+        if "stop" in answer:
+            self.dirty = True
+            error = str(answer.get("error", ""))[:_ERROR_CHARS]
+            raise SubmissionStopped(str(answer["stop"]), error)
+        if "raise" in answer:
+            raise _local_exception(answer["raise"])
+        if "ok" not in answer:
+            self.dirty = True
+            raise SubmissionStopped("died", _NOT_AN_ANSWER)
+        try:
+            data = answer["ok"]
+            if type(data) is dict and "$arg" in data:
+                index = data["$arg"]
+                if type(index) is not int or not 0 <= index < len(args):
+                    raise _WireError("a bad argument index")
+                return args[index]
+            return _from_wire(data, self._unhandle)
+        except (_WireError, TypeError, RecursionError) as exc:
+            self.dirty = True
+            error = f"the program's answer was not understood ({exc})"
+            raise SubmissionStopped("died", error) from None
+
+    def _unhandle(self, data):
+        if "$h" in data and type(data["$h"]) is int:
+            return RemoteObject(self, data["$h"], str(data.get("type", "object"))[:80])
+        if "$exctype" in data:
+            return _local_exception_class(_wire_list(data["$exctype"]))
+        raise _WireError("an unknown tag")
+
+    def call(self, target, args, kwargs):
+        wire_args = [_to_wire(a, _runner_handle) for a in args]
+        wire_kwargs = [[k, _to_wire(v, _runner_handle)] for k, v in kwargs.items()]
+        answer = self.request({"op": "call", "target": target, "args": wire_args,
+                               "kwargs": wire_kwargs})
+        result = self.value(answer, args)
+        after = answer.get("after")
+        if type(after) is list and len(after) == len(args):
+            for arg, new in zip(args, after, strict=True):
+                _update_in_place(arg, new, self._unhandle)
+        return result
+
+    def ask(self, op, target, **fields):
+        return self.value(self.request(dict(fields, op=op, target=target)))
+
+
+def _update_in_place(arg, new, unhandle):
+    t = type(arg)
+    if new is None or t not in (list, dict, set):
+        return
+    try:
+        value = _from_wire(new, unhandle)
+    except (_WireError, TypeError):
+        return
+    if type(value) is not t:
+        return
+    if t is list:
+        arg[:] = value
+    else:
+        arg.clear()
+        arg.update(value)
+
+
+def _runner_handle(value):
+    if type(value) is RemoteObject:
+        if value._link.generation != value._generation:
+            raise SubmissionStopped("died", "an object from an earlier run of the program was used")
+        return {"$h": value._id}
+    if type(value) is RemoteRef:
+        return {"$ref": [value._module, *value._names]}
+    raise TypeError(
+        f"a {type(value).__name__} cannot be passed to the submission's code in this sandbox "
+        "(only plain data: numbers, strings, lists, tuples, dicts, sets, and its own objects)"
+    )
+
+
+_EXCEPTION_CLASSES = {}
+
+
+def _local_exception_class(mro):
+    """A class for an exception type of the submission: the builtin itself, or a class of
+    the same name under the first builtin exception it derives from."""
+    names = [str(n) for n in mro if isinstance(n, str)]
+    if not names:
+        return Exception
+    if names[0].startswith("builtins."):
+        found = getattr(builtins, names[0][len("builtins."):], None)
+        if isinstance(found, type) and issubclass(found, BaseException):
+            return found
+    if names[0] in _EXCEPTION_CLASSES:
+        return _EXCEPTION_CLASSES[names[0]]
+    base = Exception
+    for name in names[1:]:
+        found = None
+        if name.startswith("builtins."):
+            found = getattr(builtins, name[len("builtins.") :], None)
+        if isinstance(found, type) and issubclass(found, BaseException):
+            base = found
+            break
+    if base in (BaseException, SystemExit, KeyboardInterrupt, GeneratorExit):
+        base = Exception
+    module, _, qualname = names[0].rpartition(".")
+    cls = type(qualname.rpartition(".")[2] or "Error", (base,), {"__module__": module})
+    _EXCEPTION_CLASSES[names[0]] = cls
+    return cls
+
+
+def _local_exception(info):
+    if type(info) is not dict:
+        return RuntimeError("the program raised an exception")
+    cls = _local_exception_class(_wire_list(info.get("mro", [])))
+    message = str(info.get("message", ""))[:_ERROR_CHARS]
+    try:
+        return cls(message) if message else cls()
+    except Exception:  # noqa: BLE001 - e.g. a builtin whose constructor wants more
+        return RuntimeError(message)
+
+
+class RemoteObject:
+    """An object that lives in the submission's process (an instance of its class, a
+    generator, a function): attributes, calls, iteration, ``len``, ``[]`` and ``in`` are
+    asked of it; equality is identity (its ``__eq__`` is never trusted)."""
+
+    __slots__ = ("_link", "_id", "_type", "_generation")
+
+    def __init__(self, link, key, type_name):
+        object.__setattr__(self, "_link", link)
+        object.__setattr__(self, "_id", key)
+        object.__setattr__(self, "_type", type_name)
+        object.__setattr__(self, "_generation", link.generation)
+
+    def _target(self):
+        return _runner_handle(self)
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self._link.ask("getattr", self._target(), name=name)
+
+    def __setattr__(self, name, value):
+        self._link.ask("setattr", self._target(), name=name, value=_to_wire(value, _runner_handle))
+
+    def __call__(self, *args, **kwargs):
+        return self._link.call(self._target(), args, kwargs)
+
+    def __iter__(self):
+        return self._link.ask("iter", self._target())
+
+    def __next__(self):
+        answer = self._link.request({"op": "next", "target": self._target()})
+        if answer.get("stop_iteration") is True:
+            raise StopIteration
+        return self._link.value(answer)
+
+    def __len__(self):
+        value = self._link.ask("len", self._target())
+        if type(value) is not int:
+            raise TypeError("len() of the program's object is not an integer")
+        return value
+
+    def __getitem__(self, key):
+        return self._link.ask("getitem", self._target(), key=_to_wire(key, _runner_handle))
+
+    def __contains__(self, item):
+        item = _to_wire(item, _runner_handle)
+        return self._link.ask("contains", self._target(), item=item) is True
+
+    def __repr__(self):
+        return f"<{self._type} object of the submission>"
+
+
+class RemoteRef:
+    """A name imported from the submission before its process exists (``from submission
+    import f`` at the top of a test file): looked up each time it is used."""
+
+    __slots__ = ("_link", "_module", "_names")
+
+    def __init__(self, link, module, names):
+        object.__setattr__(self, "_link", link)
+        object.__setattr__(self, "_module", module)
+        object.__setattr__(self, "_names", tuple(names))
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return RemoteRef(self._link, self._module, (*self._names, name))
+
+    def __call__(self, *args, **kwargs):
+        return self._link.call(_runner_handle(self), args, kwargs)
+
+    def __repr__(self):
+        return f"<{'.'.join((self._module, *self._names))} of the submission>"
+
+
+class _RemoteModuleFinder:
+    """``import submission`` (or a submitted file's own name) in the runner: a stand-in
+    module whose names are the submission's (as ``RemoteRef``)."""
+
+    def __init__(self, link, names):
+        self.link = link
+        self.names = set(names)
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname not in self.names:
+            return None
+        import importlib.machinery
+
+        return importlib.machinery.ModuleSpec(fullname, self)
+
+    def create_module(self, spec):
+        link = self.link
+
+        class _RemoteModule(types.ModuleType):
+            def __getattr__(self, name):
+                if name.startswith("_"):
+                    raise AttributeError(name)
+                if link.deadline is not None:  # in a test: the value itself
+                    return link.ask("getattr", {"$ref": [self.__name__]}, name=name)
+                return RemoteRef(link, self.__name__, (name,))
+
+        return _RemoteModule(spec.name)
+
+    def exec_module(self, module):
+        pass
+
+
+def _protect_runner():
+    """No ptrace or /proc/<pid>/mem for the submission's process (same uid), and no polite
+    signals: it can still kill the runner, which ends the run without a pass."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(4, 0, 0, 0, 0) != 0:  # PR_SET_DUMPABLE = 4
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE, 0) failed")
+    for name in _RUNNER_SIGNALS:
+        signal.signal(getattr(signal, name), signal.SIG_IGN)
+
+
+def run_pytest_runner(job, workdir):
+    """Mode "pytest": run the pytest files against the submission in another process."""
     tests_dir = os.path.join(workdir, "tests")
     os.makedirs(tests_dir, exist_ok=True)
     paths = []
@@ -689,27 +1382,35 @@ def run_pytest(job, sub, workdir, *, first_index, skip, tracer, out, snapshot):
     ini = os.path.join(tests_dir, "pytest.ini")
     with open(ini, "w", encoding="utf-8") as fh:
         fh.write("[pytest]\n")
-    import pytest
-
-    case_s = job["case_s"]
-    plugin = _PytestPlugin(first_index, skip, sub, tracer, case_s, snapshot)
+    try:
+        _protect_runner()
+        import pytest
+    except BaseException as exc:  # noqa: BLE001
+        REPORT.emit({"t": "pytest_error", "error": f"the test runner cannot start: {exc!r}"})
+        return
+    link = _Link(job, workdir)
+    names = {"submission"} | {
+        os.path.splitext(f["name"])[0] for f in job["files"] if f["name"].endswith(".py")
+    }
+    sys.meta_path.insert(0, _RemoteModuleFinder(link, names))
+    REPORT.emit({"t": "phase", "name": "pytest"})
+    first_index = len(job["cases"])
+    skip = max(0, job["start"] - first_index)
+    plugin = _PytestPlugin(first_index, skip, link, job["case_s"], bool(job.get("trace")))
     args = [*paths, "-c", ini, "--rootdir", tests_dir, "-s", "-p", "no:terminal"]
+    args += ["--import-mode=importlib"]
     for name in _PYTEST_OFF:
         args += ["-p", f"no:{name}"]
     try:
         code = pytest.main(args, plugins=[plugin, plugin.call_wrapper])
     except BaseException as exc:  # noqa: BLE001
-        REPORT.emit(
-            {
-                "t": "pytest_error",
-                "error": describe(exc, sub.file_names),
-                "tampered": tampered(snapshot),
-            }
-        )
+        REPORT.emit({"t": "pytest_error", "error": f"{type(exc).__name__}: {exc}"[:_ERROR_CHARS]})
         return
-    REPORT.emit(
-        {"t": "pytest_done", "code": int(code), "ran": plugin.ran, "tampered": tampered(snapshot)}
-    )
+    finally:
+        link.stop()
+    if plugin.load_failed:
+        return
+    REPORT.emit({"t": "pytest_done", "code": int(code), "ran": plugin.ran})
 
 
 _PYTEST_OFF = (
@@ -733,19 +1434,19 @@ _PYTEST_OFF = (
 
 
 class _PytestPlugin:
-    def __init__(self, first_index, skip, sub, tracer, case_s, snapshot):
+    def __init__(self, first_index, skip, link, case_s, trace):
         import pytest
 
         self.first = first_index
         self.skip = skip
-        self.sub = sub
-        self.tracer = tracer
+        self.link = link
         self.case_s = case_s
-        self.snapshot = snapshot
+        self.trace = trace
         self.index = {}
         self.outcome = {}
+        self.lines = {}
         self.ran = 0
-        self.src_marker = sub.src + os.sep
+        self.load_failed = False
         plugin = self
 
         class _CallWrapper:
@@ -758,14 +1459,12 @@ class _PytestPlugin:
     def pytest_collectreport(self, report):
         if report.failed:
             text = report.longreprtext or ""
-            blame = "submission" if (self.src_marker in text or "submission" in text) else "tests"
             REPORT.emit(
                 {
                     "t": "collect_error",
                     "file": os.path.basename(str(report.fspath)),
                     "error": _pytest_error(text),
-                    "blame": blame,
-                    "tampered": tampered(self.snapshot),
+                    "blame": "tests",
                 }
             )
 
@@ -776,6 +1475,20 @@ class _PytestPlugin:
             self.index[item.nodeid] = self.first + pos
         del items[: self.skip]
 
+    def pytest_collection_finish(self, session):
+        """The test files are imported: now the submission's process may start."""
+        if not session.items:
+            return
+        REPORT.emit({"t": "begin", "i": -1, "cpu": cpu_used()})
+        failure = self.link.ensure()
+        if failure is not None:
+            self.load_failed = True
+            REPORT.emit({"t": "loaded", "ok": False, **failure})
+            session.shouldstop = "the submission could not be loaded"
+            session.items.clear()
+            return
+        REPORT.emit({"t": "loaded", "ok": True})
+
     def pytest_runtest_logstart(self, nodeid, location):
         REPORT.emit({"t": "begin", "i": self.index.get(nodeid, -1)})
 
@@ -783,18 +1496,34 @@ class _PytestPlugin:
         index = self.index.get(item.nodeid, -1)
         STATE.case = index
         self.outcome[item.nodeid] = None
-        if self.tracer is not None:
-            self.tracer.start()
-        STATE.active = True
-        arm(self.case_s)
+        link = self.link
+        link.ensure()
         started = time.perf_counter()
+        link.deadline = time.monotonic() + self.case_s
+        if self.trace and link.proc is not None and not link.dirty:
+            try:
+                link.request({"op": "begin", "target": None})
+            except SubmissionStopped:
+                pass
+        STATE.active = True
+        arm(self.case_s + _ANSWER_GRACE_S)
         result = yield
         STATE.active = False
         disarm()
-        if self.tracer is not None:
-            self.tracer.stop()
+        if STATE.timed_out:
+            link.dirty = True  # the submission may still be running that test's call
         self.outcome[item.nodeid] = (result.excinfo, time.perf_counter() - started)
-        reap(self_kill_all())
+        lines = []
+        if self.trace and link.proc is not None and not link.dirty:
+            link.deadline = time.monotonic() + _ANSWER_GRACE_S
+            try:
+                answer = link.request({"op": "end", "target": None})
+                if type(answer.get("lines")) is list:
+                    lines = answer["lines"][:100_000]
+            except SubmissionStopped:
+                pass
+        self.lines[item.nodeid] = lines
+        link.deadline = None
 
     def pytest_runtest_logreport(self, report):
         if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
@@ -803,8 +1532,10 @@ class _PytestPlugin:
             info = self.outcome.get(report.nodeid)
             exc = info[0][1] if info and info[0] else None
             kind = classify(exc) if exc is not None else None
-            if kind is not None:
-                record.update(status=kind, error=describe(exc, self.sub.file_names))
+            if isinstance(exc, SubmissionStopped):
+                record.update(status=exc.kind, error=exc.error[:_ERROR_CHARS])
+            elif kind is not None:
+                record.update(status=kind, error="the test did not finish in time")
             elif report.outcome == "passed":
                 record["status"] = "test_passed"
             elif report.outcome == "skipped":
@@ -814,9 +1545,9 @@ class _PytestPlugin:
             else:
                 record.update(status="test_failed", error=_pytest_error(report.longreprtext))
             record["ms"] = round((info[1] if info else report.duration) * 1000, 3)
-            if self.tracer is not None:
-                record["lines"] = _lines_out(STATE.lines) if report.when == "call" else []
-            record["tampered"] = tampered(self.snapshot)
+            if self.trace:
+                record["lines"] = self.lines.get(report.nodeid, []) if report.when == "call" else []
+            record["cpu"] = cpu_used() + self.link.child_cpu
             REPORT.emit(record)
             self.ran += 1
 
@@ -829,51 +1560,10 @@ def _pytest_error(text):
     return message if len(message) <= _ERROR_CHARS else message[: _ERROR_CHARS - 1] + "…"
 
 
-# --- tampering ----------------------------------------------------------------------------------
-
-
-def take_snapshot():
-    """Identities of what a faked pass would have to replace: builtins, pytest's runner and
-    assertion helpers, and this harness's own reporting."""
-    snap = {f"builtins.{k}": id(v) for k, v in vars(builtins).items()}
-    snap["harness.emit"] = id(Reporter.emit)
-    snap["harness.logreport"] = id(_PytestPlugin.pytest_runtest_logreport)
-    for mod_name, attrs in _WATCHED.items():
-        module = sys.modules.get(mod_name)
-        if module is not None:
-            for attr in attrs:
-                snap[f"{mod_name}.{attr}"] = id(getattr(module, attr, None))
-    return snap
-
-
-_WATCHED = {
-    "_pytest.runner": ("call_and_report", "runtestprotocol", "call_runtest_hook", "CallInfo"),
-    "_pytest.python": ("pytest_pyfunc_call",),
-    "_pytest.reports": ("TestReport",),
-    "_pytest.assertion.rewrite": ("_call_reprcompare", "_check_if_assertion_pass_impl"),
-    "_pytest.assertion.util": ("assertrepr_compare",),
-    "_pytest.main": ("pytest_runtestloop",),
-    "pytest": ("raises", "approx", "main"),
-    "sys": ("settrace",),
-}
-
-
-def tampered(snapshot):
-    if snapshot is None:
-        return []
-    now = take_snapshot()
-    changed = [k for k, v in snapshot.items() if now.get(k) != v]
-    added = [
-        k for k in now if k not in snapshot and k.startswith("builtins.") and k != "builtins._"
-    ]
-    return sorted(changed + added)[:20]
-
-
 _KILL_ALL = [False]
-
-
-def self_kill_all():
-    return _KILL_ALL[0]
+# how long past a test's time the runner waits for the submission's process (the server
+# allows the runner one second of silence past a test's time)
+_ANSWER_GRACE_S = 0.5
 
 
 # --- main ---------------------------------------------------------------------------------------
@@ -890,41 +1580,33 @@ def run_job(job):
     sys.dont_write_bytecode = True
     _install_exit_builtins()
     _KILL_ALL[0] = bool(job.get("kill_all"))
-
-    sub = Submission(job, workdir)
     # Everything the harness imports is imported now, before the submission's folder is on
     # sys.path: a submitted ``pytest.py`` or ``reprlib.py`` must not stand in for them.
     import importlib  # noqa: F401
     import reprlib  # noqa: F401
 
-    if any(case.get("kind") == "expr" for case in job["cases"]):
-        import ast  # noqa: F401
     if job.get("site"):
         sys.path.append(job["site"])
-    tracer = Tracer(sub.file_ids) if job.get("trace") else None
-    snapshot = None
-    has_pytest = bool(job.get("pytest")) and job["mode"] == "run"
-    if has_pytest:
-        try:
-            import _pytest.assertion.rewrite  # noqa: F401
-            import _pytest.main  # noqa: F401
-            import _pytest.python  # noqa: F401
-            import _pytest.reports  # noqa: F401
-            import _pytest.runner  # noqa: F401
-            import pytest  # noqa: F401 - imported before trainee code, then watched
-        except BaseException as exc:  # noqa: BLE001
-            REPORT.emit({"t": "pytest_error", "error": f"pytest is not available: {exc!r}"})
-            has_pytest = False
-        snapshot = take_snapshot()
+    if job["mode"] == "pytest":
+        # the runner never loads the submission (see "pytest: the runner" above)
+        apply_limits(job)
+        run_pytest_runner(job, workdir)
+        REPORT.emit({"t": "done", "cpu": cpu_used()})
+        return
 
+    sub = Submission(job, workdir)
+    if job["mode"] == "serve" or any(case.get("kind") == "expr" for case in job["cases"]):
+        import ast  # noqa: F401
+    tracer = Tracer(sub.file_ids) if job.get("trace") else None
     sys.path.insert(0, sub.src)
     apply_limits(job)
+    if job["mode"] == "serve":
+        serve(job, sub, tracer=tracer, out=out, channel_in=os.fdopen(job["req_fd"], "rb"))
+        return
     if job["mode"] == "variants":
         run_variants(job, sub, out)
     else:
-        run_tests(
-            job, sub, workdir, tracer=tracer, out=out, snapshot=snapshot, pytest_ok=has_pytest
-        )
+        run_tests(job, sub, tracer=tracer, out=out)
     REPORT.emit({"t": "done", "cpu": cpu_used()})
 
 
@@ -956,7 +1638,9 @@ def load_submission(sub, time_s):
         disarm()
 
 
-def run_tests(job, sub, workdir, *, tracer, out, snapshot, pytest_ok):
+def run_tests(job, sub, *, tracer, out):
+    """Mode "run": the ``tests.json`` cases from ``start`` (the pytest files run in mode
+    "pytest", in another process)."""
     sub.write()
     REPORT.emit({"t": "begin", "i": -1, "cpu": cpu_used()})
     failure = load_submission(sub, job["load_s"])
@@ -986,19 +1670,6 @@ def run_tests(job, sub, workdir, *, tracer, out, snapshot, pytest_ok):
         reap(_KILL_ALL[0])
         record["cpu"] = cpu_used()
         REPORT.emit(record)
-    if pytest_ok:
-        REPORT.emit({"t": "phase", "name": "pytest"})
-        skip = max(0, start - len(cases))
-        run_pytest(
-            job,
-            sub,
-            workdir,
-            first_index=len(cases),
-            skip=skip,
-            tracer=tracer,
-            out=out,
-            snapshot=snapshot,
-        )
 
 
 def run_variants(job, sub, out):

@@ -10,26 +10,34 @@ The flow of one submission:
    the pipeline's static step (fast, synchronous), links findings to the course passages
    that teach them, and stores the review as ``running``. Without tests it is completed
    right away.
-2. With tests, the pipeline's test step runs as a job on a small thread pool
-   (``review_concurrency`` sandboxes at once; more wait their turn): the tests in the
-   sandbox and fault localization; then the narrative, and one compare-and-set write makes
-   the review ``complete``. Any failure marks it ``failed`` with the reason: never
+2. With tests, the pipeline's test step runs as a job on a small thread pool: the tests in
+   the sandbox and fault localization; then the narrative, and one compare-and-set write
+   makes the review ``complete``. Any failure marks it ``failed`` with the reason: never
    half-complete.
 3. The tests' outcome goes to the learner model as exercise evidence, through the same
    interface quiz answers use (``LearnerService.record_exercise_result``).
 
-Callers poll ``get`` (the API) or pass ``wait=True`` (tests); ``preview`` runs the whole
-review without storing it (``kdt-tutor review``).
+Callers poll ``get`` (the API) or pass ``wait=True``; ``preview`` runs the whole review
+without storing it (``kdt-tutor review``).
+
+At most ``review_concurrency`` test runs happen at once, whichever way they came: queued jobs,
+``wait=True`` and ``preview`` take the same slots (one bounded semaphore). A queued job waits
+for a slot as long as it takes; a waiting caller waits at most ``slot_wait_s`` (one run's wall
+time by default) and is then refused with ``ReviewsBusyError`` (503 with ``Retry-After``)
+before anything is stored. Each user may submit ``review_rate`` reviews a minute
+(``tutor/rate_limit.py``; 429 with ``Retry-After``).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, Protocol
@@ -42,6 +50,7 @@ from knowledge.types import SearchFilter
 from tutor.accounts.access import Access
 from tutor.chat.llm_answerer import build_chat_model
 from tutor.errors import InvalidInputError, NotFoundError, ProviderUnavailableError
+from tutor.rate_limit import RateLimiter
 from tutor.review.exercise_tests import ExerciseTests
 from tutor.review.exercises import Exercise, ExerciseCatalog
 from tutor.review.narrative import (
@@ -55,7 +64,7 @@ from tutor.review.review_store import ReviewRecord, ReviewStore
 from tutor.review.sandbox import Sandbox, SandboxLimits
 from tutor.review.static_checks import StaticReview
 from tutor.review.submission import files_diff, validate_submission
-from tutor.review.types import Finding, SourceFile, TestRun
+from tutor.review.types import Finding, SourceFile, TestRun, hide_case_details
 from tutor.settings import Settings
 
 log = logging.getLogger("kdt.tutor.review")
@@ -65,6 +74,20 @@ LINK_MIN_SCORE = 0.0  # fused scores are relative; the filter (course, lesson ki
 MAX_SUSPICIOUS_SHOWN = 3
 # Verdicts that say something about the trainee's code (the others: no evidence).
 EVIDENCE_VERDICTS = ("passed", "failed", "error", "timeout", "crashed")
+
+
+class ReviewsBusyError(ProviderUnavailableError):
+    """Every test-run slot stayed busy while a caller waited for one (HTTP 503 with
+    ``Retry-After``); nothing was stored."""
+
+    code = "reviews_busy"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            "every code-review sandbox is busy; try again in a few seconds, or submit "
+            "without waiting"
+        )
+        self.retry_after = retry_after
 
 
 class Narrator(Protocol):
@@ -124,6 +147,8 @@ class ReviewService:
         max_bytes: int,
         max_files: int,
         concurrency: int = 2,
+        slot_wait_s: float = 10.0,
+        rate: RateLimiter | None = None,
     ) -> None:
         self.store = store
         self.exercises = exercises
@@ -134,6 +159,10 @@ class ReviewService:
         self.max_bytes = max_bytes
         self.max_files = max_files
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="review")
+        # test runs at once, queued or waited for (the pool alone bounds only the queued)
+        self._slots = threading.BoundedSemaphore(concurrency)
+        self.slot_wait_s = slot_wait_s
+        self.rate = rate
         self._jobs: dict[str, Future] = {}
         self._jobs_lock = threading.Lock()
         self._links: OrderedDict[tuple, dict[str, Any] | None] = OrderedDict()
@@ -163,12 +192,50 @@ class ReviewService:
         wait: bool = False,
     ) -> ReviewRecord:
         """Review ``files``; returns the stored review (``running`` while tests run, unless
-        ``wait``). Bad input raises ``InvalidInputError``/``NotFoundError`` before anything
-        is stored."""
+        ``wait``). Bad input raises ``InvalidInputError``/``NotFoundError``, too many
+        submissions ``RateLimitedError``, and a ``wait`` that found no free slot in time
+        ``ReviewsBusyError``, all before anything is stored."""
         started = time.perf_counter()
         sources = validate_submission(files, max_bytes=self.max_bytes, max_files=self.max_files)
         exercise = self._exercise(reviewer, exercise_id)
         tests, test_problem = self._tests(exercise)
+        if self.rate is not None:
+            self.rate.hit(reviewer.user_id)
+        if wait and tests is not None:
+            with self._slot(wait_s=self.slot_wait_s):
+                return self._submit(
+                    reviewer=reviewer,
+                    sources=sources,
+                    exercise=exercise,
+                    tests=tests,
+                    test_problem=test_problem,
+                    started=started,
+                    lang=lang,
+                    wait=True,
+                )
+        return self._submit(
+            reviewer=reviewer,
+            sources=sources,
+            exercise=exercise,
+            tests=tests,
+            test_problem=test_problem,
+            started=started,
+            lang=lang,
+            wait=wait,
+        )
+
+    def _submit(
+        self,
+        *,
+        reviewer: Reviewer,
+        sources: tuple[SourceFile, ...],
+        exercise: Exercise | None,
+        tests: ExerciseTests | None,
+        test_problem: str | None,
+        started: float,
+        lang: str,
+        wait: bool,
+    ) -> ReviewRecord:
         static = self.pipeline.static(sources, level=reviewer.level, lang=lang)
         static_json = self._static_json(static, course=reviewer.course, lang=lang)
         timings = {"static_ms": round((time.perf_counter() - started) * 1000, 1)}
@@ -183,12 +250,10 @@ class ReviewService:
             timings=timings,
         )
         job = (record, reviewer, static, exercise, tests, test_problem)
-        if tests is None and test_problem is None:
-            self._finish(*job)  # static only: done now
-        elif wait:
-            self._finish(*job)
+        if tests is None or wait:
+            self._finish(*job)  # static only (or the tests' problem), or a slot is held
         else:
-            future = self._pool.submit(self._finish, *job)
+            future = self._pool.submit(self._finish_queued, *job)
             with self._jobs_lock:
                 self._jobs[record.id] = future
             future.add_done_callback(lambda _f, rid=record.id: self._forget(rid))
@@ -211,18 +276,19 @@ class ReviewService:
         static = self.pipeline.static(sources, level=reviewer.level, lang=lang)
         static_json = self._static_json(static, course=reviewer.course, lang=lang)
         timings = {"static_ms": round((time.perf_counter() - started) * 1000, 1)}
-        done = self._test_and_narrate(
-            files=sources,
-            static=static,
-            static_json=static_json,
-            level=reviewer.level,
-            lang=lang,
-            timings=timings,
-            exercise=exercise,
-            tests=tests,
-            test_problem=test_problem,
-            unmastered=reviewer.unmastered,
-        )
+        with self._slot(wait_s=self.slot_wait_s) if tests is not None else nullcontext():
+            done = self._test_and_narrate(
+                files=sources,
+                static=static,
+                static_json=static_json,
+                level=reviewer.level,
+                lang=lang,
+                timings=timings,
+                exercise=exercise,
+                tests=tests,
+                test_problem=test_problem,
+                unmastered=reviewer.unmastered,
+            )
         return ReviewRecord(
             id="preview",
             user_id=reviewer.user_id,
@@ -263,6 +329,22 @@ class ReviewService:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=False)
+
+    @contextmanager
+    def _slot(self, *, wait_s: float | None) -> Iterator[None]:
+        """One of the ``concurrency`` test-run slots, held for the block; waits ``wait_s``
+        seconds for one at most (``None``: as long as it takes), then ``ReviewsBusyError``."""
+        if not self._slots.acquire(timeout=wait_s):
+            raise ReviewsBusyError(retry_after=max(1, math.ceil(self.slot_wait_s)))
+        try:
+            yield
+        finally:
+            self._slots.release()
+
+    def _finish_queued(self, *job: Any) -> None:
+        """A queued job: waits its turn for a slot (on a pool thread), then runs."""
+        with self._slot(wait_s=None):
+            self._finish(*job)
 
     def _forget(self, review_id: str) -> None:
         with self._jobs_lock:
@@ -365,12 +447,18 @@ class ReviewService:
             for s in outcome.suspicious
         ]
         tests_json = outcome.run.to_dict() if outcome.run is not None else None
+        # the narrative is the trainee's: hidden cases' details never reach it
+        shown_tests = (
+            {**tests_json, "cases": hide_case_details(tests_json.get("cases"))}
+            if tests_json is not None
+            else None
+        )
         facts = ReviewFacts(
             lang=lang,
             level=level,
             files=files,
             exercise=exercise.title_for(lang) if exercise else None,
-            tests=tests_json,
+            tests=shown_tests,
             findings=static_json.get("findings", []),
             hidden_count=len(static_json.get("hidden", [])),
             suspicious=suspicious[:MAX_SUSPICIOUS_SHOWN],
@@ -558,4 +646,6 @@ def build_review_service(
         max_bytes=settings.review_max_kb * 1024,
         max_files=settings.review_max_files,
         concurrency=settings.review_concurrency,
+        slot_wait_s=settings.review_wall_s,
+        rate=RateLimiter(limit=settings.review_rate, window_s=60.0, what="code reviews"),
     )

@@ -67,6 +67,9 @@ class CaseResult:
     actual: str | None = None
     error: str | None = None  # e.g. "ZeroDivisionError: division by zero (line 4)"
     duration_ms: float = 0.0
+    # what the code printed while an expression case ran: shown, never compared
+    output: str | None = None
+    hidden: bool = False  # tests.json "hidden": trainees see the name and the status only
     # (file, line) pairs of submitted files executed during this test; for localization
     lines: frozenset[tuple[str, int]] = field(default_factory=frozenset)
 
@@ -152,3 +155,18 @@ class SuspiciousLine:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SuspiciousLine:
         return cls(**data)
+
+
+HIDDEN_DETAILS = ("input", "expected", "actual", "error", "output")
+
+
+def hide_case_details(cases: Any) -> list[dict[str, Any]]:
+    """Cases as a trainee may see them (``CaseResult.to_dict`` form): a hidden case keeps its
+    name, status and duration; its input, expected value, what the code gave or printed and
+    its error are blanked (``""`` for the input, ``None`` for the rest)."""
+    out = []
+    for case in cases or []:
+        if isinstance(case, dict) and case.get("hidden"):
+            case = {**case, **{k: None for k in HIDDEN_DETAILS}, "input": ""}
+        out.append(case)
+    return out

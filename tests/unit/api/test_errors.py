@@ -25,6 +25,7 @@ from knowledge.errors import (
 )
 from tutor.accounts.login_throttle import TooManyAttemptsError
 from tutor.learning.skill_map import SkillMapError
+from tutor.rate_limit import RateLimitedError
 
 # (error raised, status, code): literal expectations, not read from the mapping
 CASES = [
@@ -116,3 +117,11 @@ def test_public_error_is_what_a_stream_frame_carries(caplog) -> None:
         status, code, message = public_error(ConfigError("bad URL x"), where="a stream")
     assert (status, code, message) == (500, "config_error", "internal configuration error")
     assert "bad URL x" in caplog.text and "a stream" in caplog.text
+
+
+def test_a_rate_limit_is_429_with_retry_after() -> None:
+    error = RateLimitedError("code reviews", limit=10, window_s=60, retry_after=7)
+    response = _app(error).get("/api/boom")
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "7"
+    assert response.json()["error"]["code"] == "rate_limited"

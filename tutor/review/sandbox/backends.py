@@ -92,6 +92,8 @@ class _HarnessSandbox:
             )
         job = base_job(files, tests, limits)
         job.update(mode="run", trace=bool(trace), pytest=files_json(tests.pytest_files))
+        if tests.pytest_files:
+            job["harness"] = harness_source()  # the pytest runner starts the submission with it
         run = RunDriver(self, job=job, tests=tests, files=files, limits=limits)
         result = run.drive()
         return _finish(

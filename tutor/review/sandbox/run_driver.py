@@ -1,7 +1,13 @@
 """Driving one run of an exercise's tests: harness processes one after another (a fresh one
 after a test that hung or killed its process), within the run's wall-time and CPU budgets;
 each report checked (a forged or out-of-turn one voids the run); then the verdict and the
-message in plain words."""
+message in plain words.
+
+The ``tests.json`` cases run in mode "run" (the submission loaded in the harness process,
+the server judging what it returns); the pytest files then run in mode "pytest", a process
+that never runs trainee code and asks another one (that it starts) to run it, so no code of
+the submission's can reach the process that reports the pytest verdicts
+(``tutor/review/sandbox_harness.py``, "pytest: the runner")."""
 
 from __future__ import annotations
 
@@ -36,6 +42,7 @@ class _Case:
     ms: float = 0.0
     lines: frozenset[tuple[str, int]] = frozenset()
     limit: str = ""  # the limit this case hit, if any
+    output: str | None = None  # what an expression case printed (shown, not compared)
 
 
 @dataclass
@@ -95,7 +102,6 @@ class RunDriver:
         self.collect_errors: list[dict[str, Any]] = []
         self.pytest_problem = ""
         self.forged: list[str] = []
-        self.tampered: set[str] = set()
         self.limits_hit: list[str] = []
         self.cpu_spent = 0.0
         self.proc_cpu = 0.0
@@ -123,7 +129,9 @@ class RunDriver:
                     self._hit("cpu")
                     self.events.append(_LIMIT_WORDS["cpu"].format(**vars(self.limits)))
                     break
-                job = dict(self.job, start=start)
+                pytest_now = bool(self.tests.pytest_files) and start >= len(self.json_cases)
+                mode = "pytest" if pytest_now else "run"
+                job = dict(self.job, start=start, mode=mode)
                 job["limits"] = dict(job["limits"], cpu_s=cpu_left)
                 proc = self.sandbox.spawn(job, self.limits, uid=uid)
                 self.current = None
@@ -153,7 +161,12 @@ class RunDriver:
                         raise ProviderUnavailableError(
                             f"the sandbox could not start: {problem[-300:] or end.returncode}"
                         )
-                if end.reason == "done" or self.load_failure is not None:
+                if self.load_failure is not None:
+                    break
+                if end.reason == "done":
+                    if mode == "run" and self.tests.pytest_files:
+                        start = max(start, len(self.json_cases))  # now the pytest files
+                        continue
                     break
                 if self.forged:
                     break
@@ -179,15 +192,13 @@ class RunDriver:
             self.forged.append("a line on the results channel that is not a report")
             return False
         kind = record.get("t")
-        if isinstance(record.get("tampered"), list):
-            self.tampered.update(str(t) for t in record["tampered"][:20])
         if kind == "begin":
             index = record.get("i")
             self.current = index if isinstance(index, int) else None
             self.phase = "load" if index == -1 else "case"
         elif kind == "loaded":
             if record.get("ok"):
-                self.missing = record.get("missing")
+                self.missing = record.get("missing") or self.missing
                 self.phase = "between"
             else:
                 self.load_failure = record
@@ -253,11 +264,12 @@ class RunDriver:
             if status == "missing":
                 self.results[index] = _Case("error", None, self._missing_text(), ms, lines)
                 return
-            if status in ("returned", "printed", "raised"):
+            if status in ("returned", "evaluated", "raised"):
                 verdict, actual, error = case.judge(record)
                 if record.get("unserializable") and verdict != "passed":
                     error = error or f"the result could not be compared: {record['unserializable']}"
-                self.results[index] = _Case(verdict, actual, error, ms, lines)
+                output = _output(record.get("output")) if status == "evaluated" else None
+                self.results[index] = _Case(verdict, actual, error, ms, lines, output=output)
                 return
         else:
             mapped = {"test_passed": "passed", "test_failed": "failed", "test_error": "error"}
@@ -292,7 +304,13 @@ class RunDriver:
             return _Case("crashed", None, _LIMIT_WORDS[status].format(**words), ms, lines, status)
         if status == "exit":
             code = record.get("code", "")
-            return _Case("crashed", None, f"the program called sys.exit({code})", ms, lines, "exit")
+            error = _text(record.get("error")) if "code" not in record else None
+            return _Case(
+                "crashed", None, error or f"the program called sys.exit({code})", ms, lines, "exit"
+            )
+        if status == "died":  # pytest: the submission's process ended or misbehaved in a call
+            error = _text(record.get("error")) or "the program's process ended during this test"
+            return _Case("crashed", None, error, ms, lines, "died")
         self.forged.append(f"an unknown test status {status[:40]!r}")
         return _Case("crashed", None, "the test's result was not understood", ms, lines)
 
@@ -412,14 +430,6 @@ class RunDriver:
                 + "), so none of them can be trusted"
             )
             return result
-        if self.tampered:
-            shown = ", ".join(sorted(self.tampered)[:5])
-            result.verdict = "crashed"
-            result.message = (
-                "the program changed Python's built-ins or the test runner while the tests "
-                f"ran ({shown}), so the pytest results cannot be trusted"
-            )
-            return result
         if blamed_tests or self.pytest_problem:
             first = blamed_tests[0] if blamed_tests else {}
             detail = f"{first.get('file')}: {first.get('error')}" if first else self.pytest_problem
@@ -460,6 +470,8 @@ class RunDriver:
                     error=case.error,
                     duration_ms=round(case.ms, 3),
                     lines=case.lines,
+                    output=case.output,
+                    hidden=json_case.hidden if json_case else False,
                 )
             )
         return out
@@ -532,7 +544,11 @@ class RunDriver:
                 message = "while loading, " + _LIMIT_WORDS["output"].format(**words)
             else:
                 verdict, case_status = "crashed", "crashed"
-                detail = self._death(end) if isinstance(end, Exit) else "it stopped"
+                detail = (
+                    self._death(end)
+                    if isinstance(end, Exit)
+                    else str(failure.get("error") or "it stopped")
+                )
                 message = "while loading: " + detail.replace("during this test", "")
         result.verdict = verdict
         result.message = message
@@ -544,8 +560,12 @@ class RunDriver:
                 input=case.display_input(),
                 expected=case.display_expected(),
                 error=message,
+                hidden=case.hidden,
             )
             for case in self.json_cases
+        ] + [
+            CaseResult(name=name, status=case_status, error=message)
+            for name in self.names[len(self.json_cases) :]
         ]
         return result
 
@@ -561,6 +581,13 @@ def _text(value: Any) -> str | None:
         return None
     text = str(value)
     return text if len(text) <= 500 else text[:499] + "…"
+
+
+def _output(value: Any) -> str | None:
+    """An expression case's printed output as shown: the first 2,000 characters."""
+    if not isinstance(value, str) or not value:
+        return None
+    return value if len(value) <= 2000 else value[:1999] + "…"
 
 
 def _tail(data: bytearray) -> str:

@@ -97,7 +97,7 @@ class VariantDriver:
 
 def _variant_status(case: JsonCase, record: dict[str, Any]) -> CaseStatus:
     status = record.get("status")
-    if status in ("returned", "printed", "raised"):
+    if status in ("returned", "evaluated", "raised"):
         return case.judge(record)[0]
     if status in ("timeout", "cpu"):
         return "timeout"

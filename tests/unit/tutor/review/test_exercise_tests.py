@@ -349,3 +349,16 @@ def test_judging_error_cases_by_exception_class():
 )
 def test_printed_output_matching(printed, expected, same):
     assert output_matches(printed, expected) is same
+
+
+def test_hidden_cases_are_marked_and_must_be_booleans():
+    tests = ExerciseTests.from_parts(
+        json_text='{"function": "f", "cases": [{"input": [1], "expected": 1, "hidden": true}, '
+        '{"input": [2], "expected": 2}], "error_cases": [{"input": [0], "raises": "ValueError", '
+        '"hidden": true}]}'
+    )
+    assert [c.hidden for c in tests.json_cases] == [True, False, True]
+    with pytest.raises(InvalidInputError, match="'hidden' must be true or false"):
+        ExerciseTests.from_parts(
+            json_text='{"cases": [{"input": "f()", "expected_output": "1", "hidden": "yes"}]}'
+        )
