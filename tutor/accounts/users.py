@@ -48,7 +48,8 @@ class UsernameTakenError(InvalidInputError):
 
 
 class AccountDisabledError(AuthenticationError):
-    """Right password, but the account is disabled."""
+    """Right password, but the account is disabled. Its message is the generic
+    ``BAD_CREDENTIALS``: an answer that said "disabled" would confirm the password."""
 
     code = "account_disabled"
 
@@ -268,7 +269,7 @@ class AccountService:
             raise AuthenticationError(BAD_CREDENTIALS)
         user = _user(row)
         if user.disabled:
-            raise AccountDisabledError("this account is disabled; ask an instructor")
+            raise AccountDisabledError(BAD_CREDENTIALS)
         if self.hasher.check_needs_rehash(stored):
             self._update(user.id, password_hash=self.hasher.hash(password))
         return user
