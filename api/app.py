@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from api import console_pages, pages
 from api.auth import install_auth_handlers, optional_auth
 from api.errors import install_error_handlers
+from api.nul_bytes import reject_nul_bytes
 from api.request_limits import BodyLimitMiddleware, body_limits, form_limits
 from api.routes import (
     admin,
@@ -96,6 +97,7 @@ def create_app(*, services: Services | None = None, warm_up: bool = True) -> Fas
         description="Grounded, level-adaptive tutor for K-Digital Training courses.",
         lifespan=lifespan,
         form_limits=form_limits(settings),  # Form/File parameters; the CSRF check agrees
+        dependencies=[Depends(reject_nul_bytes)],  # 422 for a NUL in any text (api/nul_bytes)
     )
     app.state.services = services
     window = settings.login_lockout_s

@@ -34,6 +34,7 @@ from api.request_limits import form_limits
 from tutor.accounts.access import Access
 from tutor.accounts.users import User
 from tutor.errors import AuthenticationError, PermissionDeniedError
+from tutor.rate_limit import RateLimitedError
 from tutor.settings import Settings
 
 SESSION_COOKIE = "kdt_session"
@@ -140,6 +141,20 @@ async def require_csrf(request: Request, auth: CurrentAuthDep, settings: Setting
 
 
 CsrfAuthDep = Annotated[Auth, Depends(require_csrf)]
+
+
+def require_chat_allowance(request: Request, auth: CsrfAuthDep) -> Auth:
+    """For questions to the tutor: the caller, within ``KDT_CHAT_PER_MINUTE`` (else 429 with
+    ``Retry-After``). Counted per user, in this process (``tutor/rate_limit.py``)."""
+    wait = request.app.state.chat_limiter.check(auth.user.id)
+    if wait is not None:
+        raise RateLimitedError(
+            f"too many questions in a minute; try again in {wait} s", retry_after=wait
+        )
+    return auth
+
+
+ChatAuthDep = Annotated[Auth, Depends(require_chat_allowance)]
 
 
 # --- pages ------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
-from api.auth import CsrfAuthDep, CurrentUserDep
+from api.auth import ChatAuthDep, CsrfAuthDep, CurrentUserDep
 from api.deps import ChatServiceDep, LearnerServiceDep, SettingsDep
 from api.errors import public_error
 from api.i18n import pick_lang, translator
@@ -135,7 +135,7 @@ def _streaming(frames: Iterator[str], *, conversation_id: str) -> StreamingRespo
 def chat(
     request: Request,
     body: ChatCreate,
-    auth: CsrfAuthDep,
+    auth: ChatAuthDep,
     service: ChatServiceDep,
     settings: SettingsDep,
     learner: LearnerServiceDep,
@@ -252,7 +252,7 @@ def rename_conversation(
 def regenerate(
     conversation_id: str,
     request: Request,
-    auth: CsrfAuthDep,
+    auth: ChatAuthDep,
     service: ChatServiceDep,
     settings: SettingsDep,
     learner: LearnerServiceDep,

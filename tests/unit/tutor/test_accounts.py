@@ -194,6 +194,7 @@ def test_set_role_and_set_password(accounts) -> None:
     user = _trainee(accounts)
     session = accounts.create_session(user)
 
+    accounts.create_user("boss", "admin password", role="admin")  # trainee1 is not the last
     promoted = accounts.set_role("trainee1", "instructor")
     assert (promoted.role, promoted.course) == ("instructor", "python-basics")
     assert accounts.set_role("trainee1", "admin").course is None
