@@ -408,6 +408,24 @@ def cmd_user_delete(args: argparse.Namespace) -> int:
 
 
 # --- serve ------------------------------------------------------------------------------
+def uvicorn_options(settings: Settings, *, host: str | None, port: int | None) -> dict:
+    """How ``serve`` runs uvicorn (``uvicorn.run(create_app, **options)``)."""
+    return {
+        # The factory itself, and app_dir=None: uvicorn would otherwise put the working
+        # directory first on sys.path, where a local "api" or "eval" folder could shadow ours.
+        "factory": True,
+        "app_dir": None,
+        "host": host or settings.host,
+        "port": port or settings.port,
+        "log_level": "info",
+        # The app reads X-Forwarded-For itself, from KDT_TRUSTED_PROXIES only
+        # (api/client_address.py); uvicorn's own handling trusts any loopback peer.
+        "proxy_headers": False,
+        # On SIGTERM, open requests and chat streams get this long to finish, then are cut.
+        "timeout_graceful_shutdown": settings.shutdown_grace_s,
+    }
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -419,21 +437,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # One BLAS thread per request: the server runs requests in parallel threads, and BLAS
     # workers of concurrent requests otherwise fight over the cores (bench/RESULTS.md).
     threadpool_limits(limits=1, user_api="blas")
-    # The factory itself, and app_dir=None: uvicorn would otherwise put the working
-    # directory first on sys.path, where a local "api" or "eval" folder could shadow ours.
-    uvicorn.run(
-        create_app,
-        factory=True,
-        app_dir=None,
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        log_level="info",
-        # The app reads X-Forwarded-For itself, from KDT_TRUSTED_PROXIES only
-        # (api/client_address.py); uvicorn's own handling would trust any loopback peer.
-        proxy_headers=False,
-        # On SIGTERM, open requests and chat streams get this long to finish, then are cut.
-        timeout_graceful_shutdown=settings.shutdown_grace_s,
-    )
+    uvicorn.run(create_app, **uvicorn_options(settings, host=args.host, port=args.port))
     return 0
 
 
