@@ -9,6 +9,8 @@ the answer rendered by ``api.markdown`` (code highlighted, ``[n]`` as citation c
 A stream the client stops (it closes the connection) stores no answer: the question stays,
 unanswered, and ``POST /api/conversations/{id}/regenerate`` answers it (or answers the last
 question again, replacing its answer) without storing the question twice.
+Asking (``/api/chat``, regenerate, and ``/v1/chat/completions``) is limited per user to
+``KDT_CHAT_PER_MINUTE`` (429 with ``Retry-After``, ``api/auth.py``'s ``ChatAuthDep``).
 The OpenAI-compatible API (``/v1``) is in ``api/routes/openai_compat.py``.
 """
 
