@@ -16,6 +16,8 @@ from fastapi.staticfiles import StaticFiles
 from api import console_pages, pages
 from api.auth import install_auth_handlers, optional_auth
 from api.errors import install_error_handlers
+from api.nul_bytes import reject_nul_bytes
+from api.request_limits import BodyLimitMiddleware, body_limits, form_limits
 from api.routes import (
     admin,
     analytics,
@@ -30,7 +32,9 @@ from api.routes import (
     reviews,
     search,
 )
+from api.security_headers import SecurityHeadersMiddleware
 from tutor.accounts.login_throttle import LoginThrottle
+from tutor.rate_limit import RateLimiter
 from tutor.review.static_checks import warm_up as warm_up_static_checks
 from tutor.services import Services, build_services
 from tutor.settings import Settings
@@ -86,17 +90,32 @@ def create_app(*, services: Services | None = None, warm_up: bool = True) -> Fas
         if owned:
             services.close()  # let running test jobs finish and store their reviews
 
+    settings = services.settings
     app = FastAPI(
         title="kdt-tutor",
         version="0.1.0",
         description="Grounded, level-adaptive tutor for K-Digital Training courses.",
         lifespan=lifespan,
+        form_limits=form_limits(settings),  # Form/File parameters; the CSRF check agrees
+        dependencies=[Depends(reject_nul_bytes)],  # 422 for a NUL in any text (api/nul_bytes)
     )
     app.state.services = services
-    app.state.login_throttle = LoginThrottle()
+    window = settings.login_lockout_s
+    app.state.login_throttle = LoginThrottle(
+        max_failures=settings.login_max_failures,
+        max_account_failures=settings.login_max_account_failures,
+        max_address_failures=settings.login_max_address_failures,
+        window_s=window,
+        lockout_s=window,
+    )
+    app.state.chat_limiter = RateLimiter(limit=settings.chat_per_minute, what="questions")
     # Pages and JSON compress well (the cohort heatmap page: 842 KB -> 54 KB); server-sent
     # events (chat streaming) are never compressed (Starlette excludes text/event-stream).
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(SecurityHeadersMiddleware)
+    # Added last, so it runs first: an oversized body is refused before anything reads it.
+    default_limit, route_limits = body_limits(settings)
+    app.add_middleware(BodyLimitMiddleware, default=default_limit, prefixes=route_limits)
     install_error_handlers(app)
     install_auth_handlers(app)
     app.include_router(health.router)

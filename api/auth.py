@@ -29,7 +29,8 @@ from urllib.parse import urlencode, urlsplit
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
 
-from api.deps import AccountServiceDep
+from api.deps import AccountServiceDep, SettingsDep
+from api.request_limits import form_limits
 from tutor.accounts.access import Access
 from tutor.accounts.users import User
 from tutor.errors import AuthenticationError, PermissionDeniedError
@@ -123,20 +124,32 @@ def check_csrf(auth: Auth | None, supplied: str | None) -> None:
         raise PermissionDeniedError("missing or wrong CSRF token; reload the page and try again")
 
 
-async def require_csrf(request: Request, auth: CurrentAuthDep) -> Auth:
+async def require_csrf(request: Request, auth: CurrentAuthDep, settings: SettingsDep) -> Auth:
     """For writes: the caller, after the CSRF check (header, else the form field)."""
     supplied = request.headers.get(CSRF_HEADER)
     content_type = request.headers.get("content-type", "")
     if not supplied and content_type.startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")
     ):
-        value = (await request.form()).get(CSRF_FIELD)  # Starlette caches the parsed form
+        # Starlette keeps this parse for the route: parse with the app's limits (20 files),
+        # never the defaults (1000), or the route's own limits would never be applied.
+        value = (await request.form(**form_limits(settings))).get(CSRF_FIELD)
         supplied = value if isinstance(value, str) else None
     check_csrf(auth, supplied)
     return auth
 
 
 CsrfAuthDep = Annotated[Auth, Depends(require_csrf)]
+
+
+def require_chat_allowance(request: Request, auth: CsrfAuthDep) -> Auth:
+    """For questions to the tutor: the caller, within ``KDT_CHAT_PER_MINUTE`` (else 429 with
+    ``Retry-After``). Counted per user, in this process (``tutor/rate_limit.py``)."""
+    request.app.state.chat_limiter.hit(auth.user.id)  # RateLimitedError when over
+    return auth
+
+
+ChatAuthDep = Annotated[Auth, Depends(require_chat_allowance)]
 
 
 # --- pages ------------------------------------------------------------------------------

@@ -28,7 +28,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.templating import render_error
 from knowledge import errors as kerr
-from tutor.accounts.login_throttle import TooManyAttemptsError
 from tutor.rate_limit import RateLimitedError
 
 log = logging.getLogger("kdt.api")
@@ -41,8 +40,7 @@ _STATUS: list[tuple[type[Exception], int]] = [
     (kerr.NotFoundError, 404),
     (kerr.ConflictError, 409),
     (kerr.InvalidInputError, 422),
-    (TooManyAttemptsError, 429),
-    (RateLimitedError, 429),
+    (RateLimitedError, 429),  # and its TooManyAttemptsError (logins)
     (kerr.ProviderUnavailableError, 503),
     (kerr.ConfigError, 500),
     (kerr.KnowledgeError, 409),  # the course as it stands does not allow this
@@ -143,7 +141,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
-        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
+        code = {
+            404: "not_found",
+            405: "method_not_allowed",
+            401: "unauthorized",
+            403: "forbidden",
+            413: "too_large",
+        }
         return _respond(
             request, exc.status_code, code.get(exc.status_code, "error"), str(exc.detail)
         )

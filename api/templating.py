@@ -10,6 +10,7 @@ in the ``kdt_lang`` cookie for the next pages.
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote, urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -27,9 +28,18 @@ def i18n_globals(request: Request) -> dict:
     """What every template gets: ``t``, ``lang`` and ``switch_url``."""
     lang = pick_lang(request)
     other = "en" if lang == "ko" else "ko"
-    # The language switch keeps the page's query (e.g. the search being looked at).
-    switch_url = str(request.url.include_query_params(lang=other).replace(scheme="", netloc=""))
-    return {"t": translator(lang), "lang": lang, "switch_url": switch_url}
+    return {"t": translator(lang), "lang": lang, "switch_url": switch_url(request, lang=other)}
+
+
+def switch_url(request: Request, *, lang: str) -> str:
+    """This page in ``lang``, as a path on this site: the query is kept (e.g. the search being
+    looked at). A path like ``//evil.example/x`` (a 404's) starts with one slash here, never
+    two, so the link cannot be read as another host."""
+    path = quote("/" + request.url.path.lstrip("/\\"))
+    query = urlencode(
+        [*((k, v) for k, v in request.query_params.multi_items() if k != "lang"), ("lang", lang)]
+    )
+    return f"{path}?{query}"
 
 
 def render(request: Request, name: str, *, status: int = 200, **context) -> HTMLResponse:

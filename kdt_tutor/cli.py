@@ -361,7 +361,13 @@ def cmd_user_token(args: argparse.Namespace) -> int:
 
 def cmd_user_disable(args: argparse.Namespace) -> int:
     user = _services().accounts.disable(args.username)
-    print(f"disabled {user.username}: logins, sessions and API tokens no longer work")
+    print(f"disabled {user.username}: logins and sessions ended, API tokens revoked")
+    return 0
+
+
+def cmd_user_enable(args: argparse.Namespace) -> int:
+    user = _services().accounts.enable(args.username)
+    print(f"enabled {user.username}: they can log in again (old API tokens stay revoked)")
     return 0
 
 
@@ -402,6 +408,24 @@ def cmd_user_delete(args: argparse.Namespace) -> int:
 
 
 # --- serve ------------------------------------------------------------------------------
+def uvicorn_options(settings: Settings, *, host: str | None, port: int | None) -> dict:
+    """How ``serve`` runs uvicorn (``uvicorn.run(create_app, **options)``)."""
+    return {
+        # The factory itself, and app_dir=None: uvicorn would otherwise put the working
+        # directory first on sys.path, where a local "api" or "eval" folder could shadow ours.
+        "factory": True,
+        "app_dir": None,
+        "host": host or settings.host,
+        "port": port or settings.port,
+        "log_level": "info",
+        # The app reads X-Forwarded-For itself, from KDT_TRUSTED_PROXIES only
+        # (api/client_address.py); uvicorn's own handling trusts any loopback peer.
+        "proxy_headers": False,
+        # On SIGTERM, open requests and chat streams get this long to finish, then are cut.
+        "timeout_graceful_shutdown": settings.shutdown_grace_s,
+    }
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -413,16 +437,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # One BLAS thread per request: the server runs requests in parallel threads, and BLAS
     # workers of concurrent requests otherwise fight over the cores (bench/RESULTS.md).
     threadpool_limits(limits=1, user_api="blas")
-    # The factory itself, and app_dir=None: uvicorn would otherwise put the working
-    # directory first on sys.path, where a local "api" or "eval" folder could shadow ours.
-    uvicorn.run(
-        create_app,
-        factory=True,
-        app_dir=None,
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        log_level="info",
-    )
+    uvicorn.run(create_app, **uvicorn_options(settings, host=args.host, port=args.port))
     return 0
 
 
@@ -591,6 +606,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = us.add_parser("disable", help="block an account (logins, sessions, tokens)")
     p.add_argument("username")
     p.set_defaults(func=cmd_user_disable)
+    p = us.add_parser("enable", help="let a disabled account log in again (new tokens needed)")
+    p.add_argument("username")
+    p.set_defaults(func=cmd_user_enable)
     p = us.add_parser("export", help="everything stored about a user, as JSON (privacy)")
     p.add_argument("username")
     p.add_argument("--out", help="write to this file (default: print)")

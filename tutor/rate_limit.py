@@ -1,6 +1,6 @@
 """Per-user rate limits: at most ``limit`` requests in any ``window_s`` seconds per key.
 
-One small limiter for every feature that needs one (code reviews, chat): the caller names
+One small limiter for every feature that needs one (code reviews, chat questions): the caller names
 what it counts (``what``, used in the message) and passes a key per request (a user id).
 An over-limit request raises :class:`RateLimitedError`, which the API answers with 429 and
 a ``Retry-After`` header (``api/errors.py``).
@@ -29,11 +29,8 @@ class RateLimitedError(KdtTutorError):
 
     code = "rate_limited"
 
-    def __init__(self, what: str, *, limit: int, window_s: float, retry_after: int) -> None:
-        super().__init__(
-            f"too many {what} (at most {limit} per {window_s:g} s); "
-            f"try again in {retry_after} s"
-        )
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
         self.retry_after = retry_after
 
 
@@ -71,7 +68,9 @@ class RateLimiter:
             if len(recent) >= self.limit:
                 retry_after = max(1, math.ceil(recent[0] + self.window_s - now))
                 raise RateLimitedError(
-                    self.what, limit=self.limit, window_s=self.window_s, retry_after=retry_after
+                    f"too many {self.what} (at most {self.limit} per {self.window_s:g} s); "
+                    f"try again in {retry_after} s",
+                    retry_after=retry_after,
                 )
             recent.append(now)
             self._count += 1

@@ -7,11 +7,12 @@ environment or a ``.env`` file, e.g. ``KDT_DATABASE_URL``, ``KDT_CHROMA_URL``.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from knowledge.config import KnowledgeConfig
@@ -68,11 +69,43 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
 
+    shutdown_grace_s: float = Field(
+        default=30.0,
+        ge=0,
+        le=3600,
+        description="on SIGTERM, seconds open requests and chat streams get to finish",
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="proxy addresses/CIDRs whose X-Forwarded-For is believed (comma-separated)",
+    )
+
+    # request limits (answered before authentication, before any body is parsed)
+    max_body_kb: int = Field(
+        default=256, ge=1, le=1_048_576, description="largest JSON or form body (most routes)"
+    )
+    upload_max_files: int = Field(
+        default=20, ge=1, le=1000, description="files one console upload may carry"
+    )
+    chat_per_minute: int = Field(
+        default=20, ge=0, le=10_000, description="chat messages a user may send a minute (0: off)"
+    )
+
     # accounts and browser sessions
     session_days: int = Field(default=7, ge=1, le=365, description="browser session lifetime")
     cookie_secure: bool | None = Field(
         default=None, description="Secure cookies (HTTPS only); default: on when env is prod"
     )
+    login_max_failures: int = Field(
+        default=5, ge=1, le=1000, description="wrong passwords for one account from one address"
+    )
+    login_max_account_failures: int = Field(
+        default=20, ge=1, le=10_000, description="wrong passwords for one account, all addresses"
+    )
+    login_max_address_failures: int = Field(
+        default=30, ge=1, le=100_000, description="wrong passwords from one address, all accounts"
+    )
+    login_lockout_s: int = Field(default=900, ge=1, le=86_400, description="lockout and window")
 
     # answering
     answerer: Literal["extractive", "openai"] = Field(
@@ -138,6 +171,23 @@ class Settings(BaseSettings):
     )
     review_max_kb: int = Field(default=512, ge=1, le=10_240, description="largest submission")
     review_max_files: int = Field(default=20, ge=1, le=200)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: str) -> str:
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError as exc:
+                raise ValueError(
+                    f"{part!r} is not an IP address or CIDR (e.g. 10.0.0.5, 10.0.0.0/24)"
+                ) from exc
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        parts = filter(None, (p.strip() for p in self.trusted_proxies.split(",")))
+        return tuple(ipaddress.ip_network(p, strict=False) for p in parts)
 
     @model_validator(mode="after")
     def _reject_placeholders(self) -> Settings:

@@ -4,7 +4,9 @@ privacy (a user's data exported or deleted). Admins only (the access policy's
 download what is stored about them.
 
 - ``GET /api/admin/users?role=&course=``, ``POST /api/admin/users``,
-  ``PATCH /api/admin/users/{id}`` (role, course, disabled);
+  ``PATCH /api/admin/users/{id}`` (role, course, disabled): 409 ``last_admin`` when an admin
+  would disable or demote themselves, or leave no active admin; disabling revokes the
+  user's API tokens (re-enabling does not bring them back);
 - ``GET /api/admin/users/{id}/export``: everything stored about the user (JSON download);
 - ``DELETE /api/admin/users/{id}``: delete the user and their data; the answer lists what
   was removed and its effect on the cohort's figures (``tutor/accounts/privacy.py``).
@@ -68,9 +70,10 @@ def update_user(
     Access(auth.user).require_role("change", "accounts")
     user = accounts.user_by_id(user_id)
     if body.role is not None or body.course is not None:
-        user = accounts.set_role(user.username, body.role or user.role, course=body.course)
+        role = body.role or user.role
+        user = accounts.set_role(user.username, role, course=body.course, by=auth.user)
     if body.disabled is True:
-        user = accounts.disable(user.username)
+        user = accounts.disable(user.username, by=auth.user)
     elif body.disabled is False:
         user = accounts.enable(user.username)
     return AdminUserPublic.from_admin(user)

@@ -5,8 +5,11 @@
   log a browser into an account of its choosing.
 - ``POST /login``: checks the pair, then the credentials; sets ``kdt_session`` and
   redirects to ``next`` (paths on this site only) or ``/``. Wrong credentials re-render
-  the form with status 401; after repeated failures (``tutor/accounts/login_throttle.py``) the
-  form comes back with 429 and ``Retry-After`` without checking the password.
+  the form with status 401 (a disabled account gets the same answer, so it never confirms a
+  password); after repeated failures (``tutor/accounts/login_throttle.py``) the form comes
+  back with 429 and ``Retry-After`` without checking the password. The address counted is
+  the peer's, or ``X-Forwarded-For``'s from ``KDT_TRUSTED_PROXIES`` only
+  (``api/client_address.py``).
 - ``POST /logout``: CSRF-checked; ends the session and clears the cookie.
 - ``GET /api/auth/me``: the caller (session cookie or bearer token) as ``UserPublic``.
 
@@ -34,12 +37,13 @@ from api.auth import (
     safe_next,
     set_session_cookie,
 )
+from api.client_address import client_address
 from api.deps import AccountServiceDep, LoginThrottleDep, SettingsDep
 from api.i18n import pick_lang, translator
 from api.schemas.accounts import UserPublic
 from api.templating import render
 from tutor.accounts.login_throttle import TooManyAttemptsError
-from tutor.accounts.users import MAX_PASSWORD_CHARS, AccountDisabledError
+from tutor.accounts.users import MAX_PASSWORD_CHARS
 from tutor.errors import AuthenticationError
 from tutor.settings import Settings
 
@@ -110,18 +114,16 @@ def login(
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not csrf_token or not hmac.compare_digest(expected, csrf_token):
         return _login_form(request, status=403, error=t("login_expired"), **form)
-    address = request.client.host if request.client else None
+    address = client_address(request, trusted=settings.trusted_proxy_networks)
     try:
-        throttle.check(username, address)
+        throttle.attempt(username, address)  # counted as a failure until it succeeds
         user = accounts.authenticate(username, password)
     except TooManyAttemptsError as exc:
         response = _login_form(request, status=429, error=t("login_throttled"), **form)
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
-    except AccountDisabledError:
-        return _login_form(request, status=401, error=t("login_disabled"), **form)
     except AuthenticationError:
-        throttle.failed(username, address)
+        # A disabled account gets this answer too, right password or not: it confirms nothing.
         return _login_form(request, status=401, error=t("login_failed"), **form)
     throttle.succeeded(username, address)
     # A new session on every login (never reuse one a visitor arrived with).

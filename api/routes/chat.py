@@ -9,6 +9,8 @@ the answer rendered by ``api.markdown`` (code highlighted, ``[n]`` as citation c
 A stream the client stops (it closes the connection) stores no answer: the question stays,
 unanswered, and ``POST /api/conversations/{id}/regenerate`` answers it (or answers the last
 question again, replacing its answer) without storing the question twice.
+Asking (``/api/chat``, regenerate, and ``/v1/chat/completions``) is limited per user to
+``KDT_CHAT_PER_MINUTE`` (429 with ``Retry-After``, ``api/auth.py``'s ``ChatAuthDep``).
 The OpenAI-compatible API (``/v1``) is in ``api/routes/openai_compat.py``.
 """
 
@@ -22,7 +24,7 @@ from collections.abc import Iterator
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
-from api.auth import CsrfAuthDep, CurrentUserDep
+from api.auth import ChatAuthDep, CsrfAuthDep, CurrentUserDep
 from api.deps import ChatServiceDep, LearnerServiceDep, SettingsDep
 from api.errors import public_error
 from api.i18n import pick_lang, translator
@@ -135,7 +137,7 @@ def _streaming(frames: Iterator[str], *, conversation_id: str) -> StreamingRespo
 def chat(
     request: Request,
     body: ChatCreate,
-    auth: CsrfAuthDep,
+    auth: ChatAuthDep,
     service: ChatServiceDep,
     settings: SettingsDep,
     learner: LearnerServiceDep,
@@ -252,7 +254,7 @@ def rename_conversation(
 def regenerate(
     conversation_id: str,
     request: Request,
-    auth: CsrfAuthDep,
+    auth: ChatAuthDep,
     service: ChatServiceDep,
     settings: SettingsDep,
     learner: LearnerServiceDep,

@@ -23,13 +23,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile as StarletteUploadFile
 from starlette.formparsers import MultiPartException
 
 from api.auth import CsrfAuthDep, CurrentUserDep
-from api.deps import KbAdminServiceDep, get_kb_admin_service
+from api.deps import KbAdminServiceDep, SettingsDep
+from api.request_limits import form_limits
 from api.schemas.kb import (
     AuditPublic,
     CheckReportPublic,
@@ -44,7 +45,6 @@ from api.schemas.kb import (
     VersionBody,
     VersionsPublic,
 )
-from tutor.curation.kb_admin import KnowledgeAdminService
 from tutor.curation.kb_context import DocumentView
 from tutor.curation.kb_history import AuditEntry, Job, Version
 from tutor.curation.kb_uploads import UploadResult
@@ -53,7 +53,6 @@ from tutor.errors import InvalidInputError
 router = APIRouter(prefix="/api/kb", tags=["knowledge base"])
 
 CourseQuery = Annotated[str | None, Query(max_length=128)]
-MAX_FILES = 20
 
 
 def _version(body_version: str | None, if_match: str | None, *, required: bool) -> str | None:
@@ -136,20 +135,6 @@ def audit_json(a: AuditEntry) -> dict[str, Any]:
     }
 
 
-def upload_size_guard(
-    request: Request,
-    service: Annotated[KnowledgeAdminService, Depends(get_kb_admin_service)],
-) -> None:
-    """Refuse a request body larger than ``MAX_FILES`` files at the limit before reading it."""
-    length = request.headers.get("content-length")
-    limit = service.max_upload_bytes * MAX_FILES + 1024 * 1024
-    if length and length.isdigit() and int(length) > limit:
-        raise HTTPException(
-            status_code=413,
-            detail=f"the upload is over {limit // (1024 * 1024)} MB; send fewer or smaller files",
-        )
-
-
 @router.post(
     "/uploads",
     response_model=UploadsPublic,
@@ -157,14 +142,16 @@ def upload_size_guard(
 )
 async def upload(
     request: Request,
-    _guard: Annotated[None, Depends(upload_size_guard)],  # before anything reads the body
     auth: CsrfAuthDep,
     service: KbAdminServiceDep,
+    settings: SettingsDep,
     course: CourseQuery = None,
 ) -> dict[str, Any]:
+    # The body's size was checked before routing (api/request_limits.py: KDT_UPLOAD_MAX_FILES
+    # files of KDT_UPLOAD_MAX_MB); the form's file count is checked as it is parsed.
     course = service.checked_course(auth.user, course, action="change")  # before the body
     try:
-        form = await request.form(max_files=MAX_FILES, max_fields=10)
+        form = await request.form(**form_limits(settings))  # as the CSRF check parsed it
     except MultiPartException as exc:
         raise InvalidInputError(f"invalid upload: {exc.message}") from exc
     files = [f for f in form.getlist("files") if isinstance(f, StarletteUploadFile)]

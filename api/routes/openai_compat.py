@@ -47,7 +47,7 @@ from dataclasses import dataclass, replace
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
-from api.auth import CsrfAuthDep, CurrentUserDep
+from api.auth import ChatAuthDep, CurrentUserDep
 from api.deps import ChatServiceDep, KnowledgeBaseDep, LearnerServiceDep, SettingsDep
 from api.errors import OpenAIRequestError, openai_error_body, public_error
 from api.learner_views import learner_context
@@ -300,7 +300,7 @@ def _usage(conversation: Conversation, completion: str) -> dict:
 )
 def chat_completions(
     body: ChatCompletionCreate,
-    auth: CsrfAuthDep,
+    auth: ChatAuthDep,
     service: ChatServiceDep,
     settings: SettingsDep,
     learner: LearnerServiceDep,

@@ -453,9 +453,13 @@ def test_import_is_all_or_nothing_with_line_numbers_and_export_round_trips(env: 
 
 def test_huge_imports_and_bodies_are_refused(env: Env) -> None:
     teacher = env.user("instructor")
-    huge = (json.dumps(quiz(id="big")) + "\n").encode() * 60_000  # about 14 MB
-    response = env.client.post(f"{base()}/quiz/import", headers=teacher, content=huge)
+    line = (json.dumps(quiz(id="big")) + "\n").encode()
+    big = line * (6 * 1024 * 1024 // len(line))  # over the 5 MB quiz limit, under the body's
+    response = env.client.post(f"{base()}/quiz/import", headers=teacher, content=big)
     assert response.status_code == 422 and "too big" in response.json()["error"]["message"]
+    huge = line * 60_000  # about 14 MB: over the route's body limit (api/request_limits.py)
+    response = env.client.post(f"{base()}/quiz/import", headers=teacher, content=huge)
+    assert response.status_code == 413 and response.json()["error"]["code"] == "too_large"
     body = exercise(id="ex-huge", statement="x" * 5_000_000)
     assert env.client.post(f"{base()}/exercises", headers=teacher, json=body).status_code == 422
 

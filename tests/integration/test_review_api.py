@@ -267,7 +267,8 @@ def test_trainees_see_only_their_own_reviews_and_staff_their_course(env: Env) ->
         ([("photo.py", b"\x89PNG\r\n\x1a\n\x00\x00", "image/png")], "is a binary file"),
         ([("empty.py", b"  \n", "text/x-python")], "the submission is empty"),
         ([("notes.txt", b"x = 1\n", "text/plain")], "only Python files"),
-        ([("big.py", b"x = 1\n" * (1024 * 1024), "text/x-python")], "the limit is 512 KB"),
+        # Over KDT_REVIEW_MAX_KB, under the route's body limit (api/request_limits.py).
+        ([("big.py", b"x = 1\n" * (100 * 1024), "text/x-python")], "the limit is 512 KB"),
     ],
 )
 def test_bad_uploads_get_a_clear_error_and_nothing_is_stored(env: Env, files, message) -> None:
@@ -317,11 +318,12 @@ def test_an_upload_of_two_files_is_reviewed_together(env: Env) -> None:
     assert review["verdict"] == "passed", review["tests"]
 
 
-def test_unknown_exercise_is_a_404_and_a_json_body_over_the_limit_a_422(env: Env) -> None:
+def test_unknown_exercise_is_a_404_and_a_json_body_over_the_limit_a_422_or_413(env: Env) -> None:
     _, headers = env.user()
 
     unknown = env.submit(headers, "x = 1\n", exercise_id="ex-nope")
-    huge = env.submit(headers, "x = 1\n" * (5 * 1024 * 1024 // 6))
+    big = env.submit(headers, "x = 1\n" * (600 * 1024 // 6))  # over 512 KB of code
+    huge = env.submit(headers, "x = 1\n" * (5 * 1024 * 1024 // 6))  # over the body limit
     bad_name = env.client.post(
         "/api/reviews",
         headers=headers,
@@ -329,8 +331,10 @@ def test_unknown_exercise_is_a_404_and_a_json_body_over_the_limit_a_422(env: Env
     )
 
     assert unknown.status_code == 404 and "ex-nope" in unknown.json()["error"]["message"]
-    assert huge.status_code == 422
-    assert "the submission is 5.0 MB; the limit is 512 KB" in huge.json()["error"]["message"]
+    assert big.status_code == 422
+    assert "the limit is 512 KB" in big.json()["error"]["message"]
+    assert huge.status_code == 413  # refused before it is read: 2 x 512 KB + 64 KB of JSON
+    assert huge.json()["error"]["code"] == "too_large"
     assert bad_name.status_code == 422 and "without folders" in bad_name.text
     assert env.client.get("/api/reviews", headers=headers).json() == []
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Table, delete, func, select, update
 
+from tutor.accounts.users import AdminLockoutError, other_active_admins
 from tutor.errors import InvalidInputError, NotFoundError
 from tutor.learning import store as learner_store
 from tutor.review import review_store
@@ -136,6 +137,12 @@ class TraineeData:
         counts = self.counts(user_id)
         with self.engine.begin() as conn:
             account = self._user(conn, user_id)
+            if account["role"] == "admin" and not account["disabled"]:
+                if not conn.execute(select(other_active_admins(user_id))).scalar_one():
+                    raise AdminLockoutError(
+                        f"{account['username']!r} is the last active admin; make another "
+                        "admin first"
+                    )
             conn.execute(
                 update(content_gaps).where(content_gaps.c.user_id == user_id).values(user_id=None)
             )

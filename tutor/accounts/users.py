@@ -22,10 +22,10 @@ from functools import cached_property
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from tutor.errors import AuthenticationError, InvalidInputError, NotFoundError
+from tutor.errors import AuthenticationError, ConflictError, InvalidInputError, NotFoundError
 from tutor.store import api_tokens, as_utc, create_schema, users, web_sessions
 
 ROLES = ("trainee", "instructor", "admin")
@@ -48,9 +48,28 @@ class UsernameTakenError(InvalidInputError):
 
 
 class AccountDisabledError(AuthenticationError):
-    """Right password, but the account is disabled."""
+    """Right password, but the account is disabled. Its message is the generic
+    ``BAD_CREDENTIALS``: an answer that said "disabled" would confirm the password."""
 
     code = "account_disabled"
+
+
+class AdminLockoutError(ConflictError):
+    """A change that would leave no active admin, or an admin disabling or demoting
+    themselves (HTTP 409); nothing was changed."""
+
+    code = "last_admin"
+
+
+def other_active_admins(user_id: int):
+    """SQL: how many active admins there are besides ``user_id`` (a scalar subquery, so a
+    guarded UPDATE or DELETE checks it in the same statement)."""
+    return (
+        select(func.count())
+        .select_from(users)
+        .where(users.c.role == "admin", users.c.disabled.is_(False), users.c.id != user_id)
+        .scalar_subquery()
+    )
 
 
 @dataclass(frozen=True)
@@ -171,6 +190,8 @@ class AccountService:
         course = _check_role_and_course(role, course)
         _check_password(password)
         display = (display_name or "").strip() or name
+        if any(ord(ch) < 32 for ch in display):
+            raise InvalidInputError("display name: no control characters (NUL, newlines)")
         if len(display) > MAX_DISPLAY_NAME_CHARS:
             raise InvalidInputError(
                 f"display name too long: at most {MAX_DISPLAY_NAME_CHARS} characters"
@@ -213,7 +234,8 @@ class AccountService:
         return _user(row)
 
     def enable(self, username: str) -> User:
-        """Undo ``disable``: logins and API tokens work again (ended sessions stay ended)."""
+        """Undo ``disable``: the user can log in again. Sessions ended and API tokens revoked
+        by ``disable`` stay so: the user logs in afresh and asks for new tokens."""
         user = self.get_user(username)
         self._update(user.id, disabled=False)
         return self.get_user(user.username)
@@ -227,13 +249,20 @@ class AccountService:
         with self._ready().connect() as conn:
             return [_user(r) for r in conn.execute(query)]
 
-    def set_role(self, username: str, role: str, *, course: str | None = None) -> User:
-        """Change the role; ``course`` replaces the course (kept when omitted, if allowed)."""
+    def set_role(
+        self, username: str, role: str, *, course: str | None = None, by: User | None = None
+    ) -> User:
+        """Change the role; ``course`` replaces the course (kept when omitted, if allowed).
+        An admin ``by`` may not demote themselves, and nobody the last active admin
+        (``AdminLockoutError``)."""
         user = self.get_user(username)
         if course is None and role != "admin":
             course = user.course
         course = _check_role_and_course(role, course)
-        self._update(user.id, role=role, course=course)
+        if user.role == "admin" and role != "admin":
+            self._guarded_admin_change(user, by=by, action="demote", role=role, course=course)
+        else:
+            self._update(user.id, role=role, course=course)
         return self.get_user(user.username)
 
     def set_password(self, username: str, password: str) -> None:
@@ -243,12 +272,42 @@ class AccountService:
         self._update(user.id, password_hash=self.hasher.hash(password))
         self._end_sessions_of(user.id)
 
-    def disable(self, username: str) -> User:
-        """Block logins, sessions and API tokens of the user (the account is kept)."""
+    def disable(self, username: str, *, by: User | None = None) -> User:
+        """Block logins, end the user's sessions and revoke their API tokens (the account is
+        kept; ``enable`` lets them log in again, with new tokens). An admin ``by`` may not
+        disable themselves, and nobody the last active admin (``AdminLockoutError``)."""
         user = self.get_user(username)
-        self._update(user.id, disabled=True)
+        if user.role == "admin" and not user.disabled:
+            self._guarded_admin_change(user, by=by, action="disable", disabled=True)
+        else:
+            self._update(user.id, disabled=True)
         self._end_sessions_of(user.id)
+        with self._ready().begin() as conn:
+            conn.execute(
+                update(api_tokens)
+                .where(api_tokens.c.user_id == user.id, api_tokens.c.revoked_at.is_(None))
+                .values(revoked_at=self.clock())
+            )
         return self.get_user(user.username)
+
+    def _guarded_admin_change(self, user: User, *, by: User | None, action: str, **values) -> None:
+        """Apply ``values`` to the admin ``user`` only if another active admin remains,
+        checked in the same UPDATE (two admins demoting each other at once leave one)."""
+        if by is not None and by.id == user.id:
+            raise AdminLockoutError(
+                f"you cannot {action} your own account; ask another admin to do it"
+            )
+        with self._ready().begin() as conn:
+            result = conn.execute(
+                update(users)
+                .where(users.c.id == user.id, other_active_admins(user.id) >= 1)
+                .values(**values)
+            )
+        if not result.rowcount:
+            raise AdminLockoutError(
+                f"{user.username!r} is the last active admin; make another admin first "
+                f"(kdt-tutor user add NAME --role admin) before you {action} this one"
+            )
 
     def _update(self, user_id: int, **values) -> None:
         with self._ready().begin() as conn:
@@ -268,7 +327,7 @@ class AccountService:
             raise AuthenticationError(BAD_CREDENTIALS)
         user = _user(row)
         if user.disabled:
-            raise AccountDisabledError("this account is disabled; ask an instructor")
+            raise AccountDisabledError(BAD_CREDENTIALS)
         if self.hasher.check_needs_rehash(stored):
             self._update(user.id, password_hash=self.hasher.hash(password))
         return user
@@ -338,6 +397,8 @@ class AccountService:
     def create_token(self, user: User, name: str = "api") -> str:
         """A new bearer token ``kdt_…`` for scripts; shown once, stored as a hash."""
         label = name.strip()
+        if "\x00" in label:
+            raise InvalidInputError("token name: no NUL characters")
         if not label or len(label) > 100:
             raise InvalidInputError("token name: 1-100 characters")
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)

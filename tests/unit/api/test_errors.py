@@ -120,7 +120,7 @@ def test_public_error_is_what_a_stream_frame_carries(caplog) -> None:
 
 
 def test_a_rate_limit_is_429_with_retry_after() -> None:
-    error = RateLimitedError("code reviews", limit=10, window_s=60, retry_after=7)
+    error = RateLimitedError("too many code reviews; try again in 7 s", retry_after=7)
     response = _app(error).get("/api/boom")
     assert response.status_code == 429
     assert response.headers["Retry-After"] == "7"

@@ -8,10 +8,12 @@ import pytest
 from argon2 import PasswordHasher
 
 from knowledge.registry import make_engine
+from tutor.accounts.privacy import TraineeData
 from tutor.accounts.users import (
     BAD_CREDENTIALS,
     AccountDisabledError,
     AccountService,
+    AdminLockoutError,
     User,
     UsernameTakenError,
 )
@@ -194,6 +196,7 @@ def test_set_role_and_set_password(accounts) -> None:
     user = _trainee(accounts)
     session = accounts.create_session(user)
 
+    accounts.create_user("boss", "admin password", role="admin")  # trainee1 is not the last
     promoted = accounts.set_role("trainee1", "instructor")
     assert (promoted.role, promoted.course) == ("instructor", "python-basics")
     assert accounts.set_role("trainee1", "admin").course is None
@@ -281,3 +284,53 @@ def test_building_the_service_touches_no_database(tmp_path) -> None:
     AccountService(make_engine(url))
 
     assert not (tmp_path / "lazy.db").exists()
+
+
+def test_the_last_active_admin_cannot_be_disabled_demoted_or_removed(accounts) -> None:
+    boss = accounts.create_user("boss", "admin password", role="admin")
+    chief = accounts.create_user("chief", "admin password", role="admin")
+
+    with pytest.raises(AdminLockoutError, match="your own account"):
+        accounts.disable("boss", by=boss)
+    with pytest.raises(AdminLockoutError, match="your own account"):
+        accounts.set_role("boss", "instructor", by=boss)
+    accounts.disable("chief", by=boss)  # another admin remains: allowed
+    with pytest.raises(AdminLockoutError, match="last active admin"):
+        accounts.disable("boss")
+    with pytest.raises(AdminLockoutError, match="last active admin"):
+        accounts.set_role("boss", "trainee", course="py")
+    with pytest.raises(AdminLockoutError, match="last active admin"):
+        TraineeData(accounts.engine).delete(boss.id)
+    assert accounts.get_user("boss").role == "admin" and not accounts.get_user("boss").disabled
+    accounts.enable("chief")
+    accounts.set_role("boss", "instructor")  # chief is active again
+    assert accounts.get_user("boss").role == "instructor" and chief.role == "admin"
+
+
+def test_disable_revokes_tokens_and_enable_does_not_revive_them(accounts) -> None:
+    user = _trainee(accounts)
+    old = accounts.create_token(user, "script")
+    accounts.disable("trainee1")
+    accounts.enable("trainee1")
+
+    assert accounts.user_for_token(old) is None
+    assert accounts.user_for_token(accounts.create_token(user, "new")).id == user.id
+    assert accounts.authenticate("trainee1", "correct horse").id == user.id
+
+
+def test_a_disabled_account_is_refused_with_the_wrong_password_message(accounts) -> None:
+    _trainee(accounts)
+    accounts.disable("trainee1")
+    with pytest.raises(AccountDisabledError) as right:
+        accounts.authenticate("trainee1", "correct horse")
+    with pytest.raises(AuthenticationError) as wrong:
+        accounts.authenticate("trainee1", "wrong horse")
+    assert str(right.value) == str(wrong.value)
+
+
+def test_nul_and_control_characters_are_refused_in_names(accounts) -> None:
+    with pytest.raises(InvalidInputError, match="control characters"):
+        accounts.create_user("kim", "long enough", role="admin", display_name="K\x00im")
+    user = accounts.create_user("kim", "long enough", role="admin")
+    with pytest.raises(InvalidInputError, match="NUL"):
+        accounts.create_token(user, "a\x00b")
