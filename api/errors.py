@@ -112,6 +112,17 @@ def _respond(request: Request, status: int, code: str, message: str, param: str 
     return JSONResponse(error_body(code, message), status_code=status)
 
 
+# Starlette's own refusals (routing, a body that is not JSON, size guards) by status.
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+}
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(kerr.KdtTutorError)
     async def _domain(request: Request, exc: kerr.KdtTutorError):
@@ -140,10 +151,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
-        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
-        return _respond(
-            request, exc.status_code, code.get(exc.status_code, "error"), str(exc.detail)
-        )
+        code = _HTTP_CODES.get(exc.status_code, "error")
+        response = _respond(request, exc.status_code, code, str(exc.detail))
+        # e.g. a 405's ``Allow`` (the methods the path has), which RFC 9110 requires
+        response.headers.update(exc.headers or {})
+        return response
 
     @app.exception_handler(Exception)
     async def _unknown(request: Request, exc: Exception):

@@ -20,6 +20,7 @@ from fastapi.responses import Response
 
 from api.auth import CsrfAuthDep, CurrentUserDep, require_access
 from api.deps import AccountServiceDep, TraineeDataDep
+from api.params import RowId
 from api.schemas.accounts import AdminUserPublic, UserCreate, UserDeletedPublic, UserUpdate
 from tutor.accounts.access import Access
 from tutor.accounts.users import User
@@ -63,7 +64,7 @@ def create_user(
 
 @router.patch("/api/admin/users/{user_id}", summary="Change role, course or access")
 def update_user(
-    user_id: int, body: UserUpdate, auth: CsrfAuthDep, accounts: AccountServiceDep
+    user_id: RowId, body: UserUpdate, auth: CsrfAuthDep, accounts: AccountServiceDep
 ) -> AdminUserPublic:
     Access(auth.user).require_role("change", "accounts")
     user = accounts.user_by_id(user_id)
@@ -81,7 +82,7 @@ def update_user(
     response_class=Response,
     summary="Everything stored about a user",
 )
-def export_user(user_id: int, _admin: AdminDep, data: TraineeDataDep) -> Response:
+def export_user(user_id: RowId, _admin: AdminDep, data: TraineeDataDep) -> Response:
     return _download(data.export(user_id), f"kdt-user-{user_id}.json")
 
 
@@ -90,7 +91,7 @@ def export_user(user_id: int, _admin: AdminDep, data: TraineeDataDep) -> Respons
     response_model=UserDeletedPublic,
     summary="Delete a user and their data",
 )
-def delete_user(user_id: int, auth: CsrfAuthDep, data: TraineeDataDep) -> dict:
+def delete_user(user_id: RowId, auth: CsrfAuthDep, data: TraineeDataDep) -> dict:
     Access(auth.user).require_role("change", "accounts")
     return data.delete(user_id, acting_user_id=auth.user.id)
 

@@ -29,6 +29,7 @@ from api.analytics_views import (
 from api.auth import require_access
 from api.deps import AnalyticsServiceDep
 from api.i18n import pick_lang
+from api.params import RowId
 from api.schemas.analytics import (
     ExerciseStatsPublic,
     HeatmapPublic,
@@ -280,7 +281,7 @@ def stuck(
     "(?format=csv: their mastery per skill)",
 )
 def trainee(
-    user_id: int,
+    user_id: RowId,
     request: Request,
     user: StaffDep,
     service: AnalyticsServiceDep,
@@ -304,7 +305,7 @@ def trainee(
     summary="One of the trainee's conversations, with its messages",
 )
 def trainee_conversation(
-    user_id: int,
+    user_id: RowId,
     conversation_id: str,
     user: StaffDep,
     service: AnalyticsServiceDep,

@@ -27,6 +27,7 @@ from api.auth import CsrfAuthDep, CurrentUserDep
 from api.deps import AccountServiceDep, LearnerServiceDep, SettingsDep
 from api.i18n import pick_lang
 from api.learner_views import dashboard
+from api.params import RowId
 from api.schemas.learner import (
     AnswerCreate,
     AnswerFeedbackPublic,
@@ -258,7 +259,7 @@ def reviews(
     summary="A trainee's dashboard (instructors: their course; admins: any trainee)",
 )
 def learner_of(
-    user_id: int,
+    user_id: RowId,
     request: Request,
     viewer: CurrentUserDep,
     accounts: AccountServiceDep,
@@ -274,7 +275,7 @@ def learner_of(
 
 @router.get("/{user_id}/practice", response_model=list[PracticeItemPublic])
 def practice_of(
-    user_id: int,
+    user_id: RowId,
     request: Request,
     viewer: CurrentUserDep,
     accounts: AccountServiceDep,
@@ -288,7 +289,7 @@ def practice_of(
 
 @router.get("/{user_id}/reviews", response_model=ReviewsPublic)
 def reviews_of(
-    user_id: int,
+    user_id: RowId,
     request: Request,
     viewer: CurrentUserDep,
     accounts: AccountServiceDep,
