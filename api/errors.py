@@ -25,6 +25,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from api.templating import render_error
 from knowledge import errors as kerr
@@ -153,8 +154,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException):
         code = _HTTP_CODES.get(exc.status_code, "error")
         response = _respond(request, exc.status_code, code, str(exc.detail))
-        # e.g. a 405's ``Allow`` (the methods the path has), which RFC 9110 requires
         response.headers.update(exc.headers or {})
+        if exc.status_code == 405:  # RFC 9110: a 405 lists the methods the resource has
+            response.headers["Allow"] = _allowed_methods(request)
         return response
 
     @app.exception_handler(Exception)
@@ -162,6 +164,17 @@ def install_error_handlers(app: FastAPI) -> None:
         request_id = uuid.uuid4().hex[:12]
         log.exception("unhandled error %s on %s", request_id, request.url.path)
         return _respond(request, 500, "internal_error", f"internal error (request id {request_id})")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path. (Starlette's 405 names only the first
+    route that matched the path, so ``GET`` and ``POST /api/admin/users``, two routes, would
+    each hide the other.)"""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if getattr(route, "methods", None) and route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods
+    return ", ".join(sorted(methods))
 
 
 def _param(loc) -> str | None:

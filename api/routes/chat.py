@@ -35,7 +35,7 @@ from api.schemas.chat import (
     ConversationUpdate,
     FeedbackCreate,
 )
-from api.schemas.common import OkPublic
+from api.schemas.common import ERROR_RESPONSES, OkPublic
 from knowledge.errors import KdtTutorError
 from knowledge.types import SearchFilter
 from tutor.accounts.access import Access
@@ -46,7 +46,9 @@ from tutor.chat.service import ChatEvent, ChatPlan, ChatService
 from tutor.learner import LearnerService
 
 log = logging.getLogger("kdt.api.chat")
-router = APIRouter(tags=["chat"])
+router = APIRouter(tags=["chat"], responses=ERROR_RESPONSES)
+# The answer stream: meta, token, notice, sources, done (or error) events.
+_EVENTS: dict = {200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}}
 
 
 def _scope(
@@ -130,7 +132,10 @@ def _streaming(frames: Iterator[str], *, conversation_id: str) -> StreamingRespo
 
 
 @router.post(
-    "/api/chat", response_class=StreamingResponse, summary="Ask the tutor (server-sent events)"
+    "/api/chat",
+    response_class=StreamingResponse,
+    responses=_EVENTS,
+    summary="Ask the tutor (server-sent events)",
 )
 def chat(
     request: Request,
@@ -247,6 +252,7 @@ def rename_conversation(
 @router.post(
     "/api/conversations/{conversation_id}/regenerate",
     response_class=StreamingResponse,
+    responses=_EVENTS,
     summary="Answer the last question again (server-sent events, as /api/chat)",
 )
 def regenerate(

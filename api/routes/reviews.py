@@ -25,6 +25,7 @@ from api.deps import LearnerServiceDep, ReviewServiceDep, SettingsDep
 from api.i18n import LANGS, pick_lang
 from api.learner_views import learner_context
 from api.params import RowId
+from api.schemas.common import ERROR_RESPONSES
 from api.schemas.reviews import (
     CodeReviewCreate,
     CodeReviewPublic,
@@ -37,7 +38,7 @@ from tutor.errors import InvalidInputError
 from tutor.review.review_store import ReviewRecord
 from tutor.review.service import Reviewer, ReviewService
 
-router = APIRouter(prefix="/api/reviews", tags=["reviews"])
+router = APIRouter(prefix="/api/reviews", tags=["reviews"], responses=ERROR_RESPONSES)
 
 
 def _reviewer(user: User, *, learner, settings) -> Reviewer:
