@@ -47,8 +47,16 @@ from tutor.learner import LearnerService
 
 log = logging.getLogger("kdt.api.chat")
 router = APIRouter(tags=["chat"], responses=ERROR_RESPONSES)
-# The answer stream: meta, token, notice, sources, done (or error) events.
-_EVENTS: dict = {200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}}
+# The answer stream: server-sent events, each a kind and a JSON object.
+_EVENT = {
+    "type": "object",
+    "required": ["event", "data"],
+    "properties": {
+        "event": {"enum": ["meta", "token", "notice", "sources", "done", "error"]},
+        "data": {"type": "string", "contentMediaType": "application/json"},
+    },
+}
+_EVENTS: dict = {200: {"content": {"text/event-stream": {"schema": _EVENT}}}}
 
 
 def _scope(

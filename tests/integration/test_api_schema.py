@@ -32,10 +32,12 @@ from pathlib import Path
 import pytest
 import schemathesis
 from argon2 import PasswordHasher
+from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auth import CSRF_HEADER, SESSION_COOKIE
 from api.deps import get_account_service
+from api.params import MAX_ROW_ID
 from knowledge.ingest import ingest_path
 from knowledge.registry import make_engine
 from tutor.accounts.users import AccountService
@@ -170,6 +172,91 @@ def site(tmp_path_factory, embeddings, tokenizer):
     services.close()
 
 
+# --- regression tests of what the fuzz found (issue 14) ------------------------------------------
+@pytest.fixture(scope="module")
+def client(site):
+    app, _callers = site
+    with TestClient(app) as client:
+        yield client
+
+
+BEYOND_SQLITE = 2**63 + 1  # the id that overflowed SQLite's INTEGER (OverflowError, a 500)
+BEYOND_POSTGRES = MAX_ROW_ID + 1  # PostgreSQL's INTEGER ends here
+ID_ROUTES = [
+    ("GET", "/api/reviews?user_id={id}"),
+    ("PATCH", "/api/admin/users/{id}"),
+    ("GET", "/api/admin/users/{id}/export"),
+    ("DELETE", "/api/admin/users/{id}"),
+    ("GET", "/api/analytics/trainees/{id}?course=fuzz"),
+    ("GET", "/api/analytics/trainees/{id}/conversations/c1?course=fuzz"),
+    ("GET", "/api/learner/{id}"),
+    ("GET", "/api/learner/{id}/practice"),
+    ("GET", "/api/learner/{id}/reviews"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), ID_ROUTES)
+def test_an_id_beyond_the_database_is_a_422_and_the_largest_is_a_404(
+    client, site, method, path
+) -> None:
+    admin = site[1]["admin"]
+    body = {"json": {"disabled": False}} if method == "PATCH" else {}
+    for too_big in (BEYOND_SQLITE, BEYOND_POSTGRES, 0):
+        response = client.request(method, path.format(id=too_big), headers=admin.headers(), **body)
+        assert response.status_code == 422, (too_big, response.text)
+        error = response.json()["error"]
+        assert error["code"] == "invalid_input" and "user_id" in error["message"]
+    largest = client.request(method, path.format(id=MAX_ROW_ID), headers=admin.headers(), **body)
+    if path.startswith("/api/reviews"):  # a history: nobody's, so empty
+        assert largest.status_code == 200 and largest.json() == []
+    else:
+        assert largest.status_code == 404, largest.text
+
+
+def test_the_trainee_page_refuses_a_huge_id_with_an_error_page(client, site) -> None:
+    headers = {**site[1]["admin"].headers(), "Accept": "text/html"}
+    url = "/console/cohort/trainee/{id}?course=fuzz"
+    page = client.get(url.format(id=BEYOND_SQLITE), headers=headers)
+    assert page.status_code == 422 and "text/html" in page.headers["content-type"]
+    assert client.get(url.format(id=MAX_ROW_ID), headers=headers).status_code == 404
+
+
+def test_a_deeply_nested_quiz_import_is_a_422_naming_the_line(client, site) -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    response = client.post(
+        f"/api/authoring/{COURSE}/quiz/import",
+        content=f'{{"id": "deep", "question": {deep}}}\n',
+        headers=site[1]["admin"].headers(),
+    )
+    assert response.status_code == 422, response.text
+    assert "line 1: not a quiz item (JSON nested too deeply)" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("PUT", "/api/admin/users", {"GET", "POST"}),  # two routes, one path
+        ("OPTIONS", "/api/admin/users/1", {"PATCH", "DELETE"}),
+        ("GET", "/api/learner/placement", {"POST"}),  # not the learner whose id is "placement"
+        ("PATCH", f"/api/kb/documents/{COURSE}/lessons/lists.md/hide", {"POST"}),
+        ("TRACE", "/v1/models", {"GET"}),
+    ],
+)
+def test_a_405_lists_every_method_of_the_path(client, site, method, path, allowed) -> None:
+    response = client.request(method, path, headers=site[1]["trainee"].headers())
+    assert response.status_code == 405, response.text
+    assert set(response.headers["allow"].split(", ")) == allowed
+
+
+def test_documents_named_by_path_still_resolve(client, site) -> None:
+    admin = site[1]["admin"].headers()
+    doc = client.get(f"/api/kb/documents/{COURSE}/lessons/lists.md", headers=admin)
+    assert doc.status_code == 200 and doc.json()["doc_id"] == f"{COURSE}/lessons/lists.md"
+    chunks = client.get(f"/api/kb/documents/{COURSE}/lessons/lists.md/chunks", headers=admin)
+    assert chunks.status_code == 200, chunks.text
+
+
+# --- the fuzz -------------------------------------------------------------------------------------
 def _openapi() -> dict:
     """The app's OpenAPI document. Built here, at collection, because schemathesis needs the
     operations to parametrize the tests; building the app's services touches no file, so the
@@ -195,21 +282,18 @@ def test_api_as_trainee(case, site) -> None:
     case.call_and_validate(headers=callers["trainee"].headers(), app=app)
 
 
-def test_the_callers_are_who_they_claim(site) -> None:
+def test_the_callers_are_who_they_claim(client, site) -> None:
     """The fuzz is only worth its name if the callers get past authentication."""
-    from fastapi.testclient import TestClient
-
-    app, callers = site
-    with TestClient(app) as client:
-        for name, caller in callers.items():
-            me = client.get("/api/auth/me", headers=caller.headers())
-            assert me.status_code == 200, me.text
-            assert me.json()["role"] == name
-        # the admin's writes go through the CSRF check with the header, and fail without it
-        admin = callers["admin"].headers()
-        body = {"username": "csrfcheck", "role": "trainee", "course": COURSE, "password": PASSWORD}
-        bare = {k: v for k, v in admin.items() if k != CSRF_HEADER}
-        refused = client.post("/api/admin/users", json=body, headers=bare)
-        assert refused.status_code == 403, refused.text
-        created = client.post("/api/admin/users", json=body, headers=admin)
-        assert created.status_code == 201, created.text
+    callers = site[1]
+    for name, caller in callers.items():
+        me = client.get("/api/auth/me", headers=caller.headers())
+        assert me.status_code == 200, me.text
+        assert me.json()["role"] == name
+    # the admin's writes go through the CSRF check with the header, and fail without it
+    admin = callers["admin"].headers()
+    body = {"username": "csrfcheck", "role": "trainee", "course": COURSE, "password": PASSWORD}
+    bare = {k: v for k, v in admin.items() if k != CSRF_HEADER}
+    refused = client.post("/api/admin/users", json=body, headers=bare)
+    assert refused.status_code == 403, refused.text
+    created = client.post("/api/admin/users", json=body, headers=admin)
+    assert created.status_code == 201, created.text
