@@ -168,12 +168,16 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def _allowed_methods(request: Request) -> str:
-    """Every method some route serves at this path. (Starlette's 405 names only the first
-    route that matched the path, so ``GET`` and ``POST /api/admin/users``, two routes, would
-    each hide the other.)"""
-    methods: set[str] = set()
+    """The methods of the resource the path names: of every route with the path template of
+    the first route that matches it, as Starlette picks. (Starlette's own 405 names that one
+    route's methods only, so ``GET`` and ``POST /api/admin/users``, two routes, each hid the
+    other.)"""
+    template, methods = None, set()
     for route in iter_route_contexts(request.app.routes):
-        if route.methods and route.matches(request.scope)[0] != Match.NONE:
+        if not route.methods or route.matches(request.scope)[0] == Match.NONE:
+            continue
+        template = template or route.path
+        if route.path == template:
             methods |= route.methods
     return ", ".join(sorted(methods))
 

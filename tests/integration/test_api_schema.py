@@ -240,6 +240,9 @@ def test_a_deeply_nested_quiz_import_is_a_422_naming_the_line(client, site) -> N
         ("GET", "/api/learner/placement", {"POST"}),  # not the learner whose id is "placement"
         ("PATCH", f"/api/kb/documents/{COURSE}/lessons/lists.md/hide", {"POST"}),
         ("TRACE", "/v1/models", {"GET"}),
+        # a literal route before a template that also matches: the literal one's methods
+        ("OPTIONS", f"/api/authoring/{COURSE}/quiz/export", {"GET"}),
+        ("OPTIONS", "/api/reviews/upload", {"POST"}),
     ],
 )
 def test_a_405_lists_every_method_of_the_path(client, site, method, path, allowed) -> None:
