@@ -166,7 +166,7 @@ def site(tmp_path_factory, embeddings, tokenizer):
         "admin": Caller(accounts, "fuzzadmin", "admin", None, via="session"),
         "trainee": Caller(accounts, "fuzztrainee", "trainee", COURSE, via="token"),
     }
-    # someone to find, change, export and delete, with a conversation and a review
+    # someone besides the callers for the fuzz to find, change, export and delete
     accounts.create_user("bystander", PASSWORD, role="trainee", course=COURSE)
     yield app, callers
     services.close()
