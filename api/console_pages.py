@@ -26,6 +26,7 @@ from api.deps import (
     SettingsDep,
 )
 from api.i18n import group_strings, pick_lang
+from api.params import RowId
 from api.templating import render
 from knowledge.knowledge_base import KnowledgeBase
 from knowledge.types import KINDS
@@ -252,7 +253,7 @@ def console_cohort(
 
 @router.get("/console/cohort/trainee/{user_id}", response_class=HTMLResponse)
 def console_cohort_trainee(
-    user_id: int,
+    user_id: RowId,
     request: Request,
     user: StaffDep,
     kb: KnowledgeBaseDep,

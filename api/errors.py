@@ -24,7 +24,9 @@ import uuid
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from api.templating import render_error
 from knowledge import errors as kerr
@@ -112,6 +114,17 @@ def _respond(request: Request, status: int, code: str, message: str, param: str 
     return JSONResponse(error_body(code, message), status_code=status)
 
 
+# Starlette's own refusals (routing, a body that is not JSON, size guards) by status.
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+}
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(kerr.KdtTutorError)
     async def _domain(request: Request, exc: kerr.KdtTutorError):
@@ -141,22 +154,33 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
-        code = {
-            404: "not_found",
-            405: "method_not_allowed",
-            401: "unauthorized",
-            403: "forbidden",
-            413: "too_large",
-        }
-        return _respond(
-            request, exc.status_code, code.get(exc.status_code, "error"), str(exc.detail)
-        )
+        code = _HTTP_CODES.get(exc.status_code, "error")
+        response = _respond(request, exc.status_code, code, str(exc.detail))
+        response.headers.update(exc.headers or {})
+        if exc.status_code == 405:  # RFC 9110: a 405 lists the methods the resource has
+            response.headers["Allow"] = _allowed_methods(request)
+        return response
 
     @app.exception_handler(Exception)
     async def _unknown(request: Request, exc: Exception):
         request_id = uuid.uuid4().hex[:12]
         log.exception("unhandled error %s on %s", request_id, request.url.path)
         return _respond(request, 500, "internal_error", f"internal error (request id {request_id})")
+
+
+def _allowed_methods(request: Request) -> str:
+    """The methods of the resource the path names: of every route with the path template of
+    the first route that matches it, as Starlette picks. (Starlette's own 405 names that one
+    route's methods only, so ``GET`` and ``POST /api/admin/users``, two routes, each hid the
+    other.)"""
+    template, methods = None, set()
+    for route in iter_route_contexts(request.app.routes):
+        if not route.methods or route.matches(request.scope)[0] == Match.NONE:
+            continue
+        template = template or route.path
+        if route.path == template:
+            methods |= route.methods
+    return ", ".join(sorted(methods))
 
 
 def _param(loc) -> str | None:

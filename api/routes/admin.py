@@ -22,12 +22,20 @@ from fastapi.responses import Response
 
 from api.auth import CsrfAuthDep, CurrentUserDep, require_access
 from api.deps import AccountServiceDep, TraineeDataDep
+from api.params import RowId
 from api.schemas.accounts import AdminUserPublic, UserCreate, UserDeletedPublic, UserUpdate
+from api.schemas.common import ERROR_RESPONSES
 from tutor.accounts.access import Access
 from tutor.accounts.users import User
 
-router = APIRouter(tags=["admin"])
+router = APIRouter(tags=["admin"], responses=ERROR_RESPONSES)
 AdminDep = Annotated[User, Depends(require_access("read", "accounts"))]
+
+
+# A download: a JSON object as a file (Content-Disposition: attachment).
+_DOWNLOAD: dict = {
+    200: {"content": {"application/json": {"schema": {"type": "object"}}}, "description": "JSON"}
+}
 
 
 def _download(data: dict, name: str) -> Response:
@@ -65,7 +73,7 @@ def create_user(
 
 @router.patch("/api/admin/users/{user_id}", summary="Change role, course or access")
 def update_user(
-    user_id: int, body: UserUpdate, auth: CsrfAuthDep, accounts: AccountServiceDep
+    user_id: RowId, body: UserUpdate, auth: CsrfAuthDep, accounts: AccountServiceDep
 ) -> AdminUserPublic:
     Access(auth.user).require_role("change", "accounts")
     user = accounts.user_by_id(user_id)
@@ -82,9 +90,10 @@ def update_user(
 @router.get(
     "/api/admin/users/{user_id}/export",
     response_class=Response,
+    responses=_DOWNLOAD,
     summary="Everything stored about a user",
 )
-def export_user(user_id: int, _admin: AdminDep, data: TraineeDataDep) -> Response:
+def export_user(user_id: RowId, _admin: AdminDep, data: TraineeDataDep) -> Response:
     return _download(data.export(user_id), f"kdt-user-{user_id}.json")
 
 
@@ -93,11 +102,16 @@ def export_user(user_id: int, _admin: AdminDep, data: TraineeDataDep) -> Respons
     response_model=UserDeletedPublic,
     summary="Delete a user and their data",
 )
-def delete_user(user_id: int, auth: CsrfAuthDep, data: TraineeDataDep) -> dict:
+def delete_user(user_id: RowId, auth: CsrfAuthDep, data: TraineeDataDep) -> dict:
     Access(auth.user).require_role("change", "accounts")
     return data.delete(user_id, acting_user_id=auth.user.id)
 
 
-@router.get("/api/me/export", response_class=Response, summary="Everything stored about you")
+@router.get(
+    "/api/me/export",
+    response_class=Response,
+    responses=_DOWNLOAD,
+    summary="Everything stored about you",
+)
 def export_me(user: CurrentUserDep, data: TraineeDataDep) -> Response:
     return _download(data.export(user.id), f"kdt-{user.username}.json")

@@ -29,6 +29,7 @@ from api.analytics_views import (
 from api.auth import require_access
 from api.deps import AnalyticsServiceDep
 from api.i18n import pick_lang
+from api.params import RowId
 from api.schemas.analytics import (
     ExerciseStatsPublic,
     HeatmapPublic,
@@ -39,6 +40,7 @@ from api.schemas.analytics import (
     TraineeAnalyticsPublic,
     TraineeConversationPublic,
 )
+from api.schemas.common import ERROR_RESPONSES
 from tutor.accounts.access import Access
 from tutor.accounts.users import User
 from tutor.learning.analytics.tables import (
@@ -52,7 +54,7 @@ from tutor.learning.analytics.tables import (
 )
 from tutor.learning.analytics.types import Table
 
-router = APIRouter(prefix="/api/analytics", tags=["analytics"])
+router = APIRouter(prefix="/api/analytics", tags=["analytics"], responses=ERROR_RESPONSES)
 
 StaffDep = Annotated[User, Depends(require_access("read", "analytics"))]
 CourseQuery = Annotated[
@@ -62,6 +64,12 @@ CourseQuery = Annotated[
 LangQuery = Annotated[Literal["en", "ko"] | None, Query(description="language of names")]
 FormatQuery = Annotated[Literal["json", "csv"], Query(description="csv: a spreadsheet file")]
 WeeksQuery = Annotated[int, Query(ge=1, le=104)]
+
+# What the OpenAPI schema says besides JSON: ?format=csv, and the charts.
+_CSV: dict = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}}}
+_SVG: dict = {
+    200: {"content": {"image/svg+xml": {"schema": {"type": "string"}}}, "description": "SVG"}
+}
 
 _PRIVATE = {"Cache-Control": "private, no-store"}
 _SVG_HEADERS = {
@@ -98,6 +106,7 @@ def _svg(text: str) -> Response:
 @router.get(
     "/heatmap",
     response_model=HeatmapPublic,
+    responses=_CSV,
     summary="Mastery of every trainee on every skill (?format=csv for a spreadsheet)",
 )
 def heatmap(
@@ -116,7 +125,12 @@ def heatmap(
     return HeatmapPublic.from_heatmap(data, lang=lang)
 
 
-@router.get("/heatmap.svg", response_class=Response, summary="The mastery heatmap as an SVG image")
+@router.get(
+    "/heatmap.svg",
+    response_class=Response,
+    responses=_SVG,
+    summary="The mastery heatmap as an SVG image",
+)
 def heatmap_chart(
     request: Request,
     user: StaffDep,
@@ -132,6 +146,7 @@ def heatmap_chart(
 @router.get(
     "/levels",
     response_model=LevelsPublic,
+    responses=_CSV,
     summary="Trainees per level now, and levels reached per week (?format=csv: per trainee)",
 )
 def levels(
@@ -148,7 +163,12 @@ def levels(
     return LevelsPublic.from_report(report)
 
 
-@router.get("/levels.svg", response_class=Response, summary="Trainees per level now, as SVG bars")
+@router.get(
+    "/levels.svg",
+    response_class=Response,
+    responses=_SVG,
+    summary="Trainees per level now, as SVG bars",
+)
 def levels_chart(
     request: Request,
     user: StaffDep,
@@ -164,6 +184,7 @@ def levels_chart(
 @router.get(
     "/achievements.svg",
     response_class=Response,
+    responses=_SVG,
     summary="Trainees who had reached each level, week by week",
 )
 def achievements_chart(
@@ -183,6 +204,7 @@ def achievements_chart(
 @router.get(
     "/topics",
     response_model=TopicsPublic,
+    responses=_CSV,
     summary="Lessons and sections most cited in answers to trainees, and content gaps",
 )
 def topics(
@@ -200,7 +222,12 @@ def topics(
     return TopicsPublic.from_report(report)
 
 
-@router.get("/topics.svg", response_class=Response, summary="The most cited lessons as SVG bars")
+@router.get(
+    "/topics.svg",
+    response_class=Response,
+    responses=_SVG,
+    summary="The most cited lessons as SVG bars",
+)
 def topics_chart(
     request: Request,
     user: StaffDep,
@@ -219,6 +246,7 @@ def topics_chart(
 @router.get(
     "/reviews",
     response_model=ReviewStatsPublic,
+    responses=_CSV,
     summary="Per exercise: attempts, pass rate, most common findings and failing tests",
 )
 def reviews(
@@ -244,6 +272,7 @@ def reviews(
 @router.get(
     "/stuck",
     response_model=StuckPublic,
+    responses=_CSV,
     summary="Trainees without progress over the last N days, or with repeated failures",
 )
 def stuck(
@@ -276,11 +305,12 @@ def stuck(
 @router.get(
     "/trainees/{user_id}",
     response_model=TraineeAnalyticsPublic,
+    responses=_CSV,
     summary="One trainee: mastery, recent conversations and reviews, stuck reasons "
     "(?format=csv: their mastery per skill)",
 )
 def trainee(
-    user_id: int,
+    user_id: RowId,
     request: Request,
     user: StaffDep,
     service: AnalyticsServiceDep,
@@ -304,7 +334,7 @@ def trainee(
     summary="One of the trainee's conversations, with its messages",
 )
 def trainee_conversation(
-    user_id: int,
+    user_id: RowId,
     conversation_id: str,
     user: StaffDep,
     service: AnalyticsServiceDep,

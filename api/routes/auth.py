@@ -41,13 +41,14 @@ from api.client_address import client_address
 from api.deps import AccountServiceDep, LoginThrottleDep, SettingsDep
 from api.i18n import pick_lang, translator
 from api.schemas.accounts import UserPublic
+from api.schemas.common import ERROR_RESPONSES
 from api.templating import render
 from tutor.accounts.login_throttle import TooManyAttemptsError
 from tutor.accounts.users import MAX_PASSWORD_CHARS
 from tutor.errors import AuthenticationError
 from tutor.settings import Settings
 
-router = APIRouter(prefix="/api/auth", tags=["auth"])
+router = APIRouter(prefix="/api/auth", tags=["auth"], responses=ERROR_RESPONSES)
 page_router = APIRouter(tags=["auth"], include_in_schema=False)
 
 LOGIN_CSRF_SECONDS = 2 * 3600

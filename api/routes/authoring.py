@@ -35,6 +35,7 @@ from api.auth import CsrfAuthDep, require_access
 from api.deps import CourseAuthoringDep
 from api.errors import error_body
 from api.schemas.authoring import (
+    CheckFailedPublic,
     CheckPublic,
     ExerciseBody,
     ExerciseEdit,
@@ -48,6 +49,7 @@ from api.schemas.authoring import (
     SavedExercisePublic,
     StoredExercisePublic,
 )
+from api.schemas.common import ERROR_RESPONSES
 from tutor.accounts.access import Access
 from tutor.accounts.users import User
 from tutor.curation.exercise_authoring import SavedExercise
@@ -56,12 +58,14 @@ from tutor.curation.quiz_authoring import MAX_QUIZ_BYTES
 from tutor.curation.solution_check import SolutionCheckFailed
 from tutor.errors import InvalidInputError
 
-router = APIRouter(prefix="/api/authoring", tags=["authoring"])
+router = APIRouter(prefix="/api/authoring", tags=["authoring"], responses=ERROR_RESPONSES)
 StaffDep = Annotated[User, Depends(require_access("read", "exercises"))]
 AuthorDep = Annotated[User, Depends(require_access("change", "exercises"))]
 
 # A solution that fails its tests: nothing saved; the error body carries the check.
-_CHECK_FAILED: dict = {422: {"description": 'error "solution_fails_tests", with "check"'}}
+_CHECK_FAILED: dict = {
+    422: {"model": CheckFailedPublic, "description": 'invalid input, or "solution_fails_tests"'}
+}
 
 
 def authoring_course(user: User, course: str, *, action: str = "read") -> str:
@@ -195,7 +199,12 @@ def list_quiz(course: str, user: StaffDep, authoring: CourseAuthoringDep) -> dic
     return {"course": course, "items": [e.to_dict() for e in authoring.list_quiz(course)]}
 
 
-@router.get("/{course}/quiz/export", response_class=Response, summary="The course's quiz.jsonl")
+@router.get(
+    "/{course}/quiz/export",
+    response_class=Response,
+    responses={200: {"content": {"application/x-ndjson": {"schema": {"type": "string"}}}}},
+    summary="The course's quiz.jsonl",
+)
 def export_quiz(course: str, user: StaffDep, authoring: CourseAuthoringDep) -> Response:
     course = authoring_course(user, course)
     return Response(

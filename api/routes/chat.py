@@ -37,7 +37,7 @@ from api.schemas.chat import (
     ConversationUpdate,
     FeedbackCreate,
 )
-from api.schemas.common import OkPublic
+from api.schemas.common import ERROR_RESPONSES, OkPublic
 from knowledge.errors import KdtTutorError
 from knowledge.types import SearchFilter
 from tutor.accounts.access import Access
@@ -48,7 +48,17 @@ from tutor.chat.service import ChatEvent, ChatPlan, ChatService
 from tutor.learning.service import LearnerService
 
 log = logging.getLogger("kdt.api.chat")
-router = APIRouter(tags=["chat"])
+router = APIRouter(tags=["chat"], responses=ERROR_RESPONSES)
+# The answer stream: server-sent events, each a kind and a JSON object.
+_EVENT = {
+    "type": "object",
+    "required": ["event", "data"],
+    "properties": {
+        "event": {"enum": ["meta", "token", "notice", "sources", "done", "error"]},
+        "data": {"type": "string", "contentMediaType": "application/json"},
+    },
+}
+_EVENTS: dict = {200: {"content": {"text/event-stream": {"schema": _EVENT}}}}
 
 
 def _scope(
@@ -132,7 +142,10 @@ def _streaming(frames: Iterator[str], *, conversation_id: str) -> StreamingRespo
 
 
 @router.post(
-    "/api/chat", response_class=StreamingResponse, summary="Ask the tutor (server-sent events)"
+    "/api/chat",
+    response_class=StreamingResponse,
+    responses=_EVENTS,
+    summary="Ask the tutor (server-sent events)",
 )
 def chat(
     request: Request,
@@ -249,6 +262,7 @@ def rename_conversation(
 @router.post(
     "/api/conversations/{conversation_id}/regenerate",
     response_class=StreamingResponse,
+    responses=_EVENTS,
     summary="Answer the last question again (server-sent events, as /api/chat)",
 )
 def regenerate(

@@ -17,12 +17,13 @@ from fastapi import APIRouter, Depends, Query
 
 from api.auth import CsrfAuthDep, require_access
 from api.deps import ContentGapsDep
+from api.schemas.common import ERROR_RESPONSES
 from api.schemas.gaps import FaqCreate, GapResolutionPublic, GapsPublic, OutOfScope
 from tutor.accounts.access import Access
 from tutor.accounts.users import User
 from tutor.curation.content_gaps import GapGroup
 
-router = APIRouter(prefix="/api/gaps", tags=["content gaps"])
+router = APIRouter(prefix="/api/gaps", tags=["content gaps"], responses=ERROR_RESPONSES)
 StaffDep = Annotated[User, Depends(require_access("read", "gaps"))]
 CourseQuery = Annotated[str | None, Query(max_length=128)]
 

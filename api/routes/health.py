@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import KnowledgeBaseDep
+from api.schemas.common import ERROR_RESPONSES
 from api.schemas.health import HealthPublic
 
-router = APIRouter(prefix="/api/health", tags=["health"])
+router = APIRouter(prefix="/api/health", tags=["health"], responses=ERROR_RESPONSES)
 
 
 @router.get("", response_model=HealthPublic)

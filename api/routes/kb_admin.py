@@ -25,12 +25,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from starlette.convertors import PathConvertor, register_url_convertor
 from starlette.datastructures import UploadFile as StarletteUploadFile
 from starlette.formparsers import MultiPartException
 
 from api.auth import CsrfAuthDep, CurrentUserDep
 from api.deps import KbAdminServiceDep, SettingsDep
 from api.request_limits import form_limits
+from api.schemas.common import ERROR_RESPONSES
 from api.schemas.kb import (
     AuditPublic,
     CheckReportPublic,
@@ -50,9 +52,21 @@ from tutor.curation.kb_history import AuditEntry, Job, Version
 from tutor.curation.kb_uploads import UploadResult
 from tutor.errors import InvalidInputError
 
-router = APIRouter(prefix="/api/kb", tags=["knowledge base"])
+router = APIRouter(prefix="/api/kb", tags=["knowledge base"], responses=ERROR_RESPONSES)
 
 CourseQuery = Annotated[str | None, Query(max_length=128)]
+
+
+class DocumentIdConvertor(PathConvertor):
+    """``{doc_id:document}`` in the routes of a whole document: an id (a path: it ends with a
+    file name, ``py/lessons/lists.md``) that does not end with one of the documents' actions.
+    So ``PATCH /documents/x/hide`` is a 405 (hide is POST only), not an edit of a document
+    called ``x/hide``."""
+
+    regex = r".+(?<!/chunks)(?<!/hide)(?<!/unhide)(?<!/solution)"
+
+
+register_url_convertor("document", DocumentIdConvertor())  # before the routes below use it
 
 
 def _version(body_version: str | None, if_match: str | None, *, required: bool) -> str | None:
@@ -287,7 +301,7 @@ def mark_solution(
 
 
 @router.get(
-    "/documents/{doc_id:path}",
+    "/documents/{doc_id:document}",
     response_model=DocumentPublic,
     summary="One document with its version token",
 )
@@ -296,7 +310,9 @@ def get_document(doc_id: str, user: CurrentUserDep, service: KbAdminServiceDep):
 
 
 @router.patch(
-    "/documents/{doc_id:path}", response_model=DocumentPublic, summary="Edit metadata and re-index"
+    "/documents/{doc_id:document}",
+    response_model=DocumentPublic,
+    summary="Edit metadata and re-index",
 )
 def edit_document(
     doc_id: str,
@@ -311,7 +327,7 @@ def edit_document(
 
 
 @router.delete(
-    "/documents/{doc_id:path}",
+    "/documents/{doc_id:document}",
     response_model=DocumentDeletedPublic,
     summary="Delete a document (kept as a version)",
 )

@@ -27,6 +27,8 @@ from api.auth import CsrfAuthDep, CurrentUserDep
 from api.deps import AccountServiceDep, LearnerServiceDep, SettingsDep
 from api.i18n import pick_lang
 from api.learner_views import dashboard
+from api.params import RowId
+from api.schemas.common import ERROR_RESPONSES
 from api.schemas.learner import (
     AnswerCreate,
     AnswerFeedbackPublic,
@@ -44,7 +46,7 @@ from tutor.errors import NotFoundError
 from tutor.learning.service import LearnerService
 
 log = logging.getLogger("kdt.api.learner")
-router = APIRouter(prefix="/api/learner", tags=["learner"])
+router = APIRouter(prefix="/api/learner", tags=["learner"], responses=ERROR_RESPONSES)
 
 LangQuery = Annotated[
     Literal["en", "ko"] | None,
@@ -252,13 +254,15 @@ def reviews(
 
 
 # --- instructors and admins: a trainee's state (read only) ------------------------------------
+# ``{user_id:int}``: only digits reach these routes, so ``GET /api/learner/placement`` is a 405
+# (placement is POST only), not a request for the learner whose id is "placement".
 @router.get(
-    "/{user_id}",
+    "/{user_id:int}",
     response_model=LearnerPublic,
     summary="A trainee's dashboard (instructors: their course; admins: any trainee)",
 )
 def learner_of(
-    user_id: int,
+    user_id: RowId,
     request: Request,
     viewer: CurrentUserDep,
     accounts: AccountServiceDep,
@@ -272,9 +276,9 @@ def learner_of(
     )
 
 
-@router.get("/{user_id}/practice", response_model=list[PracticeItemPublic])
+@router.get("/{user_id:int}/practice", response_model=list[PracticeItemPublic])
 def practice_of(
-    user_id: int,
+    user_id: RowId,
     request: Request,
     viewer: CurrentUserDep,
     accounts: AccountServiceDep,
@@ -286,9 +290,9 @@ def practice_of(
     return _practice(service, trainee, lang=_lang(request, lang), n=n)
 
 
-@router.get("/{user_id}/reviews", response_model=ReviewsPublic)
+@router.get("/{user_id:int}/reviews", response_model=ReviewsPublic)
 def reviews_of(
-    user_id: int,
+    user_id: RowId,
     request: Request,
     viewer: CurrentUserDep,
     accounts: AccountServiceDep,

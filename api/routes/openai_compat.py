@@ -52,6 +52,7 @@ from api.deps import ChatServiceDep, KnowledgeBaseDep, LearnerServiceDep, Settin
 from api.errors import OpenAIRequestError, openai_error_body, public_error
 from api.learner_views import learner_context
 from api.schemas.openai import (
+    OPENAI_ERROR_RESPONSES,
     ChatCompletionCreate,
     ChatCompletionPublic,
     ChatMessageIn,
@@ -70,7 +71,7 @@ from tutor.chat.topics import Exchange
 from tutor.errors import InvalidInputError
 
 log = logging.getLogger("kdt.api.openai")
-router = APIRouter(prefix="/v1", tags=["openai-compatible"])
+router = APIRouter(prefix="/v1", tags=["openai-compatible"], responses=OPENAI_ERROR_RESPONSES)
 
 ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 IGNORED_ROLES = ("system", "developer", "tool", "function")

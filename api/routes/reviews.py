@@ -24,6 +24,8 @@ from api.auth import CsrfAuthDep, CurrentUserDep
 from api.deps import LearnerServiceDep, ReviewServiceDep, SettingsDep
 from api.i18n import LANGS, pick_lang
 from api.learner_views import learner_context
+from api.params import RowId
+from api.schemas.common import ERROR_RESPONSES
 from api.schemas.reviews import (
     CodeReviewCreate,
     CodeReviewPublic,
@@ -36,7 +38,7 @@ from tutor.errors import InvalidInputError
 from tutor.review.review_store import ReviewRecord
 from tutor.review.service import Reviewer, ReviewService
 
-router = APIRouter(prefix="/api/reviews", tags=["reviews"])
+router = APIRouter(prefix="/api/reviews", tags=["reviews"], responses=ERROR_RESPONSES)
 
 
 def _reviewer(user: User, *, learner, settings) -> Reviewer:
@@ -145,7 +147,7 @@ def list_reviews(
     user: CurrentUserDep,
     service: ReviewServiceDep,
     exercise_id: Annotated[str | None, Query(max_length=128)] = None,
-    user_id: Annotated[int | None, Query(description="staff: a trainee of your course")] = None,
+    user_id: Annotated[RowId | None, Query(description="staff: a trainee of your course")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[CodeReviewSummaryPublic]:
     """Attempts the caller may read; another user's that they may not: an empty list."""

@@ -14,12 +14,13 @@ from fastapi import APIRouter, Query
 
 from api.auth import OptionalUserDep
 from api.deps import KnowledgeBaseDep, SettingsDep
+from api.schemas.common import ERROR_RESPONSES
 from api.schemas.search import MAX_QUERY_CHARS, SearchHitPublic, SearchPublic
 from knowledge.errors import InvalidInputError
 from knowledge.types import KINDS, SearchFilter
 from tutor.accounts.access import Access
 
-router = APIRouter(prefix="/api/search", tags=["search"])
+router = APIRouter(prefix="/api/search", tags=["search"], responses=ERROR_RESPONSES)
 
 
 @router.get("", response_model=SearchPublic)

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StrictInt, StrictStr
 
+from api.schemas.common import ErrorPublic
 from tutor.curation.exercise_drafts import MAX_CODE_BYTES, ExerciseDraft
 from tutor.review.exercise_tests import MAX_JSON_BYTES
 
@@ -145,6 +146,13 @@ class SolutionCheckPublic(BaseModel):
 
 class CheckPublic(BaseModel):
     check: SolutionCheckPublic
+
+
+class CheckFailedPublic(ErrorPublic):
+    """A 422 of the exercise routes: with ``check`` when the solution fails its tests
+    (``solution_fails_tests``: nothing was saved), without for other invalid input."""
+
+    check: SolutionCheckPublic | None = None
 
 
 class PathReasonPublic(BaseModel):

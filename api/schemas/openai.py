@@ -86,3 +86,29 @@ class ChatCompletionPublic(BaseModel):
     usage: UsagePublic
     citations: list[CitationPublic]
     tutor: TutorExtrasPublic
+
+
+class OpenAIErrorDetailPublic(BaseModel):
+    message: str
+    type: Literal["invalid_request_error", "server_error"]
+    param: str | None = Field(description="the parameter at fault, e.g. messages[2].role")
+    code: str | None
+
+
+class OpenAIErrorPublic(BaseModel):
+    """A refusal in OpenAI's shape, which OpenAI clients read (``api/errors.py``)."""
+
+    error: OpenAIErrorDetailPublic
+
+
+# Declared on the /v1 router: bad input is 400 there (never 422), as OpenAI answers it.
+OPENAI_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {
+        "model": OpenAIErrorPublic,
+        "description": (
+            "Refused: 400 invalid request, 401 no or a wrong API token, 403 not allowed, "
+            "404 no such model, 413 too large, 429 too many requests"
+        ),
+    },
+    503: {"model": OpenAIErrorPublic, "description": "the tutor's LLM provider is down"},
+}

@@ -188,6 +188,9 @@ class QuizAuthoring:
             except json.JSONDecodeError as exc:
                 problems.append(f"line {n}: not valid JSON ({exc.msg} at column {exc.colno})")
                 continue
+            except RecursionError:
+                problems.append(f"line {n}: not a quiz item (JSON nested too deeply)")
+                continue
             if isinstance(raw, dict) and not raw.get("id"):
                 problems.append(f"line {n}: no id (every imported item needs a stable id)")
                 continue

@@ -348,6 +348,8 @@ def read_quiz(path: Path | str) -> list[QuizItem]:
                 raise ValueError("skills must be a list of names")
         except (ValueError, TypeError) as exc:
             raise InvalidContentError(f"{path.name}:{n}: {exc}") from exc
+        except RecursionError:
+            raise InvalidContentError(f"{path.name}:{n}: JSON nested too deeply") from None
         seen.add(item_id)
         items.append(
             QuizItem(

@@ -132,3 +132,23 @@ def test_the_openapi_schema_builds_with_a_type_for_each_json_route() -> None:
         "citations",
         "tutor",
     }
+
+
+def test_every_operation_declares_the_error_body_it_sends() -> None:
+    """Refusals are ``{"error": {"code", "message"}}`` (OpenAI's shape under /v1), and the
+    schema says so; FastAPI's default 422 body (``detail``), never sent, is not declared."""
+    openapi = create_app(warm_up=False).openapi()
+    operations = [
+        (path, method, op)
+        for path, methods in openapi["paths"].items()
+        for method, op in methods.items()
+    ]
+    assert len(operations) >= 60
+    for path, method, op in operations:
+        expected = "OpenAIErrorPublic" if path.startswith("/v1/") else "ErrorPublic"
+        error = op["responses"]["4XX"]["content"]["application/json"]["schema"]
+        assert error == {"$ref": f"#/components/schemas/{expected}"}, (method, path)
+        assert "422" not in op["responses"] or path.startswith("/api/authoring/"), (method, path)
+    components = openapi["components"]["schemas"]
+    assert "HTTPValidationError" not in components
+    assert set(components["ErrorDetailPublic"]["required"]) == {"code", "message"}

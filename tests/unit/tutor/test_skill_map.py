@@ -250,3 +250,12 @@ def test_read_quiz_names_the_bad_line(tmp_path: Path) -> None:
 
     path.write_text(json.dumps(good) + "\n", encoding="utf-8")
     assert read_quiz(path)[0].answer_index == 1
+
+
+def test_read_quiz_names_a_line_nested_too_deeply(tmp_path: Path) -> None:
+    path = tmp_path / "quiz.jsonl"
+    good = {"id": "q1", "question": "Q?", "options": ["a", "b"], "answer_index": 1}
+    path.write_text(json.dumps(good) + "\n" + "[" * 100_000 + "]" * 100_000 + "\n")
+
+    with pytest.raises(InvalidInputError, match=r"quiz.jsonl:2: JSON nested too deeply"):
+        read_quiz(path)

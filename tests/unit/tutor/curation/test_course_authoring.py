@@ -467,6 +467,22 @@ def test_huge_and_undecodable_imports_are_refused(env) -> None:
         service.import_quiz(COURSE, b"\n\n")
 
 
+def test_a_deeply_nested_line_is_named_not_a_crash(env) -> None:
+    """Issue 14: a line nested deeper than the JSON parser's recursion limit raised
+    RecursionError (a 500 through the API); it is one more bad line, named."""
+    service, _kb, _course, authored = env
+    deep = '{"id": "deep", "question": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    lines = [json.dumps({**quiz(), "id": "fine"}), deep]
+
+    with pytest.raises(InvalidInputError) as caught:
+        service.import_quiz(COURSE, "\n".join(lines).encode())
+
+    message = str(caught.value)
+    assert "nothing was imported" in message
+    assert "line 2: not a quiz item (JSON nested too deeply)" in message
+    assert not (authored / COURSE / "quiz.jsonl").exists()
+
+
 def test_concurrent_edits_of_one_item_let_exactly_one_win(env) -> None:
     service = env[0]
     created = service.save_quiz_item(COURSE, quiz(id="race"), base_version=None)
