@@ -153,8 +153,11 @@ def build_answerer(
     llm_timeout_s: float = 30.0,
     llm_deadline_s: float = 10.0,
     llm_total_s: float = 60.0,
+    solution_check=None,
 ) -> Answerer:
-    """The answerer named by ``KDT_ANSWERER``; the LLM one falls back to the offline one."""
+    """The answerer named by ``KDT_ANSWERER``; the LLM one falls back to the offline one.
+    ``solution_check`` (``tutor/chat/solution_guard.py``) lets the LLM one withhold hint
+    code that passes the exercise's tests."""
     from tutor.chat.extractive import ExtractiveAnswerer
     from tutor.errors import ConfigError
 
@@ -177,6 +180,7 @@ def build_answerer(
             timeout_s=llm_timeout_s,
             first_token_s=llm_deadline_s,
             total_s=llm_total_s,
+            solution_check=solution_check,
         )
     raise ConfigError(f"unknown answerer {name!r}; valid: extractive, openai")
 

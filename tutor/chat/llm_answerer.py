@@ -15,6 +15,9 @@ What it adds on top of the model:
 - **Solution-leak guard**: a fenced code block similar to a withheld solution
   (``SequenceMatcher`` ratio >= 0.6) or any line shared with one (>= 20 characters after
   whitespace normalisation) is replaced by a ``[withheld: ...]`` marker and a notice is added.
+  In hint mode also a code block that is the solution up to names and formatting, or that
+  passes the exercise's tests in the sandbox, and a numbered walkthrough of the solution's
+  steps (``tutor/chat/solution_guard.py``).
 - **Failure policy**: timeouts, 429, 5xx and connection errors are retried ``retries`` times
   with exponential backoff, but only while nothing has been streamed to the caller. Then,
   and at once for other 4xx answers (bad key, unknown model), the ``fallback`` answerer
@@ -64,6 +67,13 @@ from tutor.chat.answering import (
     Deadline,
     Turn,
     citation_for,
+)
+from tutor.chat.solution_guard import (
+    MAX_BLOCKS,
+    SolutionCheck,
+    canonical_forms,
+    same_program,
+    step_walkthrough,
 )
 from tutor.errors import ConfigError
 
@@ -341,6 +351,7 @@ class LLMAnswerer:
         first_token_s: float = FIRST_TOKEN_S,
         total_s: float = TOTAL_S,
         timeout_s: float = 30.0,
+        solution_check: SolutionCheck | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._model = chat_model
@@ -350,6 +361,7 @@ class LLMAnswerer:
         self._first_token_s = first_token_s
         self._total_s = total_s
         self._timeout_s = timeout_s
+        self._solution_check = solution_check
         self._sleep = sleep
 
     def start_deadline(self) -> Deadline:
@@ -517,11 +529,11 @@ class LLMAnswerer:
                 len(request.passages),
             )
         notices: list[str] = []
-        text, leaked = guard_leaks(
-            text,
-            request.withheld,
-            render("tutor/llm_notice.text", kind="withheld_marker", lang=request.lang),
-        )
+        marker = render("tutor/llm_notice.text", kind="withheld_marker", lang=request.lang)
+        text, leaked = guard_leaks(text, request.withheld, marker)
+        if request.mode == "hint":
+            text, solved = self._guard_solutions(text, request, marker)
+            leaked = leaked or solved
         if leaked:
             log.warning("withheld solution text found in an LLM answer; redacted")
             notices.append(render("tutor/llm_notice.text", kind="withheld", lang=request.lang))
@@ -537,6 +549,37 @@ class LLMAnswerer:
             mode=request.mode,
             notices=tuple(notices),
         )
+
+    def _guard_solutions(
+        self, text: str, request: AnswerRequest, marker: str
+    ) -> tuple[str, bool]:
+        """Hint mode, beyond the text comparison: withhold code blocks that are a withheld
+        solution up to names and formatting, or that pass the exercise's tests in the
+        sandbox (the first ``MAX_BLOCKS`` Python blocks); and an answer that walks through
+        the solution in numbered steps is replaced whole. Returns (text, withheld any)."""
+        found = False
+        sandboxed = 0
+
+        def block(match: re.Match) -> str:
+            nonlocal found, sandboxed
+            body = "\n".join(match.group(0).splitlines()[1:-1])
+            if same_program(body, request.withheld):
+                found = True
+                return marker
+            if not canonical_forms(body) or self._solution_check is None:
+                return match.group(0)
+            if request.exercise and sandboxed < MAX_BLOCKS:
+                sandboxed += 1
+                if self._solution_check.solves(exercise=request.exercise, code=body):
+                    found = True
+                    return marker
+            return match.group(0)
+
+        text = _FENCE.sub(block, text)
+        if step_walkthrough(text, request.withheld):
+            log.warning("an LLM hint walked through the solution step by step; withheld")
+            return marker, True
+        return text, found
 
     def _fall_back(self, request: AnswerRequest, kind: str) -> Iterator[AnswerEvent]:
         notice = render("tutor/llm_notice.text", kind=kind, lang=request.lang)
@@ -606,6 +649,7 @@ def build_llm_answerer(
     backoff_s: float = 0.5,
     first_token_s: float = FIRST_TOKEN_S,
     total_s: float = TOTAL_S,
+    solution_check: SolutionCheck | None = None,
 ) -> LLMAnswerer:
     """An ``LLMAnswerer`` on ``ChatOpenAI`` against ``base_url`` (see ``build_chat_model``):
     each answer's first token is due within ``first_token_s``, all of it within ``total_s``."""
@@ -620,4 +664,5 @@ def build_llm_answerer(
         first_token_s=first_token_s,
         total_s=total_s,
         timeout_s=timeout_s,
+        solution_check=solution_check,
     )

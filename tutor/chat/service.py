@@ -675,10 +675,12 @@ def build_chat_service(
     kb: KnowledgeBase,
     store: ConversationStore,
     embed: Callable[[list[str]], Any],
+    solution_check: Any = None,
 ) -> ChatService:
     """The chat service from settings (``KDT_ANSWERER``, ``KDT_LLM_*``, ``KDT_CHAT_K``,
     ``KDT_COVERAGE_*``); the composition root (``tutor/services.py``) calls this.
-    ``embed``: the answerer's sentence embedding (texts -> array)."""
+    ``embed``: the answerer's sentence embedding (texts -> array); ``solution_check``: runs
+    hint code against the exercise's tests (``tutor/chat/solution_guard.py``)."""
     from tutor.chat.answering import build_answerer
 
     answerer = build_answerer(
@@ -691,6 +693,7 @@ def build_chat_service(
         llm_timeout_s=settings.llm_timeout_s,
         llm_deadline_s=settings.llm_deadline_s,
         llm_total_s=settings.llm_total_s,
+        solution_check=solution_check,
     )
     return ChatService(
         kb=kb,
