@@ -2,7 +2,8 @@
 
 The adapter for the answerer role's LLM backend. LangChain and the ``openai`` SDK are
 imported inside ``build_llm_answerer`` and the error classifier only (``httpx``, the SDK's
-HTTP client, at the top); nothing of theirs leaves this module: callers see ``AnswerEvent``s and ``Answer``s.
+HTTP client, at the top); nothing of theirs leaves this module: callers see
+``AnswerEvent``s and ``Answer``s.
 
 What it adds on top of the model:
 
