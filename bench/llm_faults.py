@@ -119,9 +119,12 @@ def main(argv: list[str] | None = None) -> int:
             while not server.started:
                 time.sleep(0.05)
             url = f"http://127.0.0.1:{port}"
-            _chat(url, headers, "What is a list?")  # warm: models loaded, caches filled
             questions = ["How do I add an item to a list?", "What does a for loop do?",
                          "How do I write a function?", "What is a dictionary?"]  # fmt: skip
+            script = ScriptClient(base_url)
+            script.script(*[{"status": 401}] * 8)
+            for question in questions:  # warm: models loaded, the answer's caches filled
+                _chat(url, headers, question)
 
             def burst() -> list[tuple[bool, float, str]]:
                 with ThreadPoolExecutor(args.chats) as pool:
@@ -134,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
 
             # Same-run baseline: the same burst with an endpoint that rejects at once (401),
             # i.e. the offline answer's own cost at this concurrency on this machine.
-            script = ScriptClient(base_url)
+            script.reset()
             script.script(*[{"status": 401}] * (4 * args.chats))
             baseline = burst()
             script.reset()
