@@ -388,7 +388,7 @@ class LLMAnswerer:
                         yield AnswerEvent("token", piece)
                 break
             except _Late as late:
-                log.warning("LLM answer late: no %s in time; falling back", late)
+                log.warning("LLM answer late (%s not in time); falling back", late)
                 kind = "interrupted" if streamed else "unavailable"
                 yield from self._fall_back(request, kind)
                 return
