@@ -125,12 +125,22 @@ class Services:
         def build() -> ChatService:
             from tutor.chat.conversations import ConversationStore
             from tutor.chat.service import build_chat_service
+            from tutor.chat.service.solution_guard import SandboxSolutionCheck
+            from tutor.review.exercises import ExerciseCatalog
 
+            check = None
+            if self.settings.answerer == "openai":  # only the LLM's hints can hold new code
+                check = SandboxSolutionCheck(
+                    catalog=ExerciseCatalog(self.kb.registry),
+                    pipeline=self.pipeline,
+                    concurrency=self.settings.review_concurrency,
+                )
             return build_chat_service(
                 self.settings,
                 kb=self.kb,
                 store=ConversationStore(self.engine),
                 embed=self.answer_embedding.embed_array,
+                solution_check=check,
             )
 
         return self._once("chat", build)

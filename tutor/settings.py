@@ -122,7 +122,22 @@ class Settings(BaseSettings):
     coverage_terms: float = Field(
         default=0.9, ge=0.0, le=1.0, description="term coverage that lets floor..threshold in"
     )
-    llm_timeout_s: float = Field(default=30.0, gt=0)
+    llm_timeout_s: float = Field(
+        default=30.0, gt=0, description="one read from the LLM endpoint (and the judge's calls)"
+    )
+    llm_deadline_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="an answer's first LLM token is due this soon (condensing a follow-up and "
+        "retries included); then the offline answer",
+    )
+    llm_total_s: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="a whole LLM answer; a longer one is cut and answered offline",
+    )
 
     # LLM (KDT_ANSWERER=openai)
     llm_base_url: str | None = None

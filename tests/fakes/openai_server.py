@@ -13,8 +13,12 @@ Scripting (test-only endpoints):
 - ``POST /_script`` with a JSON list of steps, appended to the queue and consumed one per
   completion request. A step is ``{"content": str, "stream_chunks": [str, ...],
   "status": 429|500|503|401|..., "error_message": str, "delay_s": float,
-  "chunk_delay_s": float, "fail_after_chunks": int}``; every key is optional. With an
-  empty queue the server answers ``DEFAULT_CONTENT``.
+  "chunk_delay_s": float, "fail_after_chunks": int, "keepalive_s": float,
+  "keepalive_for_s": float, "raw_body": str}``; every key is optional. ``delay_s`` holds
+  the response back (a hanging endpoint); ``keepalive_s`` sends an SSE comment line
+  (``: keep-alive``) that often for ``keepalive_for_s`` seconds before the first chunk (an
+  endpoint that trickles bytes but no tokens); ``raw_body`` answers 200 with that text as
+  it is (garbage). With an empty queue the server answers ``DEFAULT_CONTENT``.
 - ``GET /_calls``: every completion request body received, in order.
 - ``POST /_reset``: empty the queue and the call log.
 
@@ -97,6 +101,8 @@ def create_app():
         status = step.get("status")
         if status and status >= 400:
             return JSONResponse(error_body(status, step.get("error_message")), status_code=status)
+        if "raw_body" in step:
+            return Response(step["raw_body"], media_type="text/plain")
         content = step.get("content", DEFAULT_CONTENT)
         model = body.get("model", "fake-model")
         cid = f"chatcmpl-{uuid.uuid4().hex[:12]}"
@@ -122,7 +128,15 @@ def create_app():
         fail_after = step.get("fail_after_chunks")
         chunk_delay = float(step.get("chunk_delay_s") or 0)
 
+        keepalive_s = float(step.get("keepalive_s") or 0)
+        keepalive_for_s = float(step.get("keepalive_for_s") or 0)
+
         async def events() -> AsyncIterator[str]:
+            if keepalive_s:
+                until = time.monotonic() + keepalive_for_s
+                while time.monotonic() < until:
+                    yield ": keep-alive\n\n"
+                    await asyncio.sleep(keepalive_s)
             yield chunk(cid, model, {"role": "assistant", "content": ""})
             for i, piece in enumerate(pieces):
                 if fail_after is not None and i >= fail_after:

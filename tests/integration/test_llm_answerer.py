@@ -454,3 +454,147 @@ def test_condense_question_says_when_the_model_failed(server, make_answerer) -> 
     assert answerer.condense_question(HISTORY, "And in reverse?") is None
     assert answerer.condense_question((), "Standalone already?") == "Standalone already?"
     assert len(server.calls()) == 1  # no history: the model is not asked
+
+
+# --- one deadline per answer (issue 14: a hanging or trickling endpoint held a chat 92-300 s) ---
+def llm_calls_alive() -> list[str]:
+    import threading
+
+    return [t.name for t in threading.enumerate() if t.name == "llm-call" and t.is_alive()]
+
+
+def wait_for_no_llm_calls(timeout_s: float) -> list[str]:
+    ends = time.monotonic() + timeout_s
+    while llm_calls_alive() and time.monotonic() < ends:
+        time.sleep(0.05)
+    return llm_calls_alive()
+
+
+def test_a_hanging_endpoint_falls_back_at_the_first_token_deadline(
+    server, make_answerer, fallback
+) -> None:
+    server.script({"delay_s": 30, "content": "too late"})
+    # The per-read timeout (30 s) and three tries would take 90 s; the deadline decides.
+    answerer = make_answerer(timeout_s=30, retries=2, first_token_s=1.0, total_s=5.0)
+    started = time.monotonic()
+
+    events, answer = collect(answerer, request())
+
+    elapsed = time.monotonic() - started
+    assert 0.9 <= elapsed < 1.8, elapsed
+    assert answer.answerer == "extractive" and answer.notices == (UNAVAILABLE_EN,)
+    assert len(server.calls()) == 1 and len(fallback.requests) == 1
+    assert wait_for_no_llm_calls(2.0) == []  # the abandoned call ended (its read timed out)
+
+
+def test_keepalive_trickle_falls_back_and_the_abandoned_call_is_cut(
+    server, make_answerer, fallback
+) -> None:
+    # Bytes every 0.2 s reset any read timeout, and the SDK shows no chunk for them.
+    server.script({"keepalive_s": 0.2, "keepalive_for_s": 30, "content": "never"})
+    answerer = make_answerer(timeout_s=30, first_token_s=1.0, total_s=30.0)
+    started = time.monotonic()
+
+    events, answer = collect(answerer, request())
+
+    assert time.monotonic() - started < 1.8
+    assert answer.answerer == "extractive" and notices(events) == [UNAVAILABLE_EN]
+    # The worker stops on the next keep-alive after the caller left, not after 30 s.
+    assert wait_for_no_llm_calls(1.5) == []
+
+
+def test_empty_chunks_trickling_do_not_count_as_a_first_token(server, make_answerer) -> None:
+    server.script({"stream_chunks": [""] * 100, "chunk_delay_s": 0.1})
+    started = time.monotonic()
+
+    events, answer = collect(make_answerer(first_token_s=1.0, total_s=30.0), request())
+
+    assert time.monotonic() - started < 1.8
+    assert answer.answerer == "extractive" and answer.notices == (UNAVAILABLE_EN,)
+
+
+def test_an_answer_slower_than_the_total_is_cut_and_answered_offline(
+    server, make_answerer, fallback
+) -> None:
+    server.script({"stream_chunks": [f"word{i} " for i in range(40)], "chunk_delay_s": 0.1})
+    started = time.monotonic()
+
+    events, answer = collect(make_answerer(first_token_s=1.0, total_s=1.5), request())
+
+    assert time.monotonic() - started < 2.3
+    kinds = [e.kind for e in events]
+    first_notice = kinds.index("notice")
+    assert kinds[:first_notice] == ["token"] * first_notice and first_notice >= 3
+    assert "interrupted" in events[first_notice].text
+    assert answer.answerer == "extractive" and answer.text == FALLBACK_TEXT
+
+
+def test_retries_share_the_deadline(server, make_answerer, fallback) -> None:
+    # Each try fails after 0.7 s: three tries would take 2.1 s, the deadline allows 1.2 s.
+    server.script(*[{"delay_s": 0.7, "status": 503}] * 3)
+    started = time.monotonic()
+
+    events, answer = collect(
+        make_answerer(retries=2, backoff_s=0.05, first_token_s=1.2, total_s=10.0), request()
+    )
+
+    assert time.monotonic() - started < 1.9
+    assert len(server.calls()) == 2
+    assert answer.answerer == "extractive" and answer.notices == (UNAVAILABLE_EN,)
+
+
+def test_a_hint_waits_no_longer_than_an_answer(server, make_answerer) -> None:
+    server.script({"delay_s": 30})
+    started = time.monotonic()
+
+    events, answer = collect(
+        make_answerer(first_token_s=1.0),
+        request(mode="hint", exercise="ex-squares", withheld=(SOLUTION,)),
+    )
+
+    assert time.monotonic() - started < 1.8
+    assert answer.answerer == "extractive" and answer.mode == "hint"
+
+
+def test_garbage_from_the_endpoint_falls_back_at_once(server, make_answerer) -> None:
+    server.script({"raw_body": "<html>502 Bad Gateway</html>"})
+    started = time.monotonic()
+
+    events, answer = collect(make_answerer(), request())
+
+    assert time.monotonic() - started < 1.0
+    assert answer.answerer == "extractive" and answer.notices == (UNAVAILABLE_EN,)
+
+
+def test_condensing_uses_at_most_half_the_time_left_and_the_answer_keeps_the_rest(
+    server, make_answerer, fallback
+) -> None:
+    from tutor.chat.answering import Deadline
+
+    server.script({"delay_s": 30}, {"content": "Use sorted [1]."})
+    answerer = make_answerer(first_token_s=2.0, total_s=10.0)
+    deadline = Deadline.start(first_token_s=2.0, total_s=10.0)
+    started = time.monotonic()
+
+    assert answerer.condense_question(HISTORY, "And in reverse?", deadline=deadline) is None
+    condensed_at = time.monotonic() - started
+    answer = answer_text(answerer.stream(request(deadline=deadline)))
+
+    assert 0.9 <= condensed_at < 1.3, condensed_at
+    assert answer.answerer == "llm" and answer.text == "Use sorted [1]."
+
+
+def test_the_answer_deadline_counts_what_condensing_spent(server, make_answerer) -> None:
+    from tutor.chat.answering import Deadline
+
+    server.script({"delay_s": 30}, {"delay_s": 30})
+    answerer = make_answerer(first_token_s=2.0, total_s=10.0)
+    deadline = Deadline.start(first_token_s=2.0, total_s=10.0)
+    started = time.monotonic()
+
+    answerer.condense_question(HISTORY, "And in reverse?", deadline=deadline)
+    answer = answer_text(answerer.stream(request(deadline=deadline)))
+
+    # Both calls hung; together they took the one deadline (2 s), not 2 s each.
+    assert 1.9 <= time.monotonic() - started < 2.7
+    assert answer.answerer == "extractive"

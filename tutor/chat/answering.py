@@ -13,6 +13,7 @@ can forward tokens as server-sent events.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
@@ -37,6 +38,32 @@ class Turn:
 
 
 @dataclass(frozen=True)
+class Deadline:
+    """When an answer is due, as ``time.monotonic()`` values: its first token by
+    ``first_token_at``, all of it by ``end_at``. One per question: condensing a follow-up,
+    every retry and the answer itself share it, so none of them can add time of its own."""
+
+    first_token_at: float
+    end_at: float
+
+    @classmethod
+    def start(cls, *, first_token_s: float, total_s: float) -> Deadline:
+        now = time.monotonic()
+        return cls(first_token_at=now + first_token_s, end_at=now + max(total_s, first_token_s))
+
+    def left(self, *, started: bool = False) -> float:
+        """Seconds left for the first token (``started``: for the whole answer), >= 0."""
+        due = self.end_at if started else self.first_token_at
+        return max(0.0, due - time.monotonic())
+
+    def share(self, fraction: float) -> Deadline:
+        """A deadline for a step that must be done (first token and all) within ``fraction``
+        of the time left for the first token, e.g. condensing the question before answering."""
+        due = time.monotonic() + fraction * self.left()
+        return Deadline(first_token_at=due, end_at=due)
+
+
+@dataclass(frozen=True)
 class AnswerRequest:
     question: str
     passages: list[ScoredChunk]
@@ -51,6 +78,9 @@ class AnswerRequest:
     # What retrieval searched for: the question, or for a follow-up the question with the
     # conversation's topic ("Why?" -> "What is a list? Why?"); "" = the question.
     search_query: str = ""
+    # When the answer is due (the LLM answerer's budget, started by the chat service before
+    # the topic was decided); None: the answerer starts its own.
+    deadline: Deadline | None = None
 
     @property
     def standalone(self) -> str:
@@ -121,8 +151,13 @@ def build_answerer(
     llm_api_key=None,
     llm_model: str = "gpt-4o-mini",
     llm_timeout_s: float = 30.0,
+    llm_deadline_s: float = 10.0,
+    llm_total_s: float = 60.0,
+    solution_check=None,
 ) -> Answerer:
-    """The answerer named by ``KDT_ANSWERER``; the LLM one falls back to the offline one."""
+    """The answerer named by ``KDT_ANSWERER``; the LLM one falls back to the offline one.
+    ``solution_check`` (``tutor/chat/solution_guard.py``) lets the LLM one withhold hint
+    code that passes the exercise's tests."""
     from tutor.chat.extractive import ExtractiveAnswerer
     from tutor.errors import ConfigError
 
@@ -143,6 +178,9 @@ def build_answerer(
             model=llm_model,
             fallback=offline,
             timeout_s=llm_timeout_s,
+            first_token_s=llm_deadline_s,
+            total_s=llm_total_s,
+            solution_check=solution_check,
         )
     raise ConfigError(f"unknown answerer {name!r}; valid: extractive, openai")
 

@@ -1,8 +1,9 @@
 """``LLMAnswerer``: answers through LangChain ``ChatOpenAI`` on any OpenAI-compatible URL.
 
 The adapter for the answerer role's LLM backend. LangChain and the ``openai`` SDK are
-imported inside ``build_llm_answerer`` and the error classifier only; nothing of theirs
-leaves this module: callers see ``AnswerEvent``s and ``Answer``s.
+imported inside ``build_llm_answerer`` and the error classifier only (``httpx``, the SDK's
+HTTP client, at the top); nothing of theirs leaves this module: callers see
+``AnswerEvent``s and ``Answer``s.
 
 What it adds on top of the model:
 
@@ -15,6 +16,9 @@ What it adds on top of the model:
 - **Solution-leak guard**: a fenced code block similar to a withheld solution
   (``SequenceMatcher`` ratio >= 0.6) or any line shared with one (>= 20 characters after
   whitespace normalisation) is replaced by a ``[withheld: ...]`` marker and a notice is added.
+  In hint mode also a code block that is the solution up to names and formatting, or that
+  passes the exercise's tests in the sandbox, and a numbered walkthrough of the solution's
+  steps (``tutor/chat/solution_guard.py``).
 - **Failure policy**: timeouts, 429, 5xx and connection errors are retried ``retries`` times
   with exponential backoff, but only while nothing has been streamed to the caller. Then,
   and at once for other 4xx answers (bad key, unknown model), the ``fallback`` answerer
@@ -22,6 +26,14 @@ What it adds on top of the model:
   completion. A stream that dies after tokens were sent also falls back, with an
   "interrupted" notice: the caller must then discard the partial text, because the final
   ``done`` Answer is always authoritative.
+- **One deadline per answer** (``Deadline``; ``KDT_LLM_DEADLINE_S`` for the first token,
+  ``KDT_LLM_TOTAL_S`` for all of it): condensing a follow-up (at most half of the time left),
+  every try and its backoff share it, so retries never add time. The model is read in a
+  worker thread and the caller waits for it only until the deadline, whatever the endpoint
+  does (hang, trickle keep-alives, send empty chunks); then the fallback answers with the
+  "unavailable" notice (or "interrupted", when tokens were already shown). The abandoned
+  call ends too: its HTTP body is cut on the next bytes that arrive after the caller left
+  (a response hook on the client, ``_bound_response``) and its read timeout is what was left.
 
 Trade-off of the leak guard: tokens cannot be taken back once streamed, so whenever a
 request can leak something (hint mode, or any request with ``withheld`` texts) the whole
@@ -34,12 +46,16 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import queue
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
 from difflib import SequenceMatcher
 from typing import Any
 
+import httpx
 from pydantic import SecretStr
 
 from prompts import render
@@ -49,8 +65,16 @@ from tutor.chat.answering import (
     AnswerEvent,
     AnswerRequest,
     Citation,
+    Deadline,
     Turn,
     citation_for,
+)
+from tutor.chat.service.solution_guard import (
+    MAX_BLOCKS,
+    SolutionCheck,
+    canonical_forms,
+    same_program,
+    step_walkthrough,
 )
 from tutor.errors import ConfigError
 
@@ -60,6 +84,10 @@ HISTORY_TURNS = 6  # earlier turns sent with a question (the most recent ones)
 CONDENSE_CHARS = 1500  # of each earlier turn, when asking for a standalone question
 LEAK_RATIO = 0.6  # SequenceMatcher ratio between a code block and a withheld text
 LEAK_LINE_CHARS = 20  # a shared line at least this long (normalised) counts as a leak
+FIRST_TOKEN_S = 10.0  # KDT_LLM_DEADLINE_S: the first token of an answer is due this soon
+TOTAL_S = 60.0  # KDT_LLM_TOTAL_S: the whole answer
+CONDENSE_SHARE = 0.5  # of the time left for the first token, condensing a follow-up may use
+MIN_TRY_S = 0.2  # a retry needs at least this much time left after its backoff
 
 _FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})[^\n]*\n.*?^[ \t]*\1[ \t]*$", re.M | re.S)
 _INLINE_CODE = re.compile(r"`[^`\n]+`")
@@ -199,7 +227,110 @@ def _classify(exc: Exception) -> _Failure:
         return _Failure(kind, f"{name} (HTTP {status})")
     if isinstance(exc, openai.APIConnectionError):  # includes APITimeoutError
         return _Failure("transient", name)
+    if isinstance(exc, httpx.TransportError):  # a read cut mid-stream (the SDK passes it on)
+        return _Failure("transient", name)
     return _Failure("error", name)
+
+
+class _Late(Exception):
+    """The deadline passed while the caller waited for the model."""
+
+
+@dataclasses.dataclass
+class _Bound:
+    """How long one model call may read: until ``end_at`` (``time.monotonic()``) and only
+    while its caller still waits (``left`` is set when it stops)."""
+
+    end_at: float
+    left: threading.Event = dataclasses.field(default_factory=threading.Event)
+
+    def over(self) -> bool:
+        return self.left.is_set() or time.monotonic() > self.end_at
+
+
+# The bound of the model call that runs in this thread. Only ``_ModelCall``'s worker
+# threads set it (each in its own context); ``_bound_response`` reads it. Unset: no bound.
+_CALL_BOUND: ContextVar[_Bound | None] = ContextVar("kdt_llm_call_bound", default=None)
+
+
+def _bound_response(response: Any) -> None:
+    """httpx response hook: the body of a response read by a bounded model call stops with
+    a ``ReadTimeout`` on the first bytes that arrive once the bound is over. This is what
+    ends a call whose endpoint trickles keep-alives that the SDK never shows as chunks."""
+    bound = _CALL_BOUND.get()
+    if bound is not None:
+        response.stream = _BoundedBody(response.stream, bound)
+
+
+class _BoundedBody(httpx.SyncByteStream):
+    """An httpx sync byte stream that checks a ``_Bound`` after every read."""
+
+    def __init__(self, inner: Any, bound: _Bound) -> None:
+        self._inner = inner
+        self._bound = bound
+
+    def __iter__(self) -> Iterator[bytes]:
+        for part in self._inner:
+            if self._bound.over():
+                raise httpx.ReadTimeout("the answer's deadline passed")
+            yield part
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+class _ModelCall:
+    """One streamed model call, read in a worker thread so that the caller waits for it only
+    until a deadline. The worker puts ``("piece", text)``, then ``("end", None)`` or
+    ``("error", exc)`` on a queue; ``pieces`` hands them over as they come."""
+
+    def __init__(self, model: Any, messages: list[tuple[str, str]], *, timeout_s: float) -> None:
+        self._model = model
+        self._messages = messages
+        self._timeout_s = timeout_s
+
+    def pieces(self, deadline: Deadline) -> Iterator[str]:
+        """The completion's text pieces. Raises ``_Late`` when the first piece is not there
+        by ``deadline.first_token_at`` or the rest by ``deadline.end_at``, and the call's own
+        exception when it fails. Whenever the caller stops, the worker is told to stop."""
+        bound = _Bound(end_at=deadline.end_at)
+        out: queue.SimpleQueue = queue.SimpleQueue()
+        # The read timeout: what is left for the first token (a hang ends the worker then).
+        timeout = max(0.05, min(self._timeout_s, deadline.left()))
+        worker = threading.Thread(
+            target=self._read, args=(bound, out, timeout), name="llm-call", daemon=True
+        )
+        worker.start()
+        started = False
+        try:
+            while True:
+                wait = deadline.left(started=started)
+                try:
+                    kind, value = out.get(timeout=wait) if wait > 0 else out.get_nowait()
+                except queue.Empty:
+                    raise _Late("the answer" if started else "the first token") from None
+                if kind == "piece":
+                    started = True
+                    yield value
+                elif kind == "error":
+                    raise value
+                else:
+                    return
+        finally:
+            bound.left.set()
+
+    def _read(self, bound: _Bound, out: queue.SimpleQueue, timeout: float) -> None:
+        _CALL_BOUND.set(bound)
+        try:
+            for chunk in self._model.stream(self._messages, timeout=timeout):
+                if bound.left.is_set():
+                    return
+                piece = chunk.content if isinstance(chunk.content, str) else ""
+                if piece:
+                    out.put(("piece", piece))
+            out.put(("end", None))
+        except Exception as exc:  # noqa: BLE001 - handed to the caller, which decides
+            out.put(("error", exc))
 
 
 class LLMAnswerer:
@@ -218,40 +349,61 @@ class LLMAnswerer:
         fallback: Answerer,
         retries: int = 2,
         backoff_s: float = 0.5,
+        first_token_s: float = FIRST_TOKEN_S,
+        total_s: float = TOTAL_S,
+        timeout_s: float = 30.0,
+        solution_check: SolutionCheck | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._model = chat_model
         self._fallback = fallback
         self._retries = max(0, retries)
         self._backoff_s = backoff_s
+        self._first_token_s = first_token_s
+        self._total_s = total_s
+        self._timeout_s = timeout_s
+        self._solution_check = solution_check
         self._sleep = sleep
+
+    def start_deadline(self) -> Deadline:
+        """A new deadline for one answer (the chat service starts it before deciding the
+        topic, so that condensing the question counts against it too)."""
+        return Deadline.start(first_token_s=self._first_token_s, total_s=self._total_s)
 
     # -- Answerer ---------------------------------------------------------------------------
     def stream(self, request: AnswerRequest) -> Iterator[AnswerEvent]:
         messages = self.messages_for(request)
+        deadline = request.deadline or self.start_deadline()
         buffered = request.mode == "hint" or bool(request.withheld)
         streamed = False
         attempt = 0
         while True:
             pieces: list[str] = []
+            call = _ModelCall(self._model, messages, timeout_s=self._timeout_s)
             try:
-                for chunk in self._model.stream(messages):
-                    piece = chunk.content if isinstance(chunk.content, str) else ""
-                    if not piece:
-                        continue
+                for piece in call.pieces(deadline):
                     pieces.append(piece)
                     if not buffered:
                         streamed = True
                         yield AnswerEvent("token", piece)
                 break
+            except _Late as late:
+                log.warning("LLM answer late (%s not in time); falling back", late)
+                kind = "interrupted" if streamed else "unavailable"
+                yield from self._fall_back(request, kind)
+                return
             except Exception as exc:  # noqa: BLE001 - every failure falls back
                 failure = _classify(exc)
                 if streamed:
                     log.warning("LLM stream interrupted after tokens: %s", failure.detail)
                     yield from self._fall_back(request, "interrupted")
                     return
-                if failure.kind == "transient" and attempt < self._retries:
-                    delay = self._backoff_s * (2**attempt)
+                delay = self._backoff_s * (2**attempt)
+                if (
+                    failure.kind == "transient"
+                    and attempt < self._retries
+                    and deadline.left() >= delay + MIN_TRY_S
+                ):
                     attempt += 1
                     log.info(
                         "LLM call failed (%s); retry %d/%d in %.2fs",
@@ -284,12 +436,16 @@ class LLMAnswerer:
         yield AnswerEvent("done", answer=answer)
 
     # -- condensing follow-up questions ------------------------------------------------------
-    def condense_question(self, history: Sequence[Turn], question: str) -> str | None:
+    def condense_question(
+        self, history: Sequence[Turn], question: str, *, deadline: Deadline | None = None
+    ) -> str | None:
         """A standalone version of ``question`` given ``history`` (the question itself when
-        there is no history), or ``None`` when the model fails in any way or replies with
-        nothing usable: the caller then decides offline (no retries: one call per turn)."""
+        there is no history), or ``None`` when the model fails in any way, replies with
+        nothing usable or is not done within half the time ``deadline`` leaves for the
+        answer's first token: the caller then decides offline (no retries: one call a turn)."""
         if not history:
             return question
+        deadline = (deadline or self.start_deadline()).share(CONDENSE_SHARE)
         messages = [
             ("system", render("tutor/condense.system")),
             (
@@ -304,13 +460,16 @@ class LLMAnswerer:
                 ),
             ),
         ]
+        call = _ModelCall(self._model, messages, timeout_s=self._timeout_s)
         try:
-            reply = self._model.invoke(messages)
+            text = "".join(call.pieces(deadline))
+        except _Late:
+            log.warning("condensing the question took too long; deciding offline")
+            return None
         except Exception as exc:  # noqa: BLE001 - the offline rule always works
             detail = _classify(exc).detail
             log.warning("condensing the question failed (%s); deciding offline", detail)
             return None
-        text = reply.content if isinstance(reply.content, str) else ""
         text = _normalize(text).strip('"“”').strip()
         if not text or len(text) > max(400, 3 * len(question)):
             log.warning("the model's standalone question was empty or too long; deciding offline")
@@ -371,11 +530,11 @@ class LLMAnswerer:
                 len(request.passages),
             )
         notices: list[str] = []
-        text, leaked = guard_leaks(
-            text,
-            request.withheld,
-            render("tutor/llm_notice.text", kind="withheld_marker", lang=request.lang),
-        )
+        marker = render("tutor/llm_notice.text", kind="withheld_marker", lang=request.lang)
+        text, leaked = guard_leaks(text, request.withheld, marker)
+        if request.mode == "hint":
+            text, solved = self._guard_solutions(text, request, marker)
+            leaked = leaked or solved
         if leaked:
             log.warning("withheld solution text found in an LLM answer; redacted")
             notices.append(render("tutor/llm_notice.text", kind="withheld", lang=request.lang))
@@ -391,6 +550,37 @@ class LLMAnswerer:
             mode=request.mode,
             notices=tuple(notices),
         )
+
+    def _guard_solutions(
+        self, text: str, request: AnswerRequest, marker: str
+    ) -> tuple[str, bool]:
+        """Hint mode, beyond the text comparison: withhold code blocks that are a withheld
+        solution up to names and formatting, or that pass the exercise's tests in the
+        sandbox (the first ``MAX_BLOCKS`` Python blocks); and an answer that walks through
+        the solution in numbered steps is replaced whole. Returns (text, withheld any)."""
+        found = False
+        sandboxed = 0
+
+        def block(match: re.Match) -> str:
+            nonlocal found, sandboxed
+            body = "\n".join(match.group(0).splitlines()[1:-1])
+            if same_program(body, request.withheld):
+                found = True
+                return marker
+            if not canonical_forms(body) or self._solution_check is None:
+                return match.group(0)
+            if request.exercise and sandboxed < MAX_BLOCKS:
+                sandboxed += 1
+                if self._solution_check.solves(exercise=request.exercise, code=body):
+                    found = True
+                    return marker
+            return match.group(0)
+
+        text = _FENCE.sub(block, text)
+        if step_walkthrough(text, request.withheld):
+            log.warning("an LLM hint walked through the solution step by step; withheld")
+            return marker, True
+        return text, found
 
     def _fall_back(self, request: AnswerRequest, kind: str) -> Iterator[AnswerEvent]:
         notice = render("tutor/llm_notice.text", kind=kind, lang=request.lang)
@@ -419,7 +609,8 @@ def build_chat_model(
     ``api_key`` is a ``str`` or ``SecretStr``; keyless local servers (vLLM, Ollama) accept
     any value, so ``None`` sends ``"EMPTY"``; whether a missing key is an error is the
     composition root's decision. The SDK's own retries are off: callers retry, because they
-    know whether tokens were already streamed.
+    know whether tokens were already streamed. ``timeout_s`` bounds each read (and the wait
+    for the response); ``LLMAnswerer`` bounds a whole answer (``Deadline``).
     """
     try:
         from langchain_openai import ChatOpenAI
@@ -435,6 +626,9 @@ def build_chat_model(
         timeout=timeout_s,
         max_retries=0,
         streaming=streaming,
+        # Our own client only for the response hook that bounds an answer's reads
+        # (``_bound_response``); proxies from the environment still apply.
+        http_client=httpx.Client(timeout=timeout_s, event_hooks={"response": [_bound_response]}),
     )
 
 
@@ -454,11 +648,22 @@ def build_llm_answerer(
     timeout_s: float = 30,
     retries: int = 2,
     backoff_s: float = 0.5,
+    first_token_s: float = FIRST_TOKEN_S,
+    total_s: float = TOTAL_S,
+    solution_check: SolutionCheck | None = None,
 ) -> LLMAnswerer:
-    """An ``LLMAnswerer`` on ``ChatOpenAI`` against ``base_url`` (see ``build_chat_model``)."""
+    """An ``LLMAnswerer`` on ``ChatOpenAI`` against ``base_url`` (see ``build_chat_model``):
+    each answer's first token is due within ``first_token_s``, all of it within ``total_s``."""
     chat_model = build_chat_model(
         base_url=base_url, api_key=api_key, model=model, timeout_s=timeout_s
     )
     return LLMAnswerer(
-        chat_model=chat_model, fallback=fallback, retries=retries, backoff_s=backoff_s
+        chat_model=chat_model,
+        fallback=fallback,
+        retries=retries,
+        backoff_s=backoff_s,
+        first_token_s=first_token_s,
+        total_s=total_s,
+        timeout_s=timeout_s,
+        solution_check=solution_check,
     )

@@ -42,6 +42,7 @@ from tutor.chat.answering import (
     Answer,
     Answerer,
     AnswerRequest,
+    Deadline,
     LearnerContext,
     Mode,
     answer_text,
@@ -272,6 +273,7 @@ class ChatService:
         preference trims them to ``k``), as ``bench/coverage.py`` calibrated it.
         """
         history = tuple(history)[-HISTORY_TURNS:]
+        deadline = self._start_deadline()
         filters = self._filters(course, lang, documents)
         everything = SearchFilter(course=course, doc_ids=documents)
         searched: dict[tuple[str, SearchFilter], list[ScoredChunk]] = {}
@@ -302,7 +304,9 @@ class ChatService:
                 terms=term_coverage(query, everything),
             )
 
-        topic = self.topic_rule.decide(question, lang=lang, history=history, probe=probe)
+        topic = self.topic_rule.decide(
+            question, lang=lang, history=history, probe=probe, deadline=deadline
+        )
         turns = as_turns(history)
         if topic.kind == "smalltalk":
             request = AnswerRequest(
@@ -342,6 +346,7 @@ class ChatService:
             nearest_topics=self._topics(hits),
             withheld=withheld,
             search_query=query,
+            deadline=deadline,
         )
         return Decision(
             request=request,
@@ -455,6 +460,12 @@ class ChatService:
             history=history,
         )
         return decision, answer_text(self._answerer_for(decision.request).stream(decision.request))
+
+    def _start_deadline(self) -> Deadline | None:
+        """The answer's deadline, started before the topic is decided so that condensing
+        the question counts against it; None when the answerer has none (the offline one)."""
+        start = getattr(self.answerer, "start_deadline", None)
+        return start() if start is not None else None
 
     def _answerer_for(self, request: AnswerRequest) -> Answerer:
         return self.smalltalk if request.mode == "smalltalk" else self.answerer
@@ -664,10 +675,12 @@ def build_chat_service(
     kb: KnowledgeBase,
     store: ConversationStore,
     embed: Callable[[list[str]], Any],
+    solution_check: Any = None,
 ) -> ChatService:
     """The chat service from settings (``KDT_ANSWERER``, ``KDT_LLM_*``, ``KDT_CHAT_K``,
     ``KDT_COVERAGE_*``); the composition root (``tutor/services.py``) calls this.
-    ``embed``: the answerer's sentence embedding (texts -> array)."""
+    ``embed``: the answerer's sentence embedding (texts -> array); ``solution_check``: runs
+    hint code against the exercise's tests (``tutor/chat/solution_guard.py``)."""
     from tutor.chat.answering import build_answerer
 
     answerer = build_answerer(
@@ -678,6 +691,9 @@ def build_chat_service(
         llm_api_key=settings.llm_api_key,
         llm_model=settings.llm_model,
         llm_timeout_s=settings.llm_timeout_s,
+        llm_deadline_s=settings.llm_deadline_s,
+        llm_total_s=settings.llm_total_s,
+        solution_check=solution_check,
     )
     return ChatService(
         kb=kb,

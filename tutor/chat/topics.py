@@ -37,7 +37,7 @@ from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
 from knowledge.lexical import Tokenizer, is_hangul
-from tutor.chat.answering import Turn
+from tutor.chat.answering import Deadline, Turn
 from tutor.chat.smalltalk import smalltalk_kind, strip_courtesy
 
 TurnKind = Literal["new", "follow_up", "smalltalk"]
@@ -88,9 +88,16 @@ class TopicRule(Protocol):
     name: str
 
     def decide(
-        self, message: str, *, lang: str, history: Sequence[Exchange], probe: Search
+        self,
+        message: str,
+        *,
+        lang: str,
+        history: Sequence[Exchange],
+        probe: Search,
+        deadline: Deadline | None = None,
     ) -> TopicDecision:
-        """Classify ``message`` given the earlier turns; ``probe`` runs a retrieval."""
+        """Classify ``message`` given the earlier turns; ``probe`` runs a retrieval. A rule
+        that asks a model must be done within ``deadline`` (the answer's)."""
 
 
 def last_topic(history: Sequence[Exchange]) -> Exchange | None:
@@ -238,7 +245,13 @@ class EvidenceRule:
         self.min_course_words = min_course_words
 
     def decide(
-        self, message: str, *, lang: str, history: Sequence[Exchange], probe: Search
+        self,
+        message: str,
+        *,
+        lang: str,
+        history: Sequence[Exchange],
+        probe: Search,
+        deadline: Deadline | None = None,
     ) -> TopicDecision:
         kind = smalltalk_kind(message)
         if kind:
@@ -323,7 +336,13 @@ class LengthRule:
     )
 
     def decide(
-        self, message: str, *, lang: str, history: Sequence[Exchange], probe: Search
+        self,
+        message: str,
+        *,
+        lang: str,
+        history: Sequence[Exchange],
+        probe: Search,
+        deadline: Deadline | None = None,
     ) -> TopicDecision:
         question = message.strip()
         if not history:
@@ -336,7 +355,11 @@ class LengthRule:
         return TopicDecision("new", question, "long")
 
 
-Condense = Callable[[Sequence[Exchange], str], "str | None"]
+class Condense(Protocol):
+    def __call__(
+        self, history: Sequence[Exchange], question: str, *, deadline: Deadline | None
+    ) -> str | None:
+        """The standalone question, or None when the model failed or was late."""
 
 
 class LLMTopicRule:
@@ -351,7 +374,13 @@ class LLMTopicRule:
         self._fallback = fallback
 
     def decide(
-        self, message: str, *, lang: str, history: Sequence[Exchange], probe: Search
+        self,
+        message: str,
+        *,
+        lang: str,
+        history: Sequence[Exchange],
+        probe: Search,
+        deadline: Deadline | None = None,
     ) -> TopicDecision:
         kind = smalltalk_kind(message)
         if kind:
@@ -361,7 +390,7 @@ class LLMTopicRule:
         if topic is None:
             return TopicDecision("new", question, "first question of the conversation")
         turns = [e for e in history if e.kind != "smalltalk"]
-        standalone = self._condense(turns, question)
+        standalone = self._condense(turns, question, deadline=deadline)
         if standalone is None:
             decision = self._fallback.decide(message, lang=lang, history=history, probe=probe)
             return replace(decision, reason=f"model failed; {decision.reason}")
@@ -397,7 +426,9 @@ def build_topic_rule(answerer: object, tokenizer: Tokenizer) -> TopicRule:
     condense = getattr(answerer, "condense_question", None)
     if condense is None:
         return offline
-    return LLMTopicRule(
-        condense=lambda history, question: condense(as_turns(history), question),
-        fallback=offline,
-    )
+    def condense_turns(
+        history: Sequence[Exchange], question: str, *, deadline: Deadline | None
+    ) -> str | None:
+        return condense(as_turns(history), question, deadline=deadline)
+
+    return LLMTopicRule(condense=condense_turns, fallback=offline)

@@ -164,7 +164,7 @@ class Condenser:
         self.reply = reply
         self.calls: list[tuple[tuple[Exchange, ...], str]] = []
 
-    def __call__(self, history, question):
+    def __call__(self, history, question, *, deadline=None):
         self.calls.append((tuple(history), question))
         return self.reply
 
