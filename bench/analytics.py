@@ -29,10 +29,8 @@ each time, which is what a live class costs.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -45,9 +43,9 @@ from bench.common import (
     free_port,
     load_average,
     log,
-    machine_info,
     percentiles_ms,
     row,
+    write_report,
 )
 from bench.learner_api import COURSE, fill_evidence, write_course
 from bench.serve_memory import _env, _kdt_tutor, stop, wait_healthy
@@ -334,12 +332,7 @@ def main(argv: list[str] | None = None) -> int:
                  rounds=args.rounds, seed=args.seed)  # fmt: skip
     result["load_average"] = {"before": before, "after": load_average()}
     print(format_table(result))
-    out = Path(args.json)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"machine": machine_info(), "argv": sys.argv[1:] if argv is None
-                               else argv, "benchmarks": {NAME: result}}, ensure_ascii=False,
-                              indent=2), encoding="utf-8")  # fmt: skip
-    log(f"results written to {out}")
+    write_report(args.json, name=NAME, result=result, argv=argv)
     return 0
 
 

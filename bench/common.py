@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import socket
@@ -124,3 +125,17 @@ def free_port() -> int:
 def log(message: str) -> None:
     """Progress on stderr, so stdout holds only the tables."""
     print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def write_report(path: str | Path, *, name: str, result: dict, argv: list[str] | None) -> None:
+    """Write ``result`` as JSON to ``path`` with the machine and the arguments (``argv``; None:
+    the command line's), under ``benchmarks.<name>``."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    report = {
+        "machine": machine_info(),
+        "argv": sys.argv[1:] if argv is None else argv,
+        "benchmarks": {name: result},
+    }
+    out.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    log(f"results written to {out}")

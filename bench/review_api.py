@@ -51,7 +51,6 @@ just before each burst) for the health rows.
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import subprocess
 import sys
@@ -74,9 +73,9 @@ from bench.common import (
     free_port,
     load_average,
     log,
-    machine_info,
     percentiles_ms,
     row,
+    write_report,
 )
 from bench.serve_memory import _env, _kdt_tutor, stop, wait_healthy
 from knowledge.registry import make_engine
@@ -884,21 +883,7 @@ def main(argv: list[str] | None = None) -> int:
     result["load_average"] = {"before": before, "after": load_average()}
     result["uptime"] = {"before": uptime_before, "after": _uptime()}
     print(format_table(result))
-    out = Path(args.json)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(
-        json.dumps(
-            {
-                "machine": machine_info(),
-                "argv": sys.argv[1:] if argv is None else argv,
-                "benchmarks": {NAME: result},
-            },
-            ensure_ascii=False,
-            indent=2,
-        ),
-        encoding="utf-8",
-    )
-    log(f"results written to {out}")
+    write_report(args.json, name=NAME, result=result, argv=argv)
     return 0
 
 

@@ -43,9 +43,9 @@ from bench.common import (  # noqa: E402
     format_table,
     load_average,
     log,
-    machine_info,
     percentiles_ms,
     row,
+    write_report,
 )
 from tutor.review import static_checks  # noqa: E402
 from tutor.review.static_checks import review_static, rule_set  # noqa: E402
@@ -357,17 +357,7 @@ def main(argv: list[str] | None = None) -> int:
         result[key]["load_average"] = load
         print(format_table(result[key]))
         print()
-    out = Path(args.json)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(
-        json.dumps(
-            {"machine": machine_info(), "argv": sys.argv[1:] if argv is None else argv,
-             "benchmarks": {NAME: result}},
-            ensure_ascii=False, indent=2,
-        ),
-        encoding="utf-8",
-    )  # fmt: skip
-    log(f"results written to {out}")
+    write_report(args.json, name=NAME, result=result, argv=argv)
     return 0
 
 

@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +23,7 @@ from knowledge.knowledge_base import KnowledgeBase, collection_name
 from knowledge.lexical import LexicalIndex, Tokenizer
 from knowledge.registry import DocumentRegistry, make_engine
 from knowledge.vectorstore import build_vector_index
+from tests.fakes.openai_server import start_fake_openai, stop_fake_openai
 
 COURSE_ID = "tiny"
 
@@ -311,6 +312,18 @@ def write_course() -> Callable[[Path, dict], Path]:
 @pytest.fixture
 def tiny_course(tmp_path: Path) -> Path:
     return write_files(tmp_path / "tiny", TINY_COURSE)
+
+
+# --- the scripted LLM ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def llm_server() -> Iterator[str]:
+    """The scripted OpenAI-compatible server (``tests/fakes/openai_server.py``) for one test
+    module: its base URL."""
+    proc, base_url = start_fake_openai()
+    yield base_url
+    stop_fake_openai(proc)
 
 
 # --- the CLI as a subprocess ----------------------------------------------------------------

@@ -79,14 +79,19 @@ _SVG_HEADERS = {
 }
 
 
-def _course(user: User, requested: str | None) -> str:
+def allowed_course(user: StaffDep, course: CourseQuery = None) -> str:
     """The course the caller may analyse (``tutor/accounts/access.py``): an instructor's own, or the
     one an admin names."""
-    return Access(user).course_for(requested, resource="analytics")
+    return Access(user).course_for(course, resource="analytics")
 
 
-def _lang(request: Request, lang: str | None) -> str:
+def names_lang(request: Request, lang: LangQuery = None) -> str:
+    """The language of names: ``?lang=``, else the UI language."""
     return lang or pick_lang(request)
+
+
+AllowedCourseDep = Annotated[str, Depends(allowed_course)]
+NamesLangDep = Annotated[str, Depends(names_lang)]
 
 
 def _csv(table: Table, *, name: str, course: str) -> Response:
@@ -110,15 +115,11 @@ def _svg(text: str) -> Response:
     summary="Mastery of every trainee on every skill (?format=csv for a spreadsheet)",
 )
 def heatmap(
-    request: Request,
-    user: StaffDep,
+    course: AllowedCourseDep,
+    lang: NamesLangDep,
     service: AnalyticsServiceDep,
-    course: CourseQuery = None,
-    lang: LangQuery = None,
     format: FormatQuery = "json",
 ):
-    course = _course(user, course)
-    lang = _lang(request, lang)
     data = service.heatmap(course)
     if format == "csv":
         return _csv(heatmap_table(data, lang=lang), name="mastery", course=course)
@@ -132,14 +133,11 @@ def heatmap(
     summary="The mastery heatmap as an SVG image",
 )
 def heatmap_chart(
-    request: Request,
-    user: StaffDep,
+    course: AllowedCourseDep,
+    lang: NamesLangDep,
     service: AnalyticsServiceDep,
-    course: CourseQuery = None,
-    lang: LangQuery = None,
 ) -> Response:
-    course = _course(user, course)
-    return _svg(heatmap_chart_svg(service.heatmap(course), lang=_lang(request, lang)))
+    return _svg(heatmap_chart_svg(service.heatmap(course), lang=lang))
 
 
 # --- levels --------------------------------------------------------------------------------------
@@ -150,13 +148,11 @@ def heatmap_chart(
     summary="Trainees per level now, and levels reached per week (?format=csv: per trainee)",
 )
 def levels(
-    user: StaffDep,
+    course: AllowedCourseDep,
     service: AnalyticsServiceDep,
-    course: CourseQuery = None,
     weeks: WeeksQuery = 12,
     format: FormatQuery = "json",
 ):
-    course = _course(user, course)
     report = service.levels(course, weeks=weeks)
     if format == "csv":
         return _csv(levels_table(report), name="levels", course=course)
@@ -170,15 +166,12 @@ def levels(
     summary="Trainees per level now, as SVG bars",
 )
 def levels_chart(
-    request: Request,
-    user: StaffDep,
+    course: AllowedCourseDep,
+    lang: NamesLangDep,
     service: AnalyticsServiceDep,
-    course: CourseQuery = None,
-    lang: LangQuery = None,
 ) -> Response:
-    course = _course(user, course)
     report = service.levels(course, weeks=1)
-    return _svg(levels_chart_svg(report, lang=_lang(request, lang)))
+    return _svg(levels_chart_svg(report, lang=lang))
 
 
 @router.get(
@@ -188,16 +181,13 @@ def levels_chart(
     summary="Trainees who had reached each level, week by week",
 )
 def achievements_chart(
-    request: Request,
-    user: StaffDep,
+    course: AllowedCourseDep,
+    lang: NamesLangDep,
     service: AnalyticsServiceDep,
-    course: CourseQuery = None,
-    lang: LangQuery = None,
     weeks: WeeksQuery = 12,
 ) -> Response:
-    course = _course(user, course)
     report = service.levels(course, weeks=weeks)
-    return _svg(achievements_chart_svg(report, lang=_lang(request, lang)))
+    return _svg(achievements_chart_svg(report, lang=lang))
 
 
 # --- topics --------------------------------------------------------------------------------------
@@ -208,14 +198,12 @@ def achievements_chart(
     summary="Lessons and sections most cited in answers to trainees, and content gaps",
 )
 def topics(
-    user: StaffDep,
+    course: AllowedCourseDep,
     service: AnalyticsServiceDep,
-    course: CourseQuery = None,
     weeks: WeeksQuery = 4,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     format: FormatQuery = "json",
 ):
-    course = _course(user, course)
     report = service.topics(course, weeks=weeks, limit=limit)
     if format == "csv":
         return _csv(topics_table(report), name="topics", course=course)
@@ -229,17 +217,14 @@ def topics(
     summary="The most cited lessons as SVG bars",
 )
 def topics_chart(
-    request: Request,
-    user: StaffDep,
+    course: AllowedCourseDep,
+    lang: NamesLangDep,
     service: AnalyticsServiceDep,
-    course: CourseQuery = None,
-    lang: LangQuery = None,
     weeks: WeeksQuery = 4,
     limit: Annotated[int, Query(ge=1, le=40)] = 10,
 ) -> Response:
-    course = _course(user, course)
     report = service.topics(course, weeks=weeks, limit=limit)
-    return _svg(topics_chart_svg(report, lang=_lang(request, lang)))
+    return _svg(topics_chart_svg(report, lang=lang))
 
 
 # --- reviews -------------------------------------------------------------------------------------
@@ -250,16 +235,12 @@ def topics_chart(
     summary="Per exercise: attempts, pass rate, most common findings and failing tests",
 )
 def reviews(
-    request: Request,
-    user: StaffDep,
+    course: AllowedCourseDep,
+    lang: NamesLangDep,
     service: AnalyticsServiceDep,
-    course: CourseQuery = None,
-    lang: LangQuery = None,
     top: Annotated[int, Query(ge=1, le=50)] = 5,
     format: FormatQuery = "json",
 ):
-    course = _course(user, course)
-    lang = _lang(request, lang)
     stats = service.reviews(course, top=top)
     if format == "csv":
         return _csv(reviews_table(stats, lang=lang), name="reviews", course=course)
@@ -276,19 +257,15 @@ def reviews(
     summary="Trainees without progress over the last N days, or with repeated failures",
 )
 def stuck(
-    request: Request,
-    user: StaffDep,
+    course: AllowedCourseDep,
+    lang: NamesLangDep,
     service: AnalyticsServiceDep,
-    course: CourseQuery = None,
-    lang: LangQuery = None,
     days: Annotated[int, Query(ge=1, le=365)] = 7,
     min_gain: Annotated[float, Query(ge=0, le=1)] = 0.05,
     failed_reviews: Annotated[int, Query(ge=2, le=50)] = 3,
     wrong_answers: Annotated[int, Query(ge=2, le=50)] = 4,
     format: FormatQuery = "json",
 ):
-    course = _course(user, course)
-    lang = _lang(request, lang)
     found = service.stuck(
         course,
         days=days,
@@ -311,15 +288,13 @@ def stuck(
 )
 def trainee(
     user_id: RowId,
-    request: Request,
     user: StaffDep,
+    lang: NamesLangDep,
     service: AnalyticsServiceDep,
     course: CourseQuery = None,
-    lang: LangQuery = None,
     format: FormatQuery = "json",
 ):
     course = trainee_course(service, user, user_id=user_id, course=course)
-    lang = _lang(request, lang)
     detail = service.trainee(course, user_id)
     if format == "csv":
         return _csv(skills_table(detail, lang=lang), name=f"trainee-{user_id}", course=course)

@@ -7,6 +7,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -57,6 +59,78 @@ def start_server(data_dir: Path, course: Path, env_extra: dict | None = None):
         time.sleep(0.5)
     proc.kill()
     raise RuntimeError("server did not become healthy in 120 s")
+
+
+@contextmanager
+def serving(data_dir: Path, course: Path, env_extra: dict | None = None) -> Iterator[str]:
+    """Ingest ``course`` and serve it (``start_server``) for the ``with`` block; gives the url."""
+    proc, url = start_server(data_dir, course, env_extra)
+    try:
+        yield url
+    finally:
+        stop_server(proc)
+
+
+def add_user(
+    data_dir: Path,
+    username: str,
+    *,
+    password: str,
+    course: str,
+    role: str = "trainee",
+    name: str | None = None,
+) -> None:
+    """Create an account in ``data_dir`` with the CLI (`kdt-tutor user add`)."""
+    env = {**os.environ, "KDT_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
+    command = [sys.executable, "-m", "kdt_tutor", "user", "add", username, "--role", role,
+               "--course", course, "--password", password]  # fmt: skip
+    if name:
+        command += ["--name", name]
+    subprocess.run(command, env=env, check=True, capture_output=True)
+
+
+DICTS_LESSON_EN = """---
+title: Dictionaries
+kind: lesson
+level: 2
+lang: en
+---
+# Dictionaries
+
+## Looping over a dictionary
+
+To loop over keys and values together, use the `items()` method.
+
+```python
+for key, value in scores.items():
+    print(key, value)
+```
+"""
+
+DICTS_LESSON_KO = """---
+title: 딕셔너리
+kind: lesson
+level: 2
+lang: ko
+---
+# 딕셔너리
+
+## 딕셔너리 반복하기
+
+딕셔너리의 키와 값을 함께 반복하려면 `items()` 메서드를 사용합니다.
+
+```python
+for key, value in scores.items():
+    print(key, value)
+```
+"""
+
+
+def write_dicts_lessons(course: Path) -> None:
+    """The dictionaries lesson in English and Korean: ``lessons/`` and ``lessons-ko/dicts.md``."""
+    for folder, text in (("lessons", DICTS_LESSON_EN), ("lessons-ko", DICTS_LESSON_KO)):
+        (course / folder).mkdir(parents=True, exist_ok=True)
+        (course / folder / "dicts.md").write_text(text, encoding="utf-8")
 
 
 def stop_server(proc: subprocess.Popen) -> None:

@@ -3,13 +3,16 @@ open a citation, reload into the history, give feedback."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, ask_in_chat, log_in, start_server, stop_server
+from tests.browser.conftest import (
+    ARTIFACTS,
+    add_user,
+    ask_in_chat,
+    log_in,
+    serving,
+    write_dicts_lessons,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -17,61 +20,16 @@ COURSE_ID = "mini-chat"
 USERNAME = "trainee1"
 PASSWORD = "correct horse battery"
 
-LESSON_KO = """---
-title: 딕셔너리
-kind: lesson
-level: 2
-lang: ko
----
-# 딕셔너리
-
-## 딕셔너리 반복하기
-
-딕셔너리의 키와 값을 함께 반복하려면 `items()` 메서드를 사용합니다.
-
-```python
-for key, value in scores.items():
-    print(key, value)
-```
-"""
-
-LESSON_EN = """---
-title: Dictionaries
-kind: lesson
-level: 2
-lang: en
----
-# Dictionaries
-
-## Looping over a dictionary
-
-To loop over keys and values together, use the `items()` method.
-
-```python
-for key, value in scores.items():
-    print(key, value)
-```
-"""
-
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     root = tmp_path_factory.mktemp("chat")
     course = root / COURSE_ID
-    (course / "lessons").mkdir(parents=True)
-    (course / "lessons-ko").mkdir()
-    (course / "lessons" / "dicts.md").write_text(LESSON_EN, encoding="utf-8")
-    (course / "lessons-ko" / "dicts.md").write_text(LESSON_KO, encoding="utf-8")
+    write_dicts_lessons(course)
     data_dir = root / "var"
-    env = {**os.environ, "KDT_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
-    subprocess.run(
-        [sys.executable, "-m", "kdt_tutor", "user", "add", USERNAME, "--role", "trainee",
-         "--course", COURSE_ID, "--name", "Kim Minji", "--password", PASSWORD],
-        env=env, check=True, capture_output=True,
-    )
-    proc, url = start_server(data_dir, course)
-    yield url
-    stop_server(proc)
+    add_user(data_dir, USERNAME, password=PASSWORD, course=COURSE_ID, name="Kim Minji")
+    with serving(data_dir, course) as url:
+        yield url
 
 
 def _log_in(page, server: str, lang: str) -> None:

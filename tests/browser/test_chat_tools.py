@@ -4,21 +4,18 @@ again, rename and search, at 1366 px and at 390 px (a phone), in English and Kor
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 
 from api.i18n import messages
 from tests.browser.conftest import (
     ARTIFACTS,
+    add_user,
     ask_in_chat,
     log_in,
-    start_server,
-    stop_server,
+    serving,
+    write_dicts_lessons,
 )
-from tests.fakes.openai_server import ScriptClient, start_fake_openai, stop_fake_openai
+from tests.fakes.openai_server import ScriptClient
 
 pytestmark = pytest.mark.browser
 
@@ -27,41 +24,6 @@ PASSWORD = "correct horse battery"
 # One trainee per (width, language) run, so each run starts with an empty history.
 USERS = [f"trainee-{lang}-{width}" for width in (1366, 390) for lang in ("en", "ko")]
 
-LESSON_EN = """---
-title: Dictionaries
-kind: lesson
-level: 2
-lang: en
----
-# Dictionaries
-
-## Looping over a dictionary
-
-To loop over keys and values together, use the `items()` method.
-
-```python
-for key, value in scores.items():
-    print(key, value)
-```
-"""
-
-LESSON_KO = """---
-title: 딕셔너리
-kind: lesson
-level: 2
-lang: ko
----
-# 딕셔너리
-
-## 딕셔너리 반복하기
-
-딕셔너리의 키와 값을 함께 반복하려면 `items()` 메서드를 사용합니다.
-
-```python
-for key, value in scores.items():
-    print(key, value)
-```
-"""
 
 # A document without sections: its citations have no heading path beyond the title.
 HOURS_EN = """---
@@ -107,39 +69,28 @@ def t(lang: str, key: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def llm():
-    proc, base_url = start_fake_openai()
-    yield ScriptClient(base_url), base_url
-    stop_fake_openai(proc)
+def llm(llm_server: str) -> tuple[ScriptClient, str]:
+    return ScriptClient(llm_server), llm_server
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, llm):
     root = tmp_path_factory.mktemp("chat-tools")
     course = root / COURSE_ID
-    (course / "lessons").mkdir(parents=True)
-    (course / "lessons-ko").mkdir()
-    (course / "lessons" / "dicts.md").write_text(LESSON_EN, encoding="utf-8")
-    (course / "lessons-ko" / "dicts.md").write_text(LESSON_KO, encoding="utf-8")
+    write_dicts_lessons(course)
     (course / "lessons" / "hours.md").write_text(HOURS_EN, encoding="utf-8")
     (course / "lessons-ko" / "hours.md").write_text(HOURS_KO, encoding="utf-8")
     data_dir = root / "var"
-    env = {**os.environ, "KDT_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
     for username in USERS:
-        subprocess.run(
-            [sys.executable, "-m", "kdt_tutor", "user", "add", username, "--role", "trainee",
-             "--course", COURSE_ID, "--name", "Lee Jiwoo", "--password", PASSWORD],
-            env=env, check=True, capture_output=True,
-        )  # fmt: skip
+        add_user(data_dir, username, password=PASSWORD, course=COURSE_ID, name="Lee Jiwoo")
     llm_env = {
         "KDT_ANSWERER": "openai",
         "KDT_LLM_BASE_URL": llm[1],
         "KDT_LLM_MODEL": "scripted-model",
         "KDT_LLM_TIMEOUT_S": "20",
     }
-    proc, url = start_server(data_dir, course, env_extra=llm_env)
-    yield url
-    stop_server(proc)
+    with serving(data_dir, course, env_extra=llm_env) as url:
+        yield url
 
 
 def _page(browser, server: str, *, width: int, lang: str):

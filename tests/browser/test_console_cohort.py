@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from knowledge.registry import make_engine
-from tests.browser.conftest import ARTIFACTS, start_server, stop_server
+from tests.browser.conftest import ARTIFACTS, serving
 from tutor.accounts.users import AccountService
 from tutor.chat.answering import Citation
 from tutor.chat.conversations import ConversationStore
@@ -116,12 +116,8 @@ def server(tmp_path_factory):
     course = root / COURSE_ID
     write_course(course)
     data_dir = root / "var"
-    proc, url = start_server(data_dir, course)  # ingests, then serves
-    try:
-        ids = seed(data_dir, course)
-        yield url, ids
-    finally:
-        stop_server(proc)
+    with serving(data_dir, course) as url:  # ingests, then serves
+        yield url, seed(data_dir, course)
 
 
 def _platform_fonts(page, selector: str) -> dict[str, int]:

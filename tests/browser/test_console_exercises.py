@@ -6,13 +6,10 @@ adds a quiz question. Screenshots are kept as artifacts."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, start_server, stop_server
+from tests.browser.conftest import ARTIFACTS, add_user, serving
 
 pytestmark = pytest.mark.browser
 
@@ -59,29 +56,9 @@ def server(tmp_path_factory):
     )
     (course / "lessons" / "01-strings.md").write_text(LESSON, encoding="utf-8")
     data_dir = root / "var"
-    env = {**os.environ, "KDT_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "kdt_tutor",
-            "user",
-            "add",
-            USERNAME,
-            "--role",
-            "instructor",
-            "--course",
-            COURSE_ID,
-            "--password",
-            PASSWORD,
-        ],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    proc, url = start_server(data_dir, course)
-    yield url, data_dir
-    stop_server(proc)
+    add_user(data_dir, USERNAME, password=PASSWORD, course=COURSE_ID, role="instructor")
+    with serving(data_dir, course) as url:
+        yield url, data_dir
 
 
 def _set_code(page, name: str, code: str) -> None:

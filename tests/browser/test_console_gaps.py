@@ -4,13 +4,9 @@ it with an FAQ, and the trainee's repeated question is then answered with a cita
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, ask_in_chat, log_in, start_server, stop_server
+from tests.browser.conftest import ARTIFACTS, add_user, ask_in_chat, log_in, serving
 
 pytestmark = pytest.mark.browser
 
@@ -40,16 +36,10 @@ def server(tmp_path_factory):
     (course / "lessons-ko").mkdir(parents=True)
     (course / "lessons-ko" / "lists.md").write_text(LESSON_KO, encoding="utf-8")
     data_dir = root / "var"
-    env = {**os.environ, "KDT_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
     for (username, password), role in ((TRAINEE, "trainee"), (INSTRUCTOR, "instructor")):
-        subprocess.run(
-            [sys.executable, "-m", "kdt_tutor", "user", "add", username, "--role", role,
-             "--course", COURSE_ID, "--password", password],
-            env=env, check=True, capture_output=True,
-        )
-    proc, url = start_server(data_dir, course)
-    yield url
-    stop_server(proc)
+        add_user(data_dir, username, password=password, course=COURSE_ID, role=role)
+    with serving(data_dir, course) as url:
+        yield url
 
 
 def test_an_faq_written_from_a_gap_answers_the_repeated_question(server: str, browser) -> None:

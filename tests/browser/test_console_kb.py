@@ -6,15 +6,12 @@ answers citing them."""
 from __future__ import annotations
 
 import io
-import os
-import subprocess
-import sys
 
 import pytest
 from playwright.sync_api import expect
 from reportlab.pdfgen import canvas
 
-from tests.browser.conftest import ARTIFACTS, ask_in_chat, log_in, start_server, stop_server
+from tests.browser.conftest import ARTIFACTS, add_user, ask_in_chat, log_in, serving
 
 pytestmark = pytest.mark.browser
 
@@ -57,18 +54,12 @@ def server(tmp_path_factory):
     (course / "lessons").mkdir(parents=True)
     (course / "lessons" / "variables.md").write_text(LESSON, encoding="utf-8")
     data_dir = root / "var"
-    env = {**os.environ, "KDT_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
     for (name, password), role in ((TEACHER, "instructor"), (TRAINEE, "trainee")):
-        subprocess.run(
-            [sys.executable, "-m", "kdt_tutor", "user", "add", name, "--role", role,
-             "--course", COURSE_ID, "--password", password],
-            env=env, check=True, capture_output=True,
-        )  # fmt: skip
+        add_user(data_dir, name, password=password, course=COURSE_ID, role=role)
     pdf = root / "pangolin.pdf"
     pdf.write_bytes(pangolin_pdf())
-    proc, url = start_server(data_dir, course)
-    yield url, pdf
-    stop_server(proc)
+    with serving(data_dir, course) as url:
+        yield url, pdf
 
 
 # Records every state each upload row passes through, to prove progress was shown.

@@ -5,13 +5,11 @@ switch to Korean; the chat page's level badge shows the learner model's level.""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, log_in, start_server, stop_server
+from tests.browser.conftest import ARTIFACTS, add_user, log_in, serving
+from tests.starter_course import starter_course_yaml
 
 pytestmark = pytest.mark.browser
 
@@ -19,18 +17,7 @@ COURSE_ID = "py-starter"
 USERNAME = "trainee1"
 PASSWORD = "correct horse battery"
 
-COURSE_YAML = """\
-id: py-starter
-title: Python starter
-skills:
-  variables: {name: Variables, name_ko: 변수, level: 1}
-  loops: {name: Loops, name_ko: 반복문, level: 1}
-  lists: {name: Lists, name_ko: 리스트, level: 2}
-  functions: {name: Functions, name_ko: 함수, level: 2}
-levels:
-  1: [variables, loops]
-  2: [lists, functions]
-"""
+COURSE_YAML = starter_course_yaml(COURSE_ID)
 
 # (file stem, English title, Korean title, level, skill, prerequisites)
 LESSONS = [
@@ -127,15 +114,9 @@ def server(tmp_path_factory):
     course = root / COURSE_ID
     write_course(course)
     data_dir = root / "var"
-    env = {**os.environ, "KDT_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
-    subprocess.run(
-        [sys.executable, "-m", "kdt_tutor", "user", "add", USERNAME, "--role", "trainee",
-         "--course", COURSE_ID, "--name", "Kim Minji", "--password", PASSWORD],
-        env=env, check=True, capture_output=True,
-    )
-    proc, url = start_server(data_dir, course)
-    yield url
-    stop_server(proc)
+    add_user(data_dir, USERNAME, password=PASSWORD, course=COURSE_ID, name="Kim Minji")
+    with serving(data_dir, course) as url:
+        yield url
 
 
 def _log_in(page, server: str) -> None:

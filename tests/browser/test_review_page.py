@@ -6,13 +6,10 @@ passes, with the diff against the first attempt; the page also speaks Korean."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, log_in, start_server, stop_server
+from tests.browser.conftest import ARTIFACTS, add_user, log_in, serving
 
 pytestmark = pytest.mark.browser
 
@@ -105,31 +102,9 @@ def server(tmp_path_factory):
     course = root / COURSE_ID
     write_course(course)
     data_dir = root / "var"
-    env = {**os.environ, "KDT_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "kdt_tutor",
-            "user",
-            "add",
-            USERNAME,
-            "--role",
-            "trainee",
-            "--course",
-            COURSE_ID,
-            "--name",
-            "Lee Jun",
-            "--password",
-            PASSWORD,
-        ],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    proc, url = start_server(data_dir, course)
-    yield url
-    stop_server(proc)
+    add_user(data_dir, USERNAME, password=PASSWORD, course=COURSE_ID, name="Lee Jun")
+    with serving(data_dir, course) as url:
+        yield url
 
 
 def _log_in(page, server: str, path: str) -> None:

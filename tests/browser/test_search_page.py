@@ -4,48 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, start_server, stop_server
+from tests.browser.conftest import ARTIFACTS, serving, write_dicts_lessons
 
 pytestmark = pytest.mark.browser
-
-LESSON_KO = """---
-title: 딕셔너리
-kind: lesson
-level: 2
-lang: ko
----
-# 딕셔너리
-
-## 딕셔너리 반복하기
-
-딕셔너리의 키와 값을 함께 반복하려면 `items()` 메서드를 사용합니다.
-"""
-
-LESSON_EN = """---
-title: Dictionaries
-kind: lesson
-level: 2
-lang: en
----
-# Dictionaries
-
-## Looping over a dictionary
-
-To loop over keys and values together, use the `items()` method.
-"""
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     root = tmp_path_factory.mktemp("browser")
     course = root / "mini"
-    (course / "lessons").mkdir(parents=True)
-    (course / "lessons-ko").mkdir()
-    (course / "lessons" / "dicts.md").write_text(LESSON_EN, encoding="utf-8")
-    (course / "lessons-ko" / "dicts.md").write_text(LESSON_KO, encoding="utf-8")
-    proc, url = start_server(root / "var", course)
-    yield url
-    stop_server(proc)
+    write_dicts_lessons(course)
+    with serving(root / "var", course) as url:
+        yield url
 
 
 def test_search_in_korean_then_english(server: str, page) -> None:

@@ -26,6 +26,7 @@ from knowledge.embeddings import build_embeddings
 from knowledge.ingest import ingest_path
 from knowledge.knowledge_base import build_knowledge_base
 from knowledge.registry import make_engine
+from tests.starter_course import starter_course_yaml
 from tutor.accounts.users import AccountService
 from tutor.chat.answering import Citation
 from tutor.chat.conversations import ConversationStore
@@ -48,18 +49,7 @@ RECENT = NOW - timedelta(days=2)
 OLD = NOW - timedelta(days=20)
 SVG = "{http://www.w3.org/2000/svg}"
 
-COURSE_YAML = """\
-id: pylearn
-title: Python starter
-skills:
-  variables: {name: Variables, name_ko: 변수, level: 1}
-  loops: {name: Loops, name_ko: 반복문, level: 1}
-  lists: {name: Lists, name_ko: 리스트, level: 2}
-  functions: {name: Functions, name_ko: 함수, level: 2}
-levels:
-  1: [variables, loops]
-  2: [lists, functions]
-"""
+COURSE_YAML = starter_course_yaml(COURSE)
 
 
 def lesson(title: str, level: int, skills: list[str]) -> str:

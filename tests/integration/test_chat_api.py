@@ -23,6 +23,8 @@ from knowledge.errors import (
 from knowledge.ingest import ingest_path
 from knowledge.knowledge_base import build_knowledge_base
 from knowledge.registry import make_engine
+from tests.pycourse_lessons import LISTS as PYCOURSE_LISTS
+from tests.pycourse_lessons import write_pycourse_lessons
 from tutor.accounts.users import AccountService
 from tutor.chat.answering import AnswerEvent
 from tutor.chat.conversations import ConversationStore
@@ -33,61 +35,13 @@ from tutor.settings import Settings
 
 pytestmark = pytest.mark.integration
 
-LISTS = """---
-title: Lists
-kind: lesson
-level: 2
-skills: [lists]
-lang: en
----
-# Lists
+# The shared lists lesson with a glossary section, for the questions about definitions.
+LISTS = (
+    PYCOURSE_LISTS
+    + "\n## Key terms\n\n"
+    + "- **list**: an ordered, changeable collection of values written in square brackets.\n"
+)
 
-## Creating lists
-
-A list is an ordered, changeable collection of values written in square brackets.
-You create one with `numbers = [1, 2, 3]`.
-
-## Adding items
-
-Use the `append` method to add one item at the end of a list.
-
-## Key terms
-
-- **list**: an ordered, changeable collection of values written in square brackets.
-"""
-
-LISTS_KO = """---
-title: 리스트
-kind: lesson
-level: 2
-skills: [lists]
-lang: ko
----
-# 리스트
-
-## 리스트 만들기
-
-리스트는 대괄호 안에 값을 나열한, 순서가 있고 변경할 수 있는 자료 모음입니다.
-
-## 항목 추가하기
-
-리스트의 끝에 항목 하나를 추가하려면 `append` 메서드를 사용합니다.
-"""
-
-TUPLES = """---
-title: Tuples
-kind: lesson
-level: 2
-skills: [tuples]
-lang: en
----
-# Tuples
-
-## What a tuple is
-
-A tuple is an ordered collection that cannot be changed after it is created.
-Tuples are written with parentheses, like `point = (3, 4)`.
-"""
 
 EXERCISE = """---
 title: Sum of even numbers
@@ -122,11 +76,8 @@ def sum_evens(numbers):
 def env(tmp_path_factory):
     root = tmp_path_factory.mktemp("chat")
     course = root / "pycourse"
-    for sub in ("lessons", "lessons-ko", "exercises/ex-sum-evens"):
-        (course / sub).mkdir(parents=True)
-    (course / "lessons" / "lists.md").write_text(LISTS, encoding="utf-8")
-    (course / "lessons" / "tuples.md").write_text(TUPLES, encoding="utf-8")
-    (course / "lessons-ko" / "lists.md").write_text(LISTS_KO, encoding="utf-8")
+    write_pycourse_lessons(course, lists=LISTS)
+    (course / "exercises/ex-sum-evens").mkdir(parents=True)
     (course / "exercises/ex-sum-evens/exercise.md").write_text(EXERCISE, encoding="utf-8")
     (course / "exercises/ex-sum-evens/solution.md").write_text(SOLUTION, encoding="utf-8")
     data = root / "var"

@@ -13,7 +13,7 @@ from knowledge.embeddings import build_embeddings
 from knowledge.ingest import ingest_path
 from knowledge.knowledge_base import build_knowledge_base
 from knowledge.registry import make_engine
-from tests.fakes.openai_server import ScriptClient, start_fake_openai, stop_fake_openai
+from tests.fakes.openai_server import ScriptClient
 from tutor.accounts.users import AccountService
 from tutor.services import build_services
 from tutor.settings import Settings
@@ -48,10 +48,8 @@ A tuple is an ordered collection that cannot be changed after it is created.
 
 
 @pytest.fixture(scope="module")
-def llm():
-    proc, base_url = start_fake_openai()
-    yield ScriptClient(base_url), base_url
-    stop_fake_openai(proc)
+def llm(llm_server: str) -> tuple[ScriptClient, str]:
+    return ScriptClient(llm_server), llm_server
 
 
 @pytest.fixture(scope="module")

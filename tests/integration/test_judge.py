@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 
 import pytest
 
 from eval.judge import METRIC_KEYS, JudgeConfig, LLMJudge
-from tests.fakes.openai_server import ScriptClient, free_port, start_fake_openai, stop_fake_openai
+from tests.fakes.openai_server import ScriptClient, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -32,16 +31,9 @@ def reply(score: float, reason: str = "ok") -> dict:
     return {"content": json.dumps({"score": score, "reason": reason})}
 
 
-@pytest.fixture(scope="module")
-def judge_server() -> Iterator[str]:
-    proc, base_url = start_fake_openai()
-    yield base_url
-    stop_fake_openai(proc)
-
-
 @pytest.fixture
-def server(judge_server: str) -> ScriptClient:
-    client = ScriptClient(judge_server)
+def server(llm_server: str) -> ScriptClient:
+    client = ScriptClient(llm_server)
     client.reset()
     return client
 
@@ -61,7 +53,7 @@ def judge_item(judge: LLMJudge, **overrides) -> dict:
 
 
 def test_scores_are_averaged_over_three_trials_with_their_spread(
-    server: ScriptClient, judge_server: str
+    server: ScriptClient, llm_server: str
 ) -> None:
     server.script(
         reply(0.8, "claims supported"),
@@ -75,7 +67,7 @@ def test_scores_are_averaged_over_three_trials_with_their_spread(
         reply(0.5, "half"),
     )
 
-    scores = judge_item(make_judge(judge_server))
+    scores = judge_item(make_judge(llm_server))
 
     assert list(scores) == list(METRIC_KEYS)
     faith, relevance, correctness = (scores[k] for k in METRIC_KEYS)
@@ -91,11 +83,11 @@ def test_scores_are_averaged_over_three_trials_with_their_spread(
 
 
 def test_requests_use_temperature_zero_the_model_and_the_prompts(
-    server: ScriptClient, judge_server: str
+    server: ScriptClient, llm_server: str
 ) -> None:
     server.script(*[reply(1.0)] * 9)
 
-    judge_item(make_judge(judge_server))
+    judge_item(make_judge(llm_server))
 
     calls = server.calls()
     assert len(calls) == 9
@@ -113,13 +105,13 @@ def test_requests_use_temperature_zero_the_model_and_the_prompts(
     assert all(QUESTION in p and ANSWER in p for p in prompts)
 
 
-def test_korean_text_reaches_the_judge_intact(server: ScriptClient, judge_server: str) -> None:
+def test_korean_text_reaches_the_judge_intact(server: ScriptClient, llm_server: str) -> None:
     question = "리스트를 큰 값부터 정렬하려면?"
     answer = "`sorted(xs, reverse=True)`를 쓰면 큰 값부터 정렬된 새 리스트가 나옵니다 [1]."
     server.script(*[reply(1.0, "한국어 답변이 영어 자료로 뒷받침됩니다.")] * 2)
 
     scores = judge_item(
-        make_judge(judge_server, trials=1), question=question, answer=answer, reference=None
+        make_judge(llm_server, trials=1), question=question, answer=answer, reference=None
     )
 
     prompts = [call["messages"][0]["content"] for call in server.calls()]
@@ -130,11 +122,11 @@ def test_korean_text_reaches_the_judge_intact(server: ScriptClient, judge_server
 
 
 def test_correctness_is_not_applicable_without_a_reference(
-    server: ScriptClient, judge_server: str
+    server: ScriptClient, llm_server: str
 ) -> None:
     server.script(*[reply(1.0)] * 6)
 
-    scores = judge_item(make_judge(judge_server), reference=None)
+    scores = judge_item(make_judge(llm_server), reference=None)
 
     assert scores["judge_correctness"].value is None
     assert scores["judge_correctness"].reason == "no reference answer"
@@ -143,17 +135,17 @@ def test_correctness_is_not_applicable_without_a_reference(
     assert len(server.calls()) == 6
 
 
-def test_an_empty_answer_is_not_judged(server: ScriptClient, judge_server: str) -> None:
-    scores = judge_item(make_judge(judge_server), answer="  ")
+def test_an_empty_answer_is_not_judged(server: ScriptClient, llm_server: str) -> None:
+    scores = judge_item(make_judge(llm_server), answer="  ")
 
     assert all(s.value is None and s.reason == "no answer to judge" for s in scores.values())
     assert server.calls() == []
 
 
 def test_an_endpoint_failing_mid_run_marks_those_items_and_the_run_completes(
-    server: ScriptClient, judge_server: str, caplog: pytest.LogCaptureFixture
+    server: ScriptClient, llm_server: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    judge = make_judge(judge_server, trials=2)
+    judge = make_judge(llm_server, trials=2)
     ok_item = [reply(1.0, "fine")] * 6
     # Item 2: each of the 2 faithfulness calls fails twice (SDK retry); then the judge
     # stops calling for that item. Item 3: the endpoint is back.
@@ -177,11 +169,11 @@ def test_an_endpoint_failing_mid_run_marks_those_items_and_the_run_completes(
 
 
 def test_one_failed_trial_leaves_the_mean_of_the_others(
-    server: ScriptClient, judge_server: str
+    server: ScriptClient, llm_server: str
 ) -> None:
     server.script(reply(0.6, "ok"), FAIL, FAIL, reply(1.0, "ok"), *[reply(1.0)] * 6)
 
-    scores = judge_item(make_judge(judge_server))
+    scores = judge_item(make_judge(llm_server))
 
     faith = scores["judge_faithfulness"]
     assert faith.value == pytest.approx(0.8)
@@ -191,7 +183,7 @@ def test_one_failed_trial_leaves_the_mean_of_the_others(
     assert scores["judge_relevance"].value == 1.0
 
 
-def test_unparsable_replies_fail_that_metric_only(server: ScriptClient, judge_server: str) -> None:
+def test_unparsable_replies_fail_that_metric_only(server: ScriptClient, llm_server: str) -> None:
     server.script(
         {"content": "The answer looks faithful to me."},
         {"content": '{"score": 8, "reason": "on a 0-10 scale"}'},
@@ -199,7 +191,7 @@ def test_unparsable_replies_fail_that_metric_only(server: ScriptClient, judge_se
         *[reply(1.0)] * 6,
     )
 
-    scores = judge_item(make_judge(judge_server))
+    scores = judge_item(make_judge(llm_server))
 
     faith = scores["judge_faithfulness"]
     assert faith.value is None
@@ -215,10 +207,10 @@ def test_unparsable_replies_fail_that_metric_only(server: ScriptClient, judge_se
     assert len(server.calls()) == 9
 
 
-def test_a_timeout_is_a_failed_trial(server: ScriptClient, judge_server: str) -> None:
+def test_a_timeout_is_a_failed_trial(server: ScriptClient, llm_server: str) -> None:
     server.script({"delay_s": 3}, {"delay_s": 3})
 
-    scores = judge_item(make_judge(judge_server, trials=1, timeout_s=0.5))
+    scores = judge_item(make_judge(llm_server, trials=1, timeout_s=0.5))
 
     assert all(s.value is None for s in scores.values())
     assert scores["judge_faithfulness"].reason == "judge failed: timeout"
@@ -229,11 +221,11 @@ def test_a_timeout_is_a_failed_trial(server: ScriptClient, judge_server: str) ->
     ("status", "error"), [(401, "HTTP 401"), (404, "HTTP 404"), (429, "HTTP 429")]
 )
 def test_rejected_requests_are_failed_trials(
-    server: ScriptClient, judge_server: str, status: int, error: str
+    server: ScriptClient, llm_server: str, status: int, error: str
 ) -> None:
     server.script(*[{"status": status}] * 2)  # 429 is retried once; 401/404 are not
 
-    scores = judge_item(make_judge(judge_server, trials=1))
+    scores = judge_item(make_judge(llm_server, trials=1))
 
     assert scores["judge_faithfulness"].reason == f"judge failed: {error}"
     assert all(s.value is None for s in scores.values())

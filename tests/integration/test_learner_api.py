@@ -21,6 +21,7 @@ from knowledge.embeddings import build_embeddings
 from knowledge.ingest import ingest_path
 from knowledge.knowledge_base import build_knowledge_base
 from knowledge.registry import make_engine
+from tests.starter_course import starter_course_yaml
 from tutor.accounts.users import AccountService
 from tutor.services import build_services
 from tutor.settings import Settings
@@ -30,18 +31,7 @@ pytestmark = pytest.mark.integration
 COURSE = "pylearn"
 PASSWORD = "correct horse"
 
-COURSE_YAML = """\
-id: pylearn
-title: Python starter
-skills:
-  variables: {name: Variables, name_ko: 변수, level: 1}
-  loops: {name: Loops, name_ko: 반복문, level: 1}
-  lists: {name: Lists, name_ko: 리스트, level: 2}
-  functions: {name: Functions, name_ko: 함수, level: 2}
-levels:
-  1: [variables, loops]
-  2: [lists, functions]
-"""
+COURSE_YAML = starter_course_yaml(COURSE)
 
 
 def lesson(title: str, level: int, skills: list[str], prerequisites: list[str], body: str) -> str:

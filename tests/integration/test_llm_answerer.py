@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from knowledge.types import Chunk, ScoredChunk
-from tests.fakes.openai_server import ScriptClient, start_fake_openai, stop_fake_openai
+from tests.fakes.openai_server import ScriptClient
 from tutor.chat.answering import (
     Answer,
     AnswerEvent,
@@ -97,13 +97,6 @@ class RecordingFallback:
             "done",
             answer=Answer(text=FALLBACK_TEXT, citations=(), answerer="extractive", mode=req.mode),
         )
-
-
-@pytest.fixture(scope="module")
-def llm_server() -> Iterator[str]:
-    proc, base_url = start_fake_openai()
-    yield base_url
-    stop_fake_openai(proc)
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ from knowledge.ingest import ingest_path
 from knowledge.knowledge_base import build_knowledge_base
 from knowledge.registry import make_engine
 from tests.fakes.openai_server import ScriptClient, start_fake_openai, stop_fake_openai
+from tests.pycourse_lessons import write_pycourse_lessons
 from tutor.accounts.privacy import TraineeData
 from tutor.accounts.users import AccountService
 from tutor.chat.answering import AnswerEvent
@@ -41,57 +42,6 @@ from tutor.settings import Settings
 
 pytestmark = pytest.mark.integration
 
-LISTS = """---
-title: Lists
-kind: lesson
-level: 2
-skills: [lists]
-lang: en
----
-# Lists
-
-## Creating lists
-
-A list is an ordered, changeable collection of values written in square brackets.
-You create one with `numbers = [1, 2, 3]`.
-
-## Adding items
-
-Use the `append` method to add one item at the end of a list.
-"""
-
-LISTS_KO = """---
-title: 리스트
-kind: lesson
-level: 2
-skills: [lists]
-lang: ko
----
-# 리스트
-
-## 리스트 만들기
-
-리스트는 대괄호 안에 값을 나열한, 순서가 있고 변경할 수 있는 자료 모음입니다.
-
-## 항목 추가하기
-
-리스트의 끝에 항목 하나를 추가하려면 `append` 메서드를 사용합니다.
-"""
-
-TUPLES = """---
-title: Tuples
-kind: lesson
-level: 2
-skills: [tuples]
-lang: en
----
-# Tuples
-
-## What a tuple is
-
-A tuple is an ordered collection that cannot be changed after it is created.
-Tuples are written with parentheses, like `point = (3, 4)`.
-"""
 
 PANDAS = """---
 title: DataFrames
@@ -138,11 +88,7 @@ def stop(server: uvicorn.Server, thread: threading.Thread) -> None:
 def env(tmp_path_factory):
     root = tmp_path_factory.mktemp("openai-api")
     course = root / "pycourse"
-    for sub in ("lessons", "lessons-ko"):
-        (course / sub).mkdir(parents=True)
-    (course / "lessons" / "lists.md").write_text(LISTS, encoding="utf-8")
-    (course / "lessons" / "tuples.md").write_text(TUPLES, encoding="utf-8")
-    (course / "lessons-ko" / "lists.md").write_text(LISTS_KO, encoding="utf-8")
+    write_pycourse_lessons(course)
     other = root / "datacourse"
     (other / "lessons").mkdir(parents=True)
     (other / "lessons" / "dataframes.md").write_text(PANDAS, encoding="utf-8")
@@ -548,7 +494,6 @@ def test_failure_mid_stream_is_an_error_for_the_client(env) -> None:
             )
     finally:
         stop(server, thread)
-
 
 
 class _RaisingAnswerer:

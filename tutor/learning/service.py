@@ -25,7 +25,6 @@ from typing import Any
 from fsrs import Scheduler
 from sqlalchemy import Engine
 
-from tutor.chat.answering import LearnerContext
 from tutor.learning.achievements import Achievements
 from tutor.learning.bkt import SkillParams
 from tutor.learning.dashboard import Dashboard
@@ -35,18 +34,7 @@ from tutor.learning.placement import PLACEMENT_PRIOR, Placements
 from tutor.learning.recommendations import Recommender
 from tutor.learning.skill_map import SkillMap
 from tutor.learning.spaced_review import SpacedReview
-from tutor.learning.store import EvidenceRow, LearnerStore, OverrideRow
-from tutor.learning.types import (
-    Achievement,
-    AnswerResult,
-    DueReview,
-    LearnerSummary,
-    LessonRecommendation,
-    LevelProgress,
-    PlacementView,
-    PracticeItem,
-    SkillMastery,
-)
+from tutor.learning.store import LearnerStore
 
 
 class LearnerService:
@@ -107,140 +95,30 @@ class LearnerService:
             placements=self.placements,
         )
 
-    # --- parameters and state (MasteryModel) --------------------------------------------
-    def effective_params(
-        self, course: str, *, overrides: dict[str, OverrideRow] | None = None
-    ) -> dict[str, SkillParams]:
-        return self.model.effective_params(course, overrides=overrides)
-
-    def set_param_override(
-        self, course: str, skill: str, *, params: SkillParams | dict[str, float], by: str
-    ) -> SkillParams:
-        return self.model.set_param_override(course, skill, params=params, by=by)
-
-    def clear_param_override(self, course: str, skill: str) -> bool:
-        return self.model.clear_param_override(course, skill)
-
-    def recompute(self, user_id: int, course: str) -> dict[str, float]:
-        return self.model.recompute(user_id, course)
-
-    def recompute_course(self, course: str) -> None:
-        self.model.recompute_course(course)
-
-    def mastery(self, user_id: int, course: str) -> dict[str, float]:
-        return self.model.mastery(user_id, course)
-
-    def skill_states(self, user_id: int, course: str) -> list[SkillMastery]:
-        return self.model.skill_states(user_id, course)
-
-    def level(self, user_id: int, course: str) -> LevelProgress:
-        return self.model.level(user_id, course)
-
-    def context_and_level(self, user_id: int, course: str) -> tuple[LearnerContext, LevelProgress]:
-        return self.model.context_and_level(user_id, course)
-
-    def context_for(self, user_id: int, course: str) -> LearnerContext:
-        return self.model.context_for(user_id, course)
-
-    # --- evidence (EvidenceLog) ---------------------------------------------------------
-    def record_answer(
-        self,
-        user_id: int,
-        course: str,
-        *,
-        item_id: str,
-        chosen_index: int | None = None,
-        correct: bool | None = None,
-        source: str = "quiz",
-        submission_id: str | None = None,
-    ) -> AnswerResult:
-        return self.log.record_answer(
-            user_id,
-            course,
-            item_id=item_id,
-            chosen_index=chosen_index,
-            correct=correct,
-            source=source,
-            submission_id=submission_id,
-        )
-
-    def record_exercise_result(
-        self,
-        user_id: int,
-        course: str,
-        *,
-        exercise_id: str,
-        passed: bool,
-        details: dict[str, Any] | None = None,
-        submission_id: str | None = None,
-    ) -> AnswerResult:
-        return self.log.record_exercise_result(
-            user_id,
-            course,
-            exercise_id=exercise_id,
-            passed=passed,
-            details=details,
-            submission_id=submission_id,
-        )
-
-    def evidence(self, user_id: int, course: str) -> list[EvidenceRow]:
-        return self.log.evidence(user_id, course)
-
-    # --- achievements, what next, reviews -----------------------------------------------
-    def achievements(self, user_id: int, course: str) -> list[Achievement]:
-        return self.achieved.recorded(user_id, course)
-
-    def next_items(
-        self, user_id: int, course: str, *, n: int = 5, lang: str | None = None
-    ) -> list[PracticeItem]:
-        return self.recommender.next_items(user_id, course, n=n, lang=lang)
-
-    def next_lesson(
-        self, user_id: int, course: str, *, lang: str = "en"
-    ) -> LessonRecommendation | None:
-        return self.recommender.next_lesson(user_id, course, lang=lang)
-
-    def due_reviews(
-        self, user_id: int, course: str, *, now: datetime | None = None, limit: int = 20
-    ) -> list[DueReview]:
-        return self.spaced.due(user_id, course, now=now, limit=limit)
-
-    # --- placement (Placements) ---------------------------------------------------------
-    def start_placement(
-        self, user_id: int, course: str, *, lang: str = "en", restart: bool = False
-    ) -> PlacementView:
-        return self.placements.start(user_id, course, lang=lang, restart=restart)
-
-    def placement_status(self, user_id: int, course: str) -> PlacementView | None:
-        return self.placements.status(user_id, course)
-
-    def answer_placement(
-        self,
-        user_id: int,
-        course: str,
-        *,
-        session_id: str,
-        item_id: str,
-        chosen_index: int | None = None,
-        correct: bool | None = None,
-    ) -> PlacementView:
-        return self.placements.answer(
-            user_id,
-            course,
-            session_id=session_id,
-            item_id=item_id,
-            chosen_index=chosen_index,
-            correct=correct,
-        )
-
-    # --- dashboard ----------------------------------------------------------------------
-    def dashboard(
-        self,
-        user_id: int,
-        course: str,
-        *,
-        now: datetime | None = None,
-        lang: str = "en",
-        practice: int = 5,
-    ) -> LearnerSummary:
-        return self.board.summary(user_id, course, now=now, lang=lang, practice=practice)
+        # Each call is the part's own method, with its signature and docstring.
+        # parameters and state (MasteryModel)
+        self.effective_params = self.model.effective_params
+        self.set_param_override = self.model.set_param_override
+        self.clear_param_override = self.model.clear_param_override
+        self.recompute = self.model.recompute
+        self.recompute_course = self.model.recompute_course
+        self.mastery = self.model.mastery
+        self.skill_states = self.model.skill_states
+        self.level = self.model.level
+        self.context_and_level = self.model.context_and_level
+        self.context_for = self.model.context_for
+        # evidence (EvidenceLog)
+        self.record_answer = self.log.record_answer
+        self.record_exercise_result = self.log.record_exercise_result
+        self.evidence = self.log.evidence
+        # achievements, what next, reviews
+        self.achievements = self.achieved.recorded
+        self.next_items = self.recommender.next_items
+        self.next_lesson = self.recommender.next_lesson
+        self.due_reviews = self.spaced.due
+        # placement (Placements)
+        self.start_placement = self.placements.start
+        self.placement_status = self.placements.status
+        self.answer_placement = self.placements.answer
+        # all of it for one page
+        self.dashboard = self.board.summary
