@@ -125,7 +125,7 @@ class Services:
         def build() -> ChatService:
             from tutor.chat.conversations import ConversationStore
             from tutor.chat.service import build_chat_service
-            from tutor.chat.service.solution_guard import SandboxSolutionCheck
+            from tutor.chat.solution_guard import SandboxSolutionCheck
             from tutor.review.exercises import ExerciseCatalog
 
             check = None

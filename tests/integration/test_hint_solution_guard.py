@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tutor.chat.service.solution_guard import SandboxSolutionCheck
 
 from knowledge.embeddings import build_embeddings
 from knowledge.ingest import ingest_path
@@ -18,6 +17,7 @@ from tests.integration.test_review_api import write_course
 from tutor.chat.answering import AnswerRequest, LearnerContext, answer_text
 from tutor.chat.extractive import ExtractiveAnswerer
 from tutor.chat.llm_answerer import build_llm_answerer
+from tutor.chat.solution_guard import SandboxSolutionCheck
 from tutor.review.exercises import ExerciseCatalog
 from tutor.review.pipeline import build_review_pipeline
 from tutor.review.sandbox import bubblewrap_available

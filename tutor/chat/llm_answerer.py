@@ -69,7 +69,7 @@ from tutor.chat.answering import (
     Turn,
     citation_for,
 )
-from tutor.chat.service.solution_guard import (
+from tutor.chat.solution_guard import (
     MAX_BLOCKS,
     SolutionCheck,
     canonical_forms,

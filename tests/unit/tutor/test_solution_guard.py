@@ -3,7 +3,7 @@ formatting, and numbered walkthroughs of the solution (issue 14 item 10)."""
 
 from __future__ import annotations
 
-from tutor.chat.service.solution_guard import same_program, step_walkthrough
+from tutor.chat.solution_guard import same_program, step_walkthrough
 
 SOLUTION_MD = '''\
 # Solution
