@@ -99,6 +99,7 @@ def run(single: int = 40, users: int = 20, per_user: int = 3) -> dict:
     with tempfile.TemporaryDirectory(prefix="kdt-bench-chat-") as tmp_name:
         tmp = Path(tmp_name)
         env = _env(tmp / "data")
+        env["KDT_CHAT_PER_MINUTE"] = "0"  # one token asks for every simulated user: no limit
         cli = _kdt_tutor()
         log("ingesting the sample course and creating a trainee")
         subprocess.run([cli, "ingest", str(SAMPLE_COURSE)], env=env, cwd=tmp, check=True,

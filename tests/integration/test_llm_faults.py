@@ -84,6 +84,7 @@ def _app(root, llm_base_url: str, kb=None):
         llm_model="scripted-model",
         llm_deadline_s=DEADLINE_S,
         llm_total_s=TOTAL_S,
+        chat_per_minute=0,  # one user asks the bursts: the per-user chat limit is not tested here
     )
     if kb is None:
         kb = build_knowledge_base(
