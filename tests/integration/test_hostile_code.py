@@ -126,13 +126,15 @@ def test_fork_bomb_while_loading(sandbox):
 
 
 def test_subprocess_bomb_with_threads(sandbox):
+    # The threads never end but yield the GIL: busy ones starve the thread that starts the
+    # next, so on a loaded machine the wall limit came first (CPU bombs: the loop tests).
     result = run(
         sandbox,
         """
         import threading, time
         def spin():
             while True:
-                pass
+                time.sleep(0.01)
         def f(x):
             threads = [threading.Thread(target=spin, daemon=True) for _ in range(200)]
             for t in threads:
