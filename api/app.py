@@ -50,6 +50,10 @@ def _warm_up(services: Services) -> None:
     warm_up_static_checks()  # the linters' first run costs ~0.4 s; pay it before requests
     # KDT_SANDBOX=bubblewrap where bubblewrap does not work stops startup here (ConfigError).
     log.info("code review sandbox: %s", services.pipeline.sandbox.name)
+    # Console jobs that a killed or crashed server left queued or running are failed with
+    # the reason and their staging files removed, now rather than at the first console
+    # request (then on every heartbeat of this process: tutor/curation/kb_workers.py).
+    services.kb_admin.recover()
     # Group each course's open content gaps in the background, so the instructors' first
     # gaps page does not wait for a search per question.
     gaps = services.gaps

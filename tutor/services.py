@@ -260,7 +260,9 @@ class Services:
     # --- knowledge base management (instructor console) ---------------------------------------
     @property
     def kb_admin(self) -> KnowledgeAdminService:
-        """Uploads, edits and versions of the course material; it owns the ingest thread."""
+        """Uploads, edits and versions of the course material; it owns the ingest thread
+        and this process's row in ``kb_workers`` (building it fails the jobs of dead
+        processes: ``KnowledgeAdminService.recover``)."""
 
         def build() -> KnowledgeAdminService:
             from tutor.curation.kb_admin import KnowledgeAdminService
@@ -273,6 +275,7 @@ class Services:
                 data_dir=settings.data_dir,
                 max_upload_bytes=int(settings.upload_max_mb * 1024 * 1024),
                 max_file_bytes=settings.knowledge_config().max_file_bytes,
+                test_pause_s=settings.test_job_pause_s,
             )
 
         return self._once("kb_admin", build)

@@ -64,6 +64,13 @@ class Settings(BaseSettings):
         default=20.0, gt=0, le=1024, description="largest file the console accepts per upload"
     )
     default_course: str | None = None
+    test_job_pause_s: float = Field(
+        default=0.0,
+        ge=0,
+        le=600,
+        description="TEST ONLY: each console ingest job waits this long once it started, so "
+        "the crash-recovery tests can kill the server mid-job; never set it in production",
+    )
 
     # server
     host: str = "127.0.0.1"

@@ -163,6 +163,7 @@ _ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("content_gaps", "reason", "VARCHAR(16)"),
     ("messages", "topic", "TEXT"),
     ("conversations", "channel", "VARCHAR(8)"),
+    ("kb_jobs", "owner", "VARCHAR(32)"),
 )
 
 
@@ -172,6 +173,8 @@ def create_schema(engine: Engine) -> None:
     metadata.create_all(engine)
     tables = inspect(engine)
     for table, column, sql_type in _ADDED_COLUMNS:
+        if not tables.has_table(table):  # its module is not imported: nothing to add to
+            continue
         if column not in {c["name"] for c in tables.get_columns(table)}:
             with engine.begin() as conn:
                 conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))

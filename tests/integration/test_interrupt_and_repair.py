@@ -1,19 +1,13 @@
 """An interrupted ingest leaves marks that ``kb check`` finds and ``--repair`` finishes.
 
-In-process tests put the knowledge base into exactly the state a crash leaves (a staged
-document without vectors, orphan vectors, a lost BM25 cache); subprocess tests really kill
-``kdt-tutor ingest`` with SIGKILL and SIGINT.
+These tests put the knowledge base into exactly the state a crash leaves (a staged document
+without vectors, orphan vectors, a lost BM25 cache), in process; ``test_crash_recovery.py``
+really kills ``kdt-tutor ingest`` and ``kdt-tutor serve``.
 """
 
 from __future__ import annotations
 
 import shutil
-import signal
-import sqlite3
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -188,118 +182,4 @@ def test_document_that_lost_chunks_is_removed_for_reingest(kb_with_course):
     report = ingest_path(kb, course)
 
     assert report.added == [doc_id]
-    assert kb.check() == []
-
-
-# --- real interrupts of `kdt-tutor ingest` ------------------------------------------------------
-N_FILES = 40
-
-
-@pytest.fixture
-def big_course(tmp_path, write_course) -> Path:
-    files = {
-        f"lessons/{i:02d}-topic.md": (
-            f"---\ntitle: Topic {i}\nlevel: {i % 4 + 1}\n---\n\n# Topic {i}\n\n"
-            f"Topic {i} explains how lists and dictionaries organise data number {i}, "
-            f"and how a loop processes each item of topic {i} in turn.\n"
-        )
-        for i in range(N_FILES)
-    }
-    return write_course(tmp_path / "big", files)
-
-
-@pytest.fixture
-def start_ingest(cli_env):
-    """``start_ingest(course, data_dir, cwd)``: a running ``kdt-tutor ingest``, killed at teardown
-    if a test fails before it ends."""
-    started: list[subprocess.Popen] = []
-
-    def start(course: Path, data_dir: Path, cwd: Path) -> subprocess.Popen:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "kdt_tutor", "ingest", str(course)],
-            env=cli_env(data_dir),
-            cwd=cwd,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        started.append(proc)
-        return proc
-
-    yield start
-    for proc in started:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate(timeout=30)
-
-
-def wait_for_documents(proc: subprocess.Popen, db: Path, *, timeout: float = 120) -> int:
-    """Poll the registry until the running ingest has written at least one document."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        code = proc.poll()
-        assert code is None, f"ingest ended (exit {code}) before it could be interrupted"
-        if db.exists():
-            try:
-                with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
-                    (count,) = conn.execute("SELECT count(*) FROM kb_documents").fetchone()
-            except sqlite3.OperationalError:  # table not created yet, or busy
-                count = 0
-            if count:
-                return count
-        time.sleep(0.02)
-    pytest.fail("the ingest wrote no document in time")
-
-
-def test_sigkill_mid_ingest_then_check_repair_and_reingest(
-    tmp_path, big_course, start_ingest, cli_env, run_cli, kb_config, make_kb
-):
-    data = tmp_path / "data"
-    proc = start_ingest(big_course, data, tmp_path)
-    wait_for_documents(proc, data / "kdt.db")
-    proc.send_signal(signal.SIGKILL)
-    proc.communicate(timeout=30)
-    assert proc.returncode == -signal.SIGKILL
-    env = cli_env(data)
-
-    repaired = run_cli("kb", "check", "--repair", env=env, cwd=tmp_path)
-
-    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
-    assert "problem  " in repaired.stdout  # the kill left something to find
-    assert "repaired " in repaired.stdout
-    assert "still " not in repaired.stdout
-    after = run_cli("kb", "check", env=env, cwd=tmp_path)
-    assert after.returncode == 0, after.stdout + after.stderr
-    assert "consistent" in after.stdout
-    with sqlite3.connect(data / "kdt.db") as conn:
-        (written,) = conn.execute("SELECT count(*) FROM kb_documents").fetchone()
-    assert 1 <= written < N_FILES, "the kill must have interrupted the batch"
-
-    again = run_cli("ingest", str(big_course), env=env, cwd=tmp_path)
-
-    assert again.returncode == 0, again.stdout + again.stderr
-    assert f"{N_FILES - written} added" in again.stdout
-    assert f"{written} unchanged" in again.stdout
-    kb = make_kb(kb_config(data))
-    assert kb.check() == []
-    assert {r.status for r in kb.registry.list()} == {"ready"}
-    assert len(kb.registry.list()) == N_FILES
-
-
-def test_ctrl_c_mid_ingest_exits_130_and_points_to_kb_check(
-    tmp_path, big_course, start_ingest, kb_config, make_kb
-):
-    data = tmp_path / "data"
-    proc = start_ingest(big_course, data, tmp_path)
-    wait_for_documents(proc, data / "kdt.db")
-
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
-
-    assert proc.returncode == 130, out + err
-    assert "interrupted" in err
-    assert "kdt-tutor kb check --repair" in err
-    assert "Traceback" not in err
-    kb = make_kb(kb_config(data))
-    kb.repair(kb.check())
     assert kb.check() == []

@@ -4,12 +4,17 @@ restore, delete, re-sync, kb check, the audit log and who may do what."""
 
 from __future__ import annotations
 
+import hashlib
 import io
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from reportlab.pdfgen import canvas
+from sqlalchemy import insert
 
 from knowledge.ingest import ingest_path
 from knowledge.registry import make_engine
@@ -17,6 +22,7 @@ from knowledge.types import SearchFilter
 from tutor.accounts.users import User
 from tutor.curation.kb_admin import KnowledgeAdminService
 from tutor.curation.kb_history import KbHistory
+from tutor.curation.kb_workers import KbWorkers, kb_workers, process_key
 from tutor.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 
 pytestmark = pytest.mark.integration
@@ -185,6 +191,74 @@ def test_a_duplicate_upload_is_detected_by_content_hash_and_not_stored_twice(env
     assert same_as_folder.duplicate_of == "py/lessons/loops.md"
     assert kb.registry.counts()[0] == n_docs
     assert stored_files(data) == ["py/quokka.md"]
+
+
+# --- jobs whose process died -----------------------------------------------------------------
+def dead_worker_with_a_running_upload(service, data: Path, content: bytes) -> tuple[str, Path]:
+    """What ``kill -9`` during an upload leaves: a worker row of a process that no longer
+    runs, its job ``running``, its staging file. Returns (job id, staging folder)."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    with service.history.engine.begin() as conn:
+        conn.execute(
+            insert(kb_workers).values(
+                owner="deadbeef", host="h", pid=child.pid, process_key=process_key(child.pid),
+                started_at=datetime.now(UTC), heartbeat_at=datetime.now(UTC),
+            )
+        )  # fmt: skip
+    child.kill()
+    child.wait(timeout=10)
+    job = service.history.create_job(
+        kind="upload", course="py", actor="teach", name="quokka.md", owner="deadbeef",
+        content_hash=hashlib.sha256(content).hexdigest(),
+    )  # fmt: skip
+    service.history.update_job(job.id, status="running", phase="embedding")
+    staging = data / "uploads" / ".incoming" / "deadbeef"
+    (staging / "f00d").mkdir(parents=True)
+    (staging / "f00d" / "quokka.md").write_bytes(content)
+    return job.id, staging
+
+
+@pytest.mark.skipif(process_key(os.getpid()) is None, reason="process keys need Linux /proc")
+def test_a_job_whose_process_died_fails_at_once_and_its_file_can_be_uploaded_again(env) -> None:
+    service, kb, _, data = env
+    job_id, staging = dead_worker_with_a_running_upload(service, data, QUOKKA.encode())
+    live = KbWorkers(service.history.engine)  # another worker's job: never taken for dead
+    live_job = service.history.create_job(
+        kind="upload", course="py", actor="teach", name="dicts2.md", owner=live.owner
+    )
+    (data / "uploads" / ".incoming" / live.owner / "cafe").mkdir(parents=True)
+    try:
+        result, job = upload(service, "quokka.md", QUOKKA.encode())
+
+        assert result.status == "queued", result
+        assert job.status == "done", job.error
+        failed = service.job(TEACHER, job_id)
+        assert failed.status == "failed"
+        assert failed.error == (
+            "interrupted: the server running this job stopped while it was running "
+            "(embedding); upload the file again"
+        )
+        assert not staging.exists()
+        assert (data / "uploads" / ".incoming" / live.owner / "cafe").is_dir()
+        assert service.job(TEACHER, live_job.id).status == "queued"
+        assert [r.doc_id for r in kb.registry.list(course="py")].count("py/uploads/quokka.md") == 1
+        assert service.check(TEACHER, course="py")["consistent"]
+    finally:
+        live.close()
+
+
+def test_a_document_left_mid_write_is_no_duplicate(env) -> None:
+    service, kb, _, _ = env
+    upload(service, "quokka.md", QUOKKA.encode())
+    kb.registry.mark(["py/uploads/quokka.md"], "pending")  # killed between stage and ready
+
+    result, job = upload(service, "quokka.md", QUOKKA.encode())
+
+    assert result.status == "queued" and job.status == "done", job
+    assert kb.registry.get("py/uploads/quokka.md").status == "ready"
+    assert service.check(TEACHER, course="py")["consistent"]
+    again, _ = upload(service, "quokka-copy.md", QUOKKA.encode())
+    assert again.status == "duplicate"
 
 
 # --- edits, conflicts, hiding, solutions -----------------------------------------------------

@@ -20,8 +20,9 @@ index, vectors of no chunk) are reported to everyone and repaired by admins only
 Where files live (under the data dir):
 - ``uploads/<course>/<name>``: uploaded files; their document id is
   ``<course>/uploads/<name>`` (never one of the course folder's ids).
-- ``uploads/.incoming/<job>/<name>``: an upload being received and checked; it replaces the
-  stored file only once it loaded, so a corrupt upload never costs the previous version.
+- ``uploads/.incoming/<worker>/<upload>/<name>``: an upload being received and checked; it
+  replaces the stored file only once it loaded, so a corrupt upload never costs the
+  previous version. A worker's folder goes when its process is found dead.
 - ``kb_restored/<version>/<name>``: the file of a restored version of a document that
   came from a course folder (the course folder itself is never written to).
 - ``kb_versions/``: the bytes of every kept version (``tutor.curation.kb_history``).
@@ -33,7 +34,11 @@ the version of the document it was based on; if the document changed since, the 
 refused with ``ConflictError`` and nothing changes.
 
 Uploads are ingested by one background thread per process (jobs with progress in
-``kb_jobs``): reading, then embedding chunk by chunk, then writing.
+``kb_jobs``): reading, then embedding chunk by chunk, then writing. Each job names the
+process that runs it (``kb_workers``): when that process dies (kill -9, a crash, power
+loss), its jobs are failed with the reason at the next start of any worker on the same
+machine, or within a minute by a live worker elsewhere, and the same file can be uploaded
+again at once.
 """
 
 from __future__ import annotations
@@ -62,6 +67,7 @@ class KnowledgeAdminService:
         data_dir: Path,
         max_upload_bytes: int,
         max_file_bytes: int,
+        test_pause_s: float = 0.0,
     ) -> None:
         self.kb = kb
         self.history = history
@@ -69,17 +75,24 @@ class KnowledgeAdminService:
         self.max_upload_bytes = max_upload_bytes
         # An accepted upload must also load: the loader's own limit is at least as large.
         self.max_load_bytes = max(max_file_bytes, max_upload_bytes)
+        # Registers this process as a worker (kb_workers) and fails the jobs of dead ones.
         self._ctx = KbContext(
-            kb=kb, history=history, data_dir=data_dir, max_load_bytes=self.max_load_bytes
-        )
+            kb=kb, history=history, data_dir=data_dir, max_load_bytes=self.max_load_bytes,
+            test_pause_s=test_pause_s,
+        )  # fmt: skip
         self.uploads_dir = self._ctx.uploads_dir
         self._uploads = KbUploads(self._ctx, max_upload_bytes=max_upload_bytes)
         self._edits = DocumentEdits(self._ctx)
         self._sync = KbSync(self._ctx)
-        self.history.fail_stale_jobs()
 
     def close(self) -> None:
         self._ctx.close()
+
+    def recover(self) -> list[Job]:
+        """Fail the jobs left queued or running by a process that died (killed, crashed),
+        with the reason, and remove their staging files (``KbContext.recover``). Runs at
+        start, on every heartbeat and before each upload's duplicate check."""
+        return self._ctx.recover()
 
     def wait(self, job_id: str, timeout: float | None = None) -> Job:
         """Block until a job of this process ends (tests, scripts); return its final state."""

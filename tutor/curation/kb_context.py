@@ -8,14 +8,20 @@ questions each operation asks first or last:
 - how a document is shown: its view with the version token an edit sends back;
 - what is remembered: the audit entry of a change and the version kept before it;
 - one change at a time in this process (``lock``) and one ingest thread (``submit``) that
-  runs upload and re-sync jobs.
+  runs upload and re-sync jobs;
+- which jobs died with their process (``recover``): at start, on every heartbeat and
+  before an upload's duplicate check, the queued and running jobs of dead workers
+  (``kb_workers``) are failed with the reason, and their staging files removed.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
+import shutil
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -27,7 +33,10 @@ from knowledge.registry import HIDDEN, DocumentRecord
 from tutor.accounts.access import Access
 from tutor.accounts.users import User
 from tutor.curation.kb_history import Job, KbHistory, Version
+from tutor.curation.kb_workers import KbWorkers
 from tutor.errors import InvalidInputError, NotFoundError
+
+log = logging.getLogger("kdt.kb_admin")
 
 MB = 1024 * 1024
 _COURSE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -65,17 +74,69 @@ def file_sha256(path: Path) -> str | None:
 
 
 class KbContext:
+    """``test_pause_s`` (tests only, ``KDT_TEST_JOB_PAUSE_S``): each job waits this long
+    once it started, so a test can kill the process while it runs."""
+
     def __init__(
-        self, *, kb: KnowledgeBase, history: KbHistory, data_dir: Path, max_load_bytes: int
+        self,
+        *,
+        kb: KnowledgeBase,
+        history: KbHistory,
+        data_dir: Path,
+        max_load_bytes: int,
+        test_pause_s: float = 0.0,
     ) -> None:
         self.kb = kb
         self.history = history
         self.data_dir = data_dir
         self.uploads_dir = data_dir / "uploads"
         self.max_load_bytes = max_load_bytes
+        self.test_pause_s = test_pause_s
         self.lock = threading.RLock()  # one change at a time in this process
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kb-ingest")
         self._futures: dict[str, Future] = {}
+        self.workers = KbWorkers(history.engine)
+        self.recover()
+        self.workers.start_heartbeat(then=self.recover)
+
+    @property
+    def staging_root(self) -> Path:
+        """``uploads/.incoming``: one folder per worker (its owner token)."""
+        return self.uploads_dir / ".incoming"
+
+    @property
+    def staging_dir(self) -> Path:
+        """Where this process receives uploads (``<staging_root>/<owner>/<upload>/<name>``)."""
+        return self.staging_root / self.workers.owner
+
+    # --- jobs whose process died ------------------------------------------------------------
+    def recover(self) -> list[Job]:
+        """Fail the queued and running jobs of dead workers with the reason, remove their
+        staging files and forget them (``tutor.curation.kb_workers`` says who is dead).
+        Returns the jobs failed."""
+        # List the staging folders before asking who lives: a worker registers before it
+        # makes its folder, so a folder seen here belongs to a row read below.
+        try:
+            staged = [p for p in self.staging_root.iterdir() if p.is_dir()]
+        except OSError:
+            staged = []
+        owners = self.history.active_owners() | {p.name for p in staged}
+        dead = self.workers.dead(owners)
+        failed = self.history.fail_interrupted(dead)
+        for folder in staged:
+            if folder.name in dead:
+                shutil.rmtree(folder, ignore_errors=True)
+        self.workers.forget(dead)
+        for job in failed:
+            log.warning(
+                "kb job %s (%s %s, course %s) interrupted: its process stopped; marked failed",
+                job.id, job.kind, job.name, job.course,
+            )  # fmt: skip
+        return failed
+
+    def pause_for_tests(self) -> None:
+        if self.test_pause_s > 0:
+            time.sleep(self.test_pause_s)
 
     # --- the ingest thread ----------------------------------------------------------------
     def submit(self, job_id: str, run: Callable[..., None], /, **kwargs: Any) -> None:
@@ -89,7 +150,10 @@ class KbContext:
         return self.history.job(job_id)
 
     def close(self) -> None:
+        """Let the running jobs end, then stop the heartbeat and leave ``kb_workers``."""
         self._executor.shutdown(wait=True)
+        shutil.rmtree(self.staging_dir, ignore_errors=True)
+        self.workers.close()
 
     # --- who may act where (tutor/accounts/access.py) -------------------------------------------
     def checked_course(self, actor: User, requested: str | None, *, action: str = "read") -> str:

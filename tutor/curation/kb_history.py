@@ -9,7 +9,8 @@ Tables (in the tutor database, next to ``tutor.store``'s):
   version id), so any of them can be restored.
 - ``kb_jobs``: upload and re-sync jobs with their progress (phase, done of total) and the
   final report, so every API worker can answer "how far is it" for a job another worker
-  runs.
+  runs. Each names the worker that runs it (``owner``, ``tutor.curation.kb_workers``):
+  the jobs of a worker found dead are failed with the reason (``fail_interrupted``).
 """
 
 from __future__ import annotations
@@ -85,10 +86,12 @@ kb_jobs = Table(
     Column("error", Text),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("owner", String(32), index=True),  # kb_workers.owner; NULL in older rows
 )
 
 ACTIVE = ("queued", "running")
-STALE_AFTER = timedelta(minutes=15)  # a job not heard of for this long died with its worker
+# Rows written before jobs named their owner: failed when not heard of for this long.
+LEGACY_STALE_AFTER = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,7 @@ class Job:
     error: str | None
     created_at: datetime
     updated_at: datetime
+    owner: str | None = None  # the worker (kb_workers) that runs it
 
 
 class KbHistory:
@@ -265,7 +269,14 @@ class KbHistory:
 
     # --- jobs ---------------------------------------------------------------------------
     def create_job(
-        self, *, kind: str, course: str, actor: str, name: str, content_hash: str | None = None
+        self,
+        *,
+        kind: str,
+        course: str,
+        actor: str,
+        name: str,
+        owner: str,
+        content_hash: str | None = None,
     ) -> Job:
         now = datetime.now(UTC)
         job_id = uuid.uuid4().hex
@@ -274,7 +285,7 @@ class KbHistory:
                 insert(kb_jobs).values(
                     id=job_id, kind=kind, course=course, actor=actor, name=name,
                     content_hash=content_hash, status="queued", phase="queued", done=0,
-                    total=0, created_at=now, updated_at=now,
+                    total=0, created_at=now, updated_at=now, owner=owner,
                 )
             )  # fmt: skip
         return self.job(job_id)
@@ -314,20 +325,45 @@ class KbHistory:
         with self.engine.connect() as conn:
             return {r.content_hash: r.name for r in conn.execute(query) if r.content_hash}
 
-    def fail_stale_jobs(self) -> int:
-        """Mark jobs that stopped reporting (their worker died) as failed."""
-        cutoff = datetime.now(UTC) - STALE_AFTER
+    def active_owners(self) -> set[str]:
+        """The workers that hold queued or running jobs."""
+        query = select(kb_jobs.c.owner).where(
+            kb_jobs.c.status.in_(ACTIVE), kb_jobs.c.owner.is_not(None)
+        )
+        with self.engine.connect() as conn:
+            return {r.owner for r in conn.execute(query.distinct())}
+
+    def fail_interrupted(self, dead_owners: set[str]) -> list[Job]:
+        """Fail the queued and running jobs of workers that died (and rows older than job
+        owners, when not heard of for ``LEGACY_STALE_AFTER``), each with the reason and
+        what to do; returns them as they were."""
+        legacy = and_(
+            kb_jobs.c.owner.is_(None),
+            kb_jobs.c.updated_at < datetime.now(UTC) - LEGACY_STALE_AFTER,
+        )
+        ours = kb_jobs.c.owner.in_(dead_owners) if dead_owners else legacy
+        query = select(kb_jobs).where(kb_jobs.c.status.in_(ACTIVE), ours | legacy)
+        failed = []
         with self.engine.begin() as conn:
-            return conn.execute(
-                update(kb_jobs)
-                .where(and_(kb_jobs.c.status.in_(ACTIVE), kb_jobs.c.updated_at < cutoff))
-                .values(status="failed", error="interrupted (the server stopped); upload again")
-            ).rowcount
+            for row in conn.execute(query).all():
+                again = "upload the file again" if row.kind == "upload" else "re-sync again"
+                error = (
+                    f"interrupted: the server running this job stopped while it was "
+                    f"{row.status} ({row.phase}); {again}"
+                )
+                done = conn.execute(
+                    update(kb_jobs)
+                    .where(kb_jobs.c.id == row.id, kb_jobs.c.status.in_(ACTIVE))
+                    .values(status="failed", error=error, updated_at=datetime.now(UTC))
+                )
+                if done.rowcount:
+                    failed.append(self._job(row))
+        return failed
 
     @staticmethod
     def _job(r) -> Job:
         return Job(
             r.id, r.kind, r.course, r.actor, r.name, r.content_hash, r.status, r.phase, r.done,
             r.total, json.loads(r.report) if r.report else None, r.error,
-            as_utc(r.created_at), as_utc(r.updated_at),
+            as_utc(r.created_at), as_utc(r.updated_at), r.owner,
         )  # fmt: skip

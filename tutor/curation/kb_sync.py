@@ -62,8 +62,9 @@ class KbSync:
         course = ctx.checked_course(actor, course, action="change")
         folder = self.course_folder(course)
         job = ctx.history.create_job(
-            kind="resync", course=course, actor=actor.username, name=str(folder)
-        )
+            kind="resync", course=course, actor=actor.username, name=str(folder),
+            owner=ctx.workers.owner,
+        )  # fmt: skip
         ctx.submit(job.id, self._run, actor=actor, course=course, folder=folder)
         return job
 
@@ -71,6 +72,7 @@ class KbSync:
         ctx = self.ctx
         try:
             ctx.history.update_job(job_id, status="running", phase="reading")
+            ctx.pause_for_tests()
 
             def progress(done: int, total: int, _label: str) -> None:
                 ctx.history.update_job(job_id, done=done, total=total)

@@ -1,12 +1,13 @@
 """Uploads to the knowledge base: one file received, checked and queued as an ingest job.
 
-A file is received under ``uploads/.incoming/<job>/<name>`` and replaces the stored file
-(``uploads/<course>/<name>``, document id ``<course>/uploads/<name>``) only once it loaded,
-so a corrupt upload never costs the previous version; the version it replaces is kept.
-Bad names and files over the limit are rejected with a reason and nothing is stored; a file
-whose bytes the course already holds (or is ingesting) is a duplicate. The job, on the
-ingest thread (``KbContext.submit``), reads, then embeds chunk by chunk, then writes, with
-its progress in ``kb_jobs``.
+A file is received under ``uploads/.incoming/<worker>/<upload>/<name>`` and replaces the
+stored file (``uploads/<course>/<name>``, document id ``<course>/uploads/<name>``) only once
+it loaded, so a corrupt upload never costs the previous version; the version it replaces is
+kept. Bad names and files over the limit are rejected with a reason and nothing is stored;
+a file whose bytes the course already holds (a ready or hidden document) or is ingesting (a
+job of a live worker) is a duplicate: a job that died with its process or a document left
+mid-write never counts. The job, on the ingest thread (``KbContext.submit``), reads, then
+embeds chunk by chunk, then writes, with its progress in ``kb_jobs``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import BinaryIO
 
 from knowledge.errors import LoadError
 from knowledge.loaders import load_document
+from knowledge.registry import HIDDEN
 from knowledge.types import FORMATS
 from tutor.accounts.users import User
 from tutor.curation.kb_context import MB, KbContext
@@ -92,7 +94,7 @@ class KbUploads:
             clean = safe_upload_name(name)
         except InvalidInputError as exc:
             return self._reject(actor, course, name, str(exc))
-        incoming = ctx.uploads_dir / ".incoming" / uuid.uuid4().hex / clean
+        incoming = ctx.staging_dir / uuid.uuid4().hex / clean
         incoming.parent.mkdir(parents=True, exist_ok=True)
         try:
             digest, size = self._receive(stream, incoming)
@@ -101,7 +103,12 @@ class KbUploads:
             return self._reject(actor, course, clean, str(exc))
         doc_id = f"{course}/uploads/{clean}"
         with ctx.lock:
-            known = {r.content_hash: r.doc_id for r in ctx.kb.registry.list(course=course)}
+            ctx.recover()  # a job whose process died must not make this a duplicate
+            known = {
+                r.content_hash: r.doc_id
+                for r in ctx.kb.registry.list(course=course)
+                if r.status in ("ready", HIDDEN)  # not one left mid-write
+            }
             queued = ctx.history.active_hashes(course=course)
             duplicate_of = known.get(digest) or (
                 f"{course}/uploads/{queued[digest]}" if digest in queued else None
@@ -117,8 +124,9 @@ class KbUploads:
                     duplicate_of=duplicate_of,
                 )
             job = ctx.history.create_job(
-                kind="upload", course=course, actor=actor.username, name=clean, content_hash=digest
-            )
+                kind="upload", course=course, actor=actor.username, name=clean,
+                content_hash=digest, owner=ctx.workers.owner,
+            )  # fmt: skip
         ctx.submit(job.id, self._run, actor=actor, course=course, incoming=incoming, size=size)
         return UploadResult(clean, "queued", job_id=job.id, doc_id=doc_id)
 
@@ -159,6 +167,7 @@ class KbUploads:
                 )
             doc = dataclasses.replace(doc, doc_id=doc_id, source_path=str(final))
             ctx.history.update_job(job_id, phase="embedding")
+            ctx.pause_for_tests()
             prepared = ctx.kb.prepare_many([doc], progress=self._progress(job_id))[0]
             ctx.history.update_job(job_id, phase="writing")
             with ctx.lock:
