@@ -207,6 +207,11 @@ def test_hide_and_solution_keep_material_from_trainees(env) -> None:
     client, h = env["client"], env["h"]
     assert "py/lessons/loops.md" in search(env, "for loop repeats a block")
     version = doc(env, "py/lessons/loops.md")["version"]
+    hide_url = "/api/kb/documents/py/lessons/loops.md/hide"
+    assert client.post(hide_url, json={}).status_code == 401  # who first, then the version
+    unversioned = client.post(hide_url, json={}, headers=h["teacher"])
+    assert unversioned.status_code == 422
+    assert "send the version you edited" in unversioned.json()["error"]["message"]
     hidden = client.post(
         "/api/kb/documents/py/lessons/loops.md/hide",
         json={"version": version},
@@ -216,8 +221,8 @@ def test_hide_and_solution_keep_material_from_trainees(env) -> None:
     assert "py/lessons/loops.md" not in search(env, "for loop repeats a block")
     shown = client.post(
         "/api/kb/documents/py/lessons/loops.md/unhide",
-        json={"version": hidden.json()["version"]},
-        headers=h["teacher"],
+        json={},
+        headers={**h["teacher"], "If-Match": f'"{hidden.json()["version"]}"'},
     )
     assert shown.json()["hidden"] is False
     assert "py/lessons/loops.md" in search(env, "for loop repeats a block")
