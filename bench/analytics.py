@@ -28,7 +28,6 @@ each time, which is what a live class costs.
 
 from __future__ import annotations
 
-import argparse
 import random
 import subprocess
 import tempfile
@@ -38,16 +37,13 @@ from pathlib import Path
 import httpx
 
 from bench.common import (
-    OUT_DIR,
-    format_table,
     free_port,
-    load_average,
     log,
     percentiles_ms,
     row,
-    write_report,
+    run_and_report,
 )
-from bench.learner_api import COURSE, fill_evidence, write_course
+from bench.learner_api import COURSE, cohort_parser, fill_evidence, write_course
 from bench.serve_memory import _env, _kdt_tutor, stop, wait_healthy
 from knowledge.registry import make_engine
 from tutor.accounts.users import AccountService
@@ -315,25 +311,16 @@ def run(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.analytics",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    args = cohort_parser(
+        prog="python -m bench.analytics", description=__doc__, rounds=20, out="analytics.json"
+    ).parse_args(argv)
+    return run_and_report(
+        lambda: run(skills=args.skills, trainees=args.trainees, observations=args.observations,
+                    rounds=args.rounds, seed=args.seed),  # fmt: skip
+        name=NAME,
+        out=args.json,
+        argv=argv,
     )
-    parser.add_argument("--skills", type=int, default=200)
-    parser.add_argument("--trainees", type=int, default=30)
-    parser.add_argument("--observations", type=int, default=10_000)
-    parser.add_argument("--rounds", type=int, default=20)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json", metavar="OUT", default=str(OUT_DIR / "analytics.json"))
-    args = parser.parse_args(argv)
-    before = load_average()
-    result = run(skills=args.skills, trainees=args.trainees, observations=args.observations,
-                 rounds=args.rounds, seed=args.seed)  # fmt: skip
-    result["load_average"] = {"before": before, "after": load_average()}
-    print(format_table(result))
-    write_report(args.json, name=NAME, result=result, argv=argv)
-    return 0
 
 
 if __name__ == "__main__":

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
 import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -139,3 +141,23 @@ def write_report(path: str | Path, *, name: str, result: dict, argv: list[str] |
     }
     out.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     log(f"results written to {out}")
+
+
+def bench_parser(prog: str, description: str | None) -> argparse.ArgumentParser:
+    """The command line of ``python -m bench.<name>``: the module's docstring as its help."""
+    return argparse.ArgumentParser(
+        prog=prog, description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+
+
+def run_and_report(
+    run: Callable[[], dict], *, name: str, out: str | Path, argv: list[str] | None
+) -> int:
+    """Run one benchmark between two load averages, print its table and write its JSON report
+    to ``out`` (see ``write_report``); the exit code."""
+    before = load_average()
+    result = run()
+    result["load_average"] = {"before": before, "after": load_average()}
+    print(format_table(result))
+    write_report(out, name=name, result=result, argv=argv)
+    return 0

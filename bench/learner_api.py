@@ -32,7 +32,6 @@ server, interleaved with the dashboard requests, so both see the same load.
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import subprocess
@@ -46,13 +45,12 @@ import httpx
 
 from bench.common import (
     OUT_DIR,
-    format_table,
+    bench_parser,
     free_port,
-    load_average,
     log,
     percentiles_ms,
     row,
-    write_report,
+    run_and_report,
 )
 from bench.serve_memory import _env, _kdt_tutor, stop, wait_healthy
 from knowledge.registry import make_engine
@@ -361,31 +359,34 @@ def run(
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.learner_api",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def cohort_parser(*, prog: str, description: str | None, rounds: int, out: str):
+    """The options of the benchmarks on a seeded cohort (this one and ``bench.analytics``)."""
+    parser = bench_parser(prog, description)
     parser.add_argument("--skills", type=int, default=200)
     parser.add_argument("--trainees", type=int, default=30)
     parser.add_argument("--observations", type=int, default=10_000)
-    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=rounds)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json", metavar="OUT", default=str(OUT_DIR / "learner-api.json"))
-    args = parser.parse_args(argv)
-    before = load_average()
-    result = run(
-        skills=args.skills,
-        trainees=args.trainees,
-        observations=args.observations,
-        rounds=args.rounds,
-        seed=args.seed,
+    parser.add_argument("--json", metavar="OUT", default=str(OUT_DIR / out))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = cohort_parser(
+        prog="python -m bench.learner_api", description=__doc__, rounds=10, out="learner-api.json"
+    ).parse_args(argv)
+    return run_and_report(
+        lambda: run(
+            skills=args.skills,
+            trainees=args.trainees,
+            observations=args.observations,
+            rounds=args.rounds,
+            seed=args.seed,
+        ),
+        name=NAME,
+        out=args.json,
+        argv=argv,
     )
-    result["load_average"] = {"before": before, "after": load_average()}
-    print(format_table(result))
-    write_report(args.json, name=NAME, result=result, argv=argv)
-    return 0
 
 
 if __name__ == "__main__":

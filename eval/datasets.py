@@ -13,10 +13,7 @@ Malformed lines are reported as ``"<file>:<line>: <reason>"`` and skipped; the r
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -25,6 +22,7 @@ from typing import Any, Literal
 from knowledge.errors import InvalidInputError, LoadError
 from knowledge.frontmatter import split_front_matter
 from knowledge.loaders import detect_lang
+from tutor.atomic_write import write_atomically
 
 
 @dataclass(frozen=True)
@@ -581,15 +579,4 @@ def _read_ragas_lines(path: Path, lines: list[str]) -> EvalDataset:
 def _atomic_write_lines(path: Path, rows: list[dict[str, Any]]) -> None:
     """One JSON object a line; a reader never sees a half-written file."""
     text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    write_atomically(path, text, mode=0o644)

@@ -36,13 +36,12 @@ from eval.dialogue_datasets import Dialogue, DialogueDataset, DialogueTurn
 from eval.metrics.catalog import DIALOGUE_METRICS
 from eval.metrics.expected_mode import expected_mode
 from eval.metrics.follow_up import follow_up_on_topic
-from eval.metrics.retrieval import percentile
 from eval.metrics.score import Score
 from eval.metrics.smalltalk_gap import smalltalk_gap
 from eval.metrics.style import language_match
 from eval.metrics.topic_switch import topic_switch
 from eval.metrics.turn_citation import BUCKETS, position_bucket, turn_citation
-from eval.runner import EvalSetup, _machine
+from eval.runner import EvalSetup, _machine, summarize_by
 from tutor.chat.answering import Answer, LearnerContext
 from tutor.chat.service import ChatService, Decision
 from tutor.chat.topics import Exchange, LengthRule, TopicRule
@@ -235,23 +234,7 @@ def evaluate_dialogue(
 # --- the whole run -----------------------------------------------------------------------------
 def summarize_turns(items: Sequence[dict[str, Any]], *, baseline: str | None = None) -> dict:
     """Aggregate the turn metrics by ``DIALOGUE_METRICS`` (ours, or one baseline's)."""
-    summary: dict[str, Any] = {}
-    for spec in DIALOGUE_METRICS:
-        values = []
-        for item in items:
-            run = item.get("baselines", {}).get(baseline, {}) if baseline else item
-            value = run.get("metrics", {}).get(spec.item_key, {}).get("value")
-            if value is not None:
-                values.append(float(value))
-        if not values:
-            continue
-        if spec.aggregate == "mean":
-            summary[spec.key] = round(sum(values) / len(values), 4)
-        elif spec.aggregate == "sum":
-            summary[spec.key] = round(sum(values), 4)
-        else:
-            summary[spec.key] = round(percentile(values, 50 if spec.aggregate == "p50" else 95), 1)
-    summary["items"] = len(items)
+    summary = summarize_by(items, DIALOGUE_METRICS, baseline=baseline)
     summary["dialogues"] = len({item.get("dialogue") for item in items})
     return summary
 

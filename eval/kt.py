@@ -33,15 +33,12 @@ Malformed rows are reported as ``"line N: reason"`` and skipped. Rows are not de
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import hashlib
 import json
 import math
-import os
 import random
 import re
-import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -50,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from knowledge.errors import InvalidInputError
+from tutor.atomic_write import write_atomically
 from tutor.learning.bkt import LearnerModel
 from tutor.learning.bkt_fit import fit_learner, load_fit, save_params
 
@@ -498,14 +496,4 @@ def format_kt(result: dict) -> str:
 
 def _write_json(path: Path, doc: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            json.dump(doc, fh, ensure_ascii=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    write_atomically(path, json.dumps(doc, ensure_ascii=False))

@@ -32,7 +32,7 @@ import os
 import platform
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -473,8 +473,19 @@ def _baseline_item(setup: EvalSetup, item: EvalItem) -> dict[str, Any]:
 # --- the whole run -----------------------------------------------------------------------
 def summarize(items: list[dict[str, Any]], *, baseline: str | None = None) -> dict[str, Any]:
     """Aggregate item metrics by the catalog (ours, or one baseline's)."""
+    return summarize_by(items, (*catalog.METRICS, *catalog.JUDGE_METRICS), baseline=baseline)
+
+
+def summarize_by(
+    items: Sequence[dict[str, Any]],
+    specs: Sequence[catalog.MetricSpec],
+    *,
+    baseline: str | None = None,
+) -> dict[str, Any]:
+    """Aggregate item metrics by ``specs`` (ours, or one baseline's), plus the item count; a
+    metric no item has is left out."""
     summary: dict[str, Any] = {}
-    for spec in (*catalog.METRICS, *catalog.JUDGE_METRICS):
+    for spec in specs:
         values = []
         for item in items:
             metrics = (

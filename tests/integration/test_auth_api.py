@@ -6,7 +6,6 @@ import re
 from typing import Annotated
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi import Depends
 from fastapi.testclient import TestClient
 
@@ -14,6 +13,7 @@ from api.app import create_app
 from api.auth import CsrfAuthDep, PageUserDep, require_access
 from api.deps import get_account_service
 from knowledge.registry import make_engine
+from tests.web_app import FAST_HASHER, EmptyKnowledgeBase
 from tutor.accounts.users import AccountService, User
 from tutor.services import build_services
 from tutor.settings import Settings
@@ -23,24 +23,9 @@ pytestmark = pytest.mark.integration
 PASSWORD = "correct horse"
 
 
-class _Registry:
-    def counts(self) -> tuple[int, int]:
-        return 0, 0
-
-    def courses(self) -> list[str]:
-        return []
-
-
-class EmptyKnowledgeBase:
-    """The pages only need counts and course names here; search is tested in test_api."""
-
-    registry = _Registry()
-
-
 @pytest.fixture
 def accounts(tmp_path) -> AccountService:
-    fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    service = AccountService(make_engine(f"sqlite:///{tmp_path / 'kdt.db'}"), hasher=fast)
+    service = AccountService(make_engine(f"sqlite:///{tmp_path / 'kdt.db'}"), hasher=FAST_HASHER)
     service.create_user(
         "trainee1", PASSWORD, role="trainee", course="python-basics", display_name="Kim Minji"
     )

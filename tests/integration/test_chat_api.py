@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
@@ -25,6 +24,7 @@ from knowledge.knowledge_base import build_knowledge_base
 from knowledge.registry import make_engine
 from tests.pycourse_lessons import LISTS as PYCOURSE_LISTS
 from tests.pycourse_lessons import write_pycourse_lessons
+from tests.web_app import sse_events
 from tutor.accounts.users import AccountService
 from tutor.chat.answering import AnswerEvent
 from tutor.chat.conversations import ConversationStore
@@ -105,18 +105,7 @@ def ask(env, message: str, who: str = "alice", **extra) -> dict[str, list[dict]]
     response = client.post(
         "/api/chat", json={"message": message, **extra}, headers=_headers(env, who)
     )
-    return _events(response)
-
-
-def _events(response) -> dict[str, list[dict]]:
-    """An SSE response parsed into {event name: [data, ...]}."""
-    assert response.status_code == 200, response.text
-    assert response.headers["content-type"].startswith("text/event-stream")
-    events: dict[str, list[dict]] = {}
-    for frame in response.text.strip().split("\n\n"):
-        lines = dict(line.split(": ", 1) for line in frame.splitlines())
-        events.setdefault(lines["event"], []).append(json.loads(lines["data"]))
-    return events
+    return sse_events(response)
 
 
 def test_answer_streams_grounded_text_with_citations(env) -> None:
@@ -503,7 +492,7 @@ def test_regenerate_replaces_the_last_answer_without_repeating_the_question(env)
 
     response = _regenerate(env, conv_id)
     assert response.headers["x-conversation-id"] == conv_id
-    events = _events(response)
+    events = sse_events(response)
     assert list(events) == ["meta", "token", "sources", "done"]
     done = events["done"][0]
     assert done["message_id"] != second["message_id"]
@@ -526,7 +515,7 @@ def test_regenerate_answers_a_question_left_without_an_answer(env) -> None:
     store = _store(env)
     conv = store.create(user_id=_user_id(env), course="pycourse", title="stopped")
     store.add_message(conv.id, role="user", content="What is a tuple?", lang="en")
-    done = _events(_regenerate(env, conv.id))["done"][0]
+    done = sse_events(_regenerate(env, conv.id))["done"][0]
     assert "tuple" in done["text"].lower()
     messages = env[0].get(f"/api/conversations/{conv.id}", headers=_headers(env)).json()["messages"]
     assert [(m["role"], m["content"]) for m in messages] == [
@@ -539,7 +528,7 @@ def test_regenerate_does_not_record_the_gap_again(env) -> None:
     question = "How do I deploy a Kubernetes cluster on bare metal?"
     done = ask(env, question)["done"][0]
     assert done["mode"] == "not_covered"
-    again = _events(_regenerate(env, done["conversation_id"]))["done"][0]
+    again = sse_events(_regenerate(env, done["conversation_id"]))["done"][0]
     assert again["mode"] == "not_covered"
     gaps = _store(env).gaps(course="pycourse")
     assert [g["question"] for g in gaps].count(question) == 1

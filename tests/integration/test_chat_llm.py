@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from fastapi.testclient import TestClient
 
@@ -14,6 +12,7 @@ from knowledge.ingest import ingest_path
 from knowledge.knowledge_base import build_knowledge_base
 from knowledge.registry import make_engine
 from tests.fakes.openai_server import ScriptClient
+from tests.web_app import sse_events
 from tutor.accounts.users import AccountService
 from tutor.services import build_services
 from tutor.settings import Settings
@@ -79,16 +78,9 @@ def env(tmp_path_factory, llm):
 
 def _done(client: TestClient, headers: dict, message: str) -> tuple[dict, list[str]]:
     response = client.post("/api/chat", json={"message": message}, headers=headers)
-    assert response.status_code == 200, response.text
-    done, notices = None, []
-    for frame in response.text.strip().split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in frame.splitlines())
-        if fields["event"] == "done":
-            done = json.loads(fields["data"])
-        if fields["event"] == "notice":
-            notices.append(json.loads(fields["data"])["text"])
-    assert done is not None
-    return done, notices
+    events = sse_events(response)
+    assert "done" in events, response.text[:300]
+    return events["done"][-1], [notice["text"] for notice in events.get("notice", [])]
 
 
 def test_llm_writes_the_answer_with_valid_citations(env, llm) -> None:
@@ -118,12 +110,7 @@ def test_llm_failure_falls_back_to_the_offline_answer(env, llm) -> None:
 def _turn(client: TestClient, headers: dict, message: str, conversation_id: str | None = None):
     body = {"message": message, "conversation_id": conversation_id}
     response = client.post("/api/chat", json=body, headers=headers)
-    assert response.status_code == 200, response.text
-    events = {}
-    for frame in response.text.strip().split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in frame.splitlines())
-        events.setdefault(fields["event"], []).append(json.loads(fields["data"]))
-    return events
+    return sse_events(response)
 
 
 def _passages_sent(call: dict) -> str:

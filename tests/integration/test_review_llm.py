@@ -9,45 +9,20 @@ from collections.abc import Iterator
 import pytest
 
 from tests.fakes.openai_server import ScriptClient, start_fake_openai, stop_fake_openai
+from tests.sum_evens import BUGGY, SOLUTION, failed_run
 from tutor.chat.llm_answerer import build_chat_model
 from tutor.review.narrative import LLMReviewNarrator, ReviewFacts, compose_offline
 from tutor.review.types import SourceFile
 
 pytestmark = pytest.mark.integration
 
-CODE = (
-    "def sum_evens(numbers):\n    total = 0\n    for n in numbers:\n        total += n\n"
-    "    return total\n"
-)
-SOLUTION = CODE.replace("        total += n\n", "        if n % 2 == 0:\n            total += n\n")
 
 FACTS = ReviewFacts(
     lang="en",
     level=2,
-    files=(SourceFile("solution.py", CODE),),
+    files=(SourceFile("solution.py", BUGGY),),
     exercise="Sum of evens",
-    tests={
-        "verdict": "failed",
-        "message": "",
-        "cases": [
-            {
-                "name": "case 1",
-                "status": "passed",
-                "input": "sum_evens([])",
-                "expected": "0",
-                "actual": "0",
-                "error": None,
-            },
-            {
-                "name": "case 2",
-                "status": "failed",
-                "input": "sum_evens([1, 2])",
-                "expected": "2",
-                "actual": "3",
-                "error": None,
-            },
-        ],
-    },
+    tests=failed_run(),
     findings=[],
     hidden_count=0,
     suspicious=[

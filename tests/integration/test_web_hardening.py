@@ -9,7 +9,6 @@ import re
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -17,6 +16,7 @@ from api.auth import CsrfAuthDep
 from api.deps import get_account_service, get_chat_service, get_learner_service
 from knowledge.errors import NotFoundError
 from knowledge.registry import make_engine
+from tests.web_app import FAST_HASHER, EmptyKnowledgeBase
 from tutor.accounts.users import AccountService
 from tutor.services import build_services
 from tutor.settings import Settings
@@ -25,18 +25,6 @@ pytestmark = pytest.mark.integration
 
 PASSWORD = "correct horse"
 TEMPLATES = Path(__file__).parents[2] / "api" / "templates"
-
-
-class _Registry:
-    def counts(self) -> tuple[int, int]:
-        return 0, 0
-
-    def courses(self) -> list[str]:
-        return []
-
-
-class EmptyKnowledgeBase:
-    registry = _Registry()
 
 
 class _NoConversations:
@@ -52,8 +40,7 @@ class StubChat:
 
 @pytest.fixture
 def accounts(tmp_path) -> AccountService:
-    fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    service = AccountService(make_engine(f"sqlite:///{tmp_path / 'kdt.db'}"), hasher=fast)
+    service = AccountService(make_engine(f"sqlite:///{tmp_path / 'kdt.db'}"), hasher=FAST_HASHER)
     service.create_user("trainee1", PASSWORD, role="trainee", course="py")
     service.create_user("boss", PASSWORD, role="admin")
     return service

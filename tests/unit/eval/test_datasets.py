@@ -350,7 +350,7 @@ def test_a_failed_write_removes_its_temp_file(tmp_path: Path, monkeypatch) -> No
     def broken_replace(src: str, dst: str) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr("eval.datasets.os.replace", broken_replace)
+    monkeypatch.setattr("tutor.atomic_write.os.replace", broken_replace)
     with pytest.raises(OSError, match="disk full"):
         write_ragas_jsonl(path, [{"user_input": "q"}])
     assert list(tmp_path.iterdir()) == []

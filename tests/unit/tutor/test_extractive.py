@@ -11,6 +11,7 @@ from eval.metrics.lead import first_sentence
 from knowledge.embeddings import CachedEmbedding
 from knowledge.types import Chunk, ScoredChunk
 from prompts import render
+from tests.sum_evens import SOLUTION
 from tutor.chat.answering import AnswerRequest, LearnerContext, answer_text
 from tutor.chat.extractive import ExtractiveAnswerer, Intent, place_label, question_intent
 from tutor.chat.sentences import (
@@ -81,15 +82,6 @@ LISTS_KO = """\
 - **별칭(alias)**: 같은 객체를 가리키는 두 번째 이름입니다.
 """
 
-SOLUTION_CODE = """\
-def sum_evens(numbers):
-    total = 0
-    for n in numbers:
-        if n % 2 == 0:
-            total += n
-    return total
-"""
-
 SOLUTION_PROSE = (
     "Start an accumulator at zero and add every number whose remainder modulo two is zero."
 )
@@ -102,7 +94,7 @@ An even number is a number whose remainder when divided by two is zero. \
 {SOLUTION_PROSE}
 
 ```python
-{SOLUTION_CODE}```
+{SOLUTION}```
 """
 
 MARKER = re.compile(r"(?:^|\s)\[(\d+)\](?=\s|$)")
@@ -316,14 +308,14 @@ def hint_request(question: str) -> AnswerRequest:
         lang="en",
         mode="hint",
         exercise="ex-sum-evens",
-        withheld=(SOLUTION_CODE, SOLUTION_PROSE),
+        withheld=(SOLUTION, SOLUTION_PROSE),
     )
 
 
 def assert_no_withheld(text: str) -> None:
     flat = normalise(text).lower()
     assert "```" not in text
-    for line in SOLUTION_CODE.splitlines():
+    for line in SOLUTION.splitlines():
         if len(line.strip()) >= 10:
             assert line.strip().lower() not in flat
     assert normalise(SOLUTION_PROSE).lower() not in flat
@@ -358,7 +350,7 @@ def test_withheld_text_is_never_quoted_in_answer_mode(answerer) -> None:
         question="What is an even number and how do I add them up?",
         passages=[hit(EXERCISE, 1, title="Sum of evens", heading="Sum of even numbers")],
         lang="en",
-        withheld=(SOLUTION_CODE, SOLUTION_PROSE),
+        withheld=(SOLUTION, SOLUTION_PROSE),
     )
     answer = answer_text(answerer.stream(request))
 

@@ -2,48 +2,19 @@
 
 from __future__ import annotations
 
+from tests.sum_evens import BUGGY, SOLUTION, failed_run
 from tutor.review.narrative import ReviewFacts, compose_offline, guard_text
 from tutor.review.submission import files_diff
 from tutor.review.types import SourceFile
-
-CODE = (
-    "def sum_evens(numbers):\n    total = 0\n    for n in numbers:\n        total += n\n"
-    "    return total\n"
-)
-SOLUTION = (
-    "def sum_evens(numbers):\n    total = 0\n    for n in numbers:\n"
-    "        if n % 2 == 0:\n            total += n\n    return total\n"
-)
 
 
 def facts(**changes) -> ReviewFacts:
     base = dict(
         lang="en",
         level=1,
-        files=(SourceFile("solution.py", CODE),),
+        files=(SourceFile("solution.py", BUGGY),),
         exercise="Sum of evens",
-        tests={
-            "verdict": "failed",
-            "message": "",
-            "cases": [
-                {
-                    "name": "case 1",
-                    "status": "passed",
-                    "input": "sum_evens([])",
-                    "expected": "0",
-                    "actual": "0",
-                    "error": None,
-                },
-                {
-                    "name": "case 2",
-                    "status": "failed",
-                    "input": "sum_evens([1, 2])",
-                    "expected": "2",
-                    "actual": "3",
-                    "error": None,
-                },
-            ],
-        },
+        tests=failed_run(),
         findings=[
             {
                 "line": 2,
