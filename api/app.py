@@ -81,10 +81,12 @@ def _warm_answers(chat_service) -> None:
 
 
 def create_app(*, services: Services | None = None, warm_up: bool = True) -> FastAPI:
-    """The app over ``services``; without them, over ``build_services(Settings())``, which
-    the app then owns and closes when it stops (tests hand in their own and close them)."""
+    """The app over ``services``; without them, over ``build_services(Settings())`` on a
+    database brought to the newest migration, which the app then owns and closes when it
+    stops (tests hand in their own and close them)."""
     owned = services is None
-    services = services if services is not None else build_services(Settings())
+    if services is None:
+        services = build_services(Settings(), upgrade_schema=True)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
