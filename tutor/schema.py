@@ -45,7 +45,10 @@ def schema_metadata() -> list[MetaData]:
     return [knowledge_metadata, tutor_metadata]
 
 
-def _config(connection=None):
+def alembic_config(connection=None):
+    """Alembic's ``Config`` for the scripts shipped here, on ``connection`` (tests, and
+    developers writing a revision: ``alembic.command.revision(alembic_config(conn),
+    message, autogenerate=True, rev_id="000N")`` on a database at the previous head)."""
     from alembic.config import Config
 
     config = Config()
@@ -60,7 +63,7 @@ def head() -> str:
     """The newest revision of the migration scripts."""
     from alembic.script import ScriptDirectory
 
-    revision = ScriptDirectory.from_config(_config()).get_current_head()
+    revision = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert revision is not None  # the scripts ship with the package
     return revision
 
@@ -89,7 +92,7 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
     if before == newest:
         return before, newest
     with engine.begin() as conn:  # PostgreSQL: DDL is transactional, all or nothing
-        config = _config(conn)
+        config = alembic_config(conn)
         if before is None and not inspect(conn).get_table_names():
             for metadata in schema_metadata():
                 metadata.create_all(conn)

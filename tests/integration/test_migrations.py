@@ -23,7 +23,7 @@ from kdt_tutor.cli import main
 from knowledge.registry import make_engine
 from tutor.accounts.users import AccountService
 from tutor.chat.conversations import ConversationStore
-from tutor.schema import _config, current, head, schema_metadata, upgrade
+from tutor.schema import alembic_config, current, head, schema_metadata, upgrade
 
 pytestmark = pytest.mark.integration
 
@@ -152,13 +152,13 @@ def test_the_revisions_from_nothing_make_the_same_schema_as_a_new_database(tmp_p
     assert upgrade(new) == (None, head())  # empty: create_all, stamped with the head
     stepped = make_engine(f"sqlite:///{tmp_path / 'stepped.db'}")
     with stepped.begin() as conn:  # every revision in turn
-        command.upgrade(_config(conn), "head")
+        command.upgrade(alembic_config(conn), "head")
 
     assert current(stepped) == current(new) == head()
     assert _schema_diff(new) == [] and _schema_diff(stepped) == []
 
     with stepped.begin() as conn:  # and back: every revision can be undone
-        command.downgrade(_config(conn), "base")
+        command.downgrade(alembic_config(conn), "base")
     assert current(stepped) is None
     with stepped.connect() as conn:
         tables = conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type='table'")
