@@ -408,21 +408,16 @@ def cmd_user_delete(args: argparse.Namespace) -> int:
 
 
 # --- db ---------------------------------------------------------------------------------
-def _engine(settings: Settings):
-    from knowledge.registry import make_engine
-
-    return make_engine(settings.resolved_database_url)
-
-
 def _upgrade_database(settings: Settings) -> str:
     """Bring ``KDT_DATABASE_URL`` to the newest migration; what happened, in one line."""
     from tutor.schema import upgrade
+    from tutor.services import build_services
 
-    engine = _engine(settings)
+    services = build_services(settings)  # its engine only: every service is built on use
     try:
-        before, after = upgrade(engine)
+        before, after = upgrade(services.engine)
     finally:
-        engine.dispose()
+        services.close()
     if before == after:
         return f"database at {after} (newest): nothing to do"
     return f"database upgraded from {before or 'no revision'} to {after}"
@@ -435,12 +430,13 @@ def cmd_db_upgrade(_args: argparse.Namespace) -> int:
 
 def cmd_db_current(args: argparse.Namespace) -> int:
     from tutor.schema import current, head
+    from tutor.services import build_services
 
-    engine = _engine(_settings())
+    services = build_services(_settings())
     try:
-        revision, newest = current(engine), head()
+        revision, newest = current(services.engine), head()
     finally:
-        engine.dispose()
+        services.close()
     if args.json:
         print(json.dumps({"current": revision, "head": newest, "up_to_date": revision == newest}))
     elif revision == newest:
