@@ -26,9 +26,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Engine, MetaData, inspect
+from sqlalchemy import Engine, MetaData, inspect, text
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+# The key of the PostgreSQL advisory lock held while upgrading (any number unique to us).
+_LOCK_KEY = 0x6B64745475746F72  # "kdtTutor"
 
 
 def schema_metadata() -> list[MetaData]:
@@ -83,15 +85,23 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
     A database already there is left alone (one read). An empty one gets today's tables
     from ``create_all`` and is stamped with the newest revision (Alembic's recipe for a
     new database: one statement per table instead of every revision in turn; a test keeps
-    the two ways equal). Any other runs the revisions it lacks, in one transaction.
+    the two ways equal). Any other runs the revisions it lacks, in one transaction. On
+    PostgreSQL that transaction first takes an advisory lock and only then reads where the
+    database is, so of several processes upgrading at once one does the work and the others
+    find it done.
     """
     from alembic import command
+    from alembic.runtime.migration import MigrationContext
 
     newest = head()
-    before = current(engine)
-    if before == newest:
-        return before, newest
+    if current(engine) == newest:
+        return newest, newest
     with engine.begin() as conn:  # PostgreSQL: DDL is transactional, all or nothing
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+        before = MigrationContext.configure(conn).get_current_revision()
+        if before == newest:  # another process did it while this one waited
+            return before, newest
         config = alembic_config(conn)
         if before is None and not inspect(conn).get_table_names():
             for metadata in schema_metadata():

@@ -1,21 +1,15 @@
-"""The Alembic environment: run by ``tutor.schema`` on the connection it hands in.
+"""The Alembic environment: run by ``tutor.schema.upgrade`` on the connection it hands in
+(inside its transaction, holding its lock on PostgreSQL).
 
 ``render_as_batch``: SQLite cannot ALTER most of a table, so operations inside
 ``op.batch_alter_table`` copy the table where needed (PostgreSQL alters in place).
-On PostgreSQL a transaction-scoped advisory lock makes concurrent upgrades (several
-workers starting at once) run one after the other; the second then finds the database
-at head and does nothing.
 """
 
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import text
 
 from tutor.schema import schema_metadata
-
-# Any 64-bit number unique to this application: the key of the advisory lock.
-_LOCK_KEY = 0x6B64745475746F72  # "kdtTutor"
 
 connection = context.config.attributes.get("connection")
 if connection is None:
@@ -28,6 +22,4 @@ context.configure(
     compare_type=True,
 )
 with context.begin_transaction():
-    if connection.dialect.name == "postgresql":
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
     context.run_migrations()
