@@ -36,6 +36,7 @@ from api.security_headers import SecurityHeadersMiddleware
 from tutor.accounts.login_throttle import LoginThrottle
 from tutor.rate_limit import RateLimiter
 from tutor.review.static_checks import warm_up as warm_up_static_checks
+from tutor.schema import upgrade as upgrade_schema
 from tutor.services import Services, build_services
 from tutor.settings import Settings
 
@@ -82,12 +83,16 @@ def _warm_answers(chat_service) -> None:
 
 def create_app(*, services: Services | None = None, warm_up: bool = True) -> FastAPI:
     """The app over ``services``; without them, over ``build_services(Settings())``, which
-    the app then owns and closes when it stops (tests hand in their own and close them)."""
+    the app then owns: it brings their database to the newest migration when it starts
+    (``tutor/schema.py``) and closes them when it stops (tests hand in their own, on a
+    database they made, and close them)."""
     owned = services is None
     services = services if services is not None else build_services(Settings())
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        if owned:
+            upgrade_schema(services.engine)  # one read when `serve` has done it already
         if warm_up:
             _warm_up(services)
         yield

@@ -38,7 +38,7 @@ def _services() -> Services:
     """Every command's services, built from the environment (``tutor/services.py``)."""
     from tutor.services import build_services
 
-    return build_services(_settings())
+    return build_services(_settings(), upgrade_schema=True)
 
 
 def _progress_bar(total_hint: str):
@@ -407,6 +407,45 @@ def cmd_user_delete(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- db ---------------------------------------------------------------------------------
+def _upgrade_database(settings: Settings) -> str:
+    """Bring ``KDT_DATABASE_URL`` to the newest migration; what happened, in one line."""
+    from tutor.schema import upgrade
+    from tutor.services import build_services
+
+    services = build_services(settings)  # its engine only: every service is built on use
+    try:
+        before, after = upgrade(services.engine)
+    finally:
+        services.close()
+    if before == after:
+        return f"database at {after} (newest): nothing to do"
+    return f"database upgraded from {before or 'no revision'} to {after}"
+
+
+def cmd_db_upgrade(_args: argparse.Namespace) -> int:
+    print(_upgrade_database(_settings()))
+    return 0
+
+
+def cmd_db_current(args: argparse.Namespace) -> int:
+    from tutor.schema import current, head
+    from tutor.services import build_services
+
+    services = build_services(_settings())
+    try:
+        revision, newest = current(services.engine), head()
+    finally:
+        services.close()
+    if args.json:
+        print(json.dumps({"current": revision, "head": newest, "up_to_date": revision == newest}))
+    elif revision == newest:
+        print(f"{revision} (head)")
+    else:
+        print(f"{revision or 'none'} (head is {newest}: run `kdt-tutor db upgrade`)")
+    return 0 if revision == newest else 1
+
+
 # --- serve ------------------------------------------------------------------------------
 def uvicorn_options(settings: Settings, *, host: str | None, port: int | None) -> dict:
     """How ``serve`` runs uvicorn (``uvicorn.run(create_app, **options)``)."""
@@ -437,6 +476,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # One BLAS thread per request: the server runs requests in parallel threads, and BLAS
     # workers of concurrent requests otherwise fight over the cores (bench/RESULTS.md).
     threadpool_limits(limits=1, user_api="blas")
+    # Migrate here, once, before uvicorn starts any worker (each worker's app checks again
+    # and finds the database at the newest revision).
+    print(_upgrade_database(settings), file=sys.stderr)
     uvicorn.run(create_app, **uvicorn_options(settings, host=args.host, port=args.port))
     return 0
 
@@ -618,7 +660,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--yes", action="store_true", help="really delete (else: say what would go)")
     p.set_defaults(func=cmd_user_delete)
 
-    p = sub.add_parser("serve", help="run the web app and API")
+    db = sub.add_parser("db", help="the database schema (migrations)").add_subparsers(
+        dest="db_cmd", required=True
+    )
+    p = db.add_parser("upgrade", help="bring the database to the newest migration")
+    p.set_defaults(func=cmd_db_upgrade)
+    p = db.add_parser("current", help="the database's migration (exit 1 when behind)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_db_current)
+
+    p = sub.add_parser("serve", help="run the web app and API (upgrades the database first)")
     p.add_argument("--host")
     p.add_argument("--port", type=int)
     p.set_defaults(func=cmd_serve)

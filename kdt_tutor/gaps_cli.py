@@ -69,7 +69,7 @@ def cmd_gaps_group(args: argparse.Namespace) -> int:
         from tutor.curation.question_groups import build_question_grouper
         from tutor.services import build_services
 
-        kb = build_services(Settings()).kb
+        kb = build_services(Settings(), upgrade_schema=True).kb
         if args.course is not None:
             known = _known_courses(kb)
             if args.course not in known:

@@ -19,7 +19,7 @@ from tutor.settings import Settings
 def _services():
     from tutor.services import build_services
 
-    return build_services(Settings())
+    return build_services(Settings(), upgrade_schema=True)
 
 
 def cmd_learner_fit(args: argparse.Namespace) -> int:

@@ -303,16 +303,24 @@ def build_services(
     embeddings: Any = None,
     tokenizer: Tokenizer | None = None,
     query_cache: int = 0,
+    upgrade_schema: bool = False,
 ) -> Services:
     """Every service from ``settings``, over one engine for ``KDT_DATABASE_URL``.
 
-    ``kb`` hands in a knowledge base built elsewhere (tests); ``embeddings`` and
-    ``tokenizer`` share loaded models with the knowledge base built here (tests,
-    benchmarks); ``query_cache``: see ``KnowledgeBase``.
+    ``upgrade_schema`` first brings the database to the newest migration (``tutor/schema.py``;
+    one read when it is there already): the server and the CLI do, tests on a fresh
+    database need not (the stores create their tables). ``kb`` hands in a knowledge base
+    built elsewhere (tests); ``embeddings`` and ``tokenizer`` share loaded models with the
+    knowledge base built here (tests, benchmarks); ``query_cache``: see ``KnowledgeBase``.
     """
+    engine = make_engine(settings.resolved_database_url)
+    if upgrade_schema:
+        from tutor.schema import upgrade
+
+        upgrade(engine)
     return Services(
         settings,
-        engine=make_engine(settings.resolved_database_url),
+        engine=engine,
         kb=kb,
         embeddings=embeddings,
         tokenizer=tokenizer,

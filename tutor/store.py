@@ -1,8 +1,9 @@
 """The tutor domain's tables (SQLAlchemy Core; SQLite by default, PostgreSQL by URL).
 
 The engine comes from ``knowledge.registry.make_engine``, once per process, in the
-composition root (``tutor/services.py``); the services of the tutor layer take it as a
-constructor argument and create the tables they need with ``create_schema``.
+composition root (``tutor/services.py``), which also brings the schema up to date
+(``tutor/schema.py``: Alembic migrations over every table); the services of the tutor
+layer take it as a constructor argument.
 
 Tables:
 - ``users``: accounts with a role (trainee | instructor | admin), an optional course
@@ -37,8 +38,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    inspect,
-    text,
 )
 
 metadata = MetaData()
@@ -157,27 +156,12 @@ content_gaps = Table(
     Column("reason", String(16)),
 )
 
-# Columns added to existing tables after their first release: ``create_schema`` adds them
-# to a database created earlier (create_all never alters a table). Nullable, no default.
-_ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("content_gaps", "reason", "VARCHAR(16)"),
-    ("messages", "topic", "TEXT"),
-    ("conversations", "channel", "VARCHAR(8)"),
-    ("kb_jobs", "owner", "VARCHAR(32)"),
-)
-
-
 def create_schema(engine: Engine) -> None:
-    """Create the tutor tables that do not exist yet and add the columns added since
-    (idempotent)."""
+    """Create the tutor tables that do not exist yet (idempotent), for a store built
+    straight on an engine (tests, benchmarks). A database that serves users gets its
+    schema from the migrations (``tutor.schema.upgrade``), which the composition root runs
+    first; there this finds every table present and does nothing."""
     metadata.create_all(engine)
-    tables = inspect(engine)
-    for table, column, sql_type in _ADDED_COLUMNS:
-        if not tables.has_table(table):  # its module is not imported: nothing to add to
-            continue
-        if column not in {c["name"] for c in tables.get_columns(table)}:
-            with engine.begin() as conn:
-                conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
 
 
 def as_utc(value: datetime) -> datetime:

@@ -16,8 +16,8 @@ from tests.web_app import app_with, bearer_headers, fast_accounts, ingested_kb, 
 from tutor.chat.conversations import ConversationStore
 from tutor.curation.content_gaps import ContentGaps
 from tutor.curation.question_groups import build_question_grouper
+from tutor.schema import head, upgrade
 from tutor.settings import Settings
-from tutor.store import create_schema
 
 pytestmark = pytest.mark.integration
 
@@ -228,7 +228,7 @@ def test_the_console_page_lists_the_groups(env) -> None:
     assert "FAQ로 게시" in korean
 
 
-def test_gap_reason_column_is_added_to_an_older_database(tmp_path) -> None:
+def test_gap_reason_column_is_added_to_an_older_database_by_the_migrations(tmp_path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
     with engine.begin() as conn:
         conn.exec_driver_sql(
@@ -241,8 +241,8 @@ def test_gap_reason_column_is_added_to_an_older_database(tmp_path) -> None:
             "created_at) VALUES ('py', 'old question', 'en', 0.1, '[]', '2026-11-01 10:00:00')"
         )
 
-    create_schema(engine)
-    create_schema(engine)  # idempotent
+    assert upgrade(engine) == (None, head())  # the migrations add the column
+    assert upgrade(engine) == (head(), head())  # and then leave the database alone
 
     store = ConversationStore(engine)
     store.record_gap(

@@ -1,0 +1,1 @@
+"""Alembic migration scripts for the whole schema; run them through ``tutor.schema``."""
