@@ -294,7 +294,15 @@ class Services:
             from tutor.curation.kb_history import kb_job_counts
             from tutor.metrics import Metrics
 
+            def review_queue() -> dict[tuple[str, str], int]:
+                with self._lock:
+                    review = self._built.get("review")  # none built: no review ran here
+                if review is None:
+                    return {("review", "running"): 0, ("review", "queued"): 0}
+                return review.queue_depth()
+
             metrics = Metrics()
+            metrics.watch_queues(review_queue)
             metrics.watch_queues(lambda: kb_job_counts(self.engine))
             return metrics
 

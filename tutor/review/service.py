@@ -172,8 +172,6 @@ class ReviewService:
         self._running = 0  # test runs holding a slot (queued jobs and waiting requests)
         self._queued = 0  # queued jobs waiting for a slot
         self.metrics = metrics  # finished reviews counted by verdict (``tutor/metrics.py``)
-        if metrics is not None:
-            metrics.watch_queues(self.queue_depth)
         self._links: OrderedDict[tuple, dict[str, Any] | None] = OrderedDict()
         self._links_lock = threading.Lock()
 
