@@ -92,8 +92,13 @@ def test_round_trip_restores_answers_logins_uploads_and_conversations(
     monkeypatch.chdir(tmp_path)  # no stray .env
     backup = tmp_path / "backup"
     target = tmp_path / "restored"
-    for name, value in {"KDT_DATA_DIR": str(original["data_dir"]), "KDT_EMBEDDING": "usem3",
-                        "KDT_SENTENCE_WEIGHT": "0", "KDT_ONNX_QUERIES": "false"}.items():  # fmt: skip
+    environment = {
+        "KDT_DATA_DIR": str(original["data_dir"]),
+        "KDT_EMBEDDING": "usem3",
+        "KDT_SENTENCE_WEIGHT": "0",
+        "KDT_ONNX_QUERIES": "false",
+    }
+    for name, value in environment.items():
         monkeypatch.setenv(name, value)
 
     assert main(["backup", str(backup)]) == 0
