@@ -18,6 +18,7 @@ from api.auth import install_auth_handlers, optional_auth
 from api.errors import install_error_handlers
 from api.nul_bytes import reject_nul_bytes
 from api.request_limits import BodyLimitMiddleware, body_limits, form_limits
+from api.request_metrics import RequestMetricsMiddleware
 from api.routes import (
     admin,
     analytics,
@@ -28,6 +29,7 @@ from api.routes import (
     health,
     kb_admin,
     learner,
+    metrics,
     openai_compat,
     reviews,
     search,
@@ -125,9 +127,12 @@ def create_app(*, services: Services | None = None, warm_up: bool = True) -> Fas
     # Added last, so it runs first: an oversized body is refused before anything reads it.
     default_limit, route_limits = body_limits(settings)
     app.add_middleware(BodyLimitMiddleware, default=default_limit, prefixes=route_limits)
+    # Outermost: every request's latency, refusals included, per route template (/metrics).
+    app.add_middleware(RequestMetricsMiddleware, metrics=services.metrics)
     install_error_handlers(app)
     install_auth_handlers(app)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(search.router)
     app.include_router(chat.router)
     app.include_router(openai_compat.router)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from kdt_tutor.authoring_cli import add_authoring_parser
+from kdt_tutor.backup_cli import add_backup_parser
 from kdt_tutor.eval_cli import add_eval_parser
 from kdt_tutor.gaps_cli import add_gaps_parser
 from kdt_tutor.learner_cli import add_learner_parser
@@ -613,6 +614,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_learner_parser(sub)
     add_authoring_parser(sub)
     add_gaps_parser(sub)
+    add_backup_parser(sub)
 
     us = sub.add_parser("user", help="accounts: trainees, instructors, admins").add_subparsers(
         dest="user_command", required=True

@@ -235,3 +235,24 @@ def build_vector_index(*, chroma_url: str | None, kb_dir: Path, collection: str)
         path.mkdir(parents=True, exist_ok=True)
         client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
     return ChromaVectorIndex(client, collection)
+
+
+def chroma_heartbeat(chroma_url: str, *, timeout_s: float) -> None:
+    """Ask a Chroma server whether it is up (``GET /api/v2/heartbeat``, one try within
+    ``timeout_s``); ``ProviderUnavailableError`` when it is not. For health checks: it
+    costs one small request, unlike anything that touches a collection."""
+    import httpx
+
+    url = urlparse(chroma_url)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise ConfigError(f"KDT_CHROMA_URL must be an http(s) URL, got {chroma_url!r}")
+    try:
+        response = httpx.get(f"{chroma_url.rstrip('/')}/api/v2/heartbeat", timeout=timeout_s)
+    except httpx.HTTPError as exc:
+        raise ProviderUnavailableError(
+            f"Chroma at {chroma_url} did not answer: {type(exc).__name__}"
+        ) from exc
+    if response.status_code != 200:
+        raise ProviderUnavailableError(
+            f"Chroma at {chroma_url} answered HTTP {response.status_code}"
+        )

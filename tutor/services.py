@@ -34,8 +34,10 @@ if TYPE_CHECKING:
     from tutor.curation.content_gaps import ContentGaps
     from tutor.curation.course_authoring import CourseAuthoring
     from tutor.curation.kb_admin import KnowledgeAdminService
+    from tutor.health import HealthChecks
     from tutor.learning.analytics.service import AnalyticsService
     from tutor.learning.service import LearnerService
+    from tutor.metrics import Metrics
     from tutor.review.pipeline import ReviewPipeline
     from tutor.review.service import ReviewService
 
@@ -141,6 +143,7 @@ class Services:
                 store=ConversationStore(self.engine),
                 embed=self.answer_embedding.embed_array,
                 solution_check=check,
+                metrics=self.metrics,
             )
 
         return self._once("chat", build)
@@ -232,6 +235,7 @@ class Services:
                 engine=self.engine,
                 evidence=self.learner,
                 pipeline=self.pipeline,
+                metrics=self.metrics,
             )
 
         return self._once("review", build)
@@ -279,6 +283,42 @@ class Services:
             )
 
         return self._once("kb_admin", build)
+
+    # --- operations: health and metrics --------------------------------------------------------
+    @property
+    def metrics(self) -> Metrics:
+        """This process's Prometheus metrics (chats, reviews, fallbacks, queue depths); the
+        web app adds request latencies and serves them at ``/metrics``."""
+
+        def build() -> Metrics:
+            from tutor.curation.kb_history import kb_job_counts
+            from tutor.metrics import Metrics
+
+            def review_queue() -> dict[tuple[str, str], int]:
+                with self._lock:
+                    review = self._built.get("review")  # none built: no review ran here
+                if review is None:
+                    return {("review", "running"): 0, ("review", "queued"): 0}
+                return review.queue_depth()
+
+            metrics = Metrics()
+            metrics.watch_queues(review_queue)
+            metrics.watch_queues(lambda: kb_job_counts(self.engine))
+            return metrics
+
+        return self._once("metrics", build)
+
+    @property
+    def health(self) -> HealthChecks:
+        """Reachability of the database, the vector store and (``KDT_ANSWERER=openai``) the
+        LLM endpoint, each checked with a short timeout and remembered for a few seconds."""
+
+        def build() -> HealthChecks:
+            from tutor.health import build_health_checks
+
+            return build_health_checks(self.settings, engine=self.engine)
+
+        return self._once("health", build)
 
     # --- the end ---------------------------------------------------------------------------------
     def built(self) -> list[str]:

@@ -87,6 +87,18 @@ class Settings(BaseSettings):
         description="proxy addresses/CIDRs whose X-Forwarded-For is believed (comma-separated)",
     )
 
+    # operations: /api/health and /metrics
+    health_timeout_s: float = Field(
+        default=1.0, gt=0, le=30, description="each health check's timeout (Chroma, LLM)"
+    )
+    health_cache_s: float = Field(
+        default=5.0, ge=0, le=300, description="how long a health check's result is reused"
+    )
+    metrics_allow: str = Field(
+        default="",
+        description="addresses/CIDRs that may read /metrics besides loopback and admins",
+    )
+
     # request limits (answered before authentication, before any body is parsed)
     max_body_kb: int = Field(
         default=256, ge=1, le=1_048_576, description="largest JSON or form body (most routes)"
@@ -194,7 +206,7 @@ class Settings(BaseSettings):
     review_max_kb: int = Field(default=512, ge=1, le=10_240, description="largest submission")
     review_max_files: int = Field(default=20, ge=1, le=200)
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", "metrics_allow")
     @classmethod
     def _proxy_networks(cls, value: str) -> str:
         for part in filter(None, (p.strip() for p in value.split(","))):
@@ -209,6 +221,11 @@ class Settings(BaseSettings):
     @property
     def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
         parts = filter(None, (p.strip() for p in self.trusted_proxies.split(",")))
+        return tuple(ipaddress.ip_network(p, strict=False) for p in parts)
+
+    @property
+    def metrics_allow_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        parts = filter(None, (p.strip() for p in self.metrics_allow.split(",")))
         return tuple(ipaddress.ip_network(p, strict=False) for p in parts)
 
     @model_validator(mode="after")

@@ -284,6 +284,8 @@ REVIEW_FILES = {"files": [{"name": "solution.py", "content": "print(1)\n"}]}
 MATRIX = [
     # public
     R("GET", "/api/health",                           "200 200 200 200 200 200 200"),
+    # the test client is no loopback address: only admins (tests/integration/test_operations)
+    R("GET", "/metrics",                              "401 403 403 403 403 403 200"),
     R("GET", "/health",                               "200 200 200 200 200 200 200", page=True),
     R("GET", "/assets/code.css",                      "200 200 200 200 200 200 200"),
     R("GET", "/login",                                "200 303 303 303 303 303 303", page=True),

@@ -31,7 +31,8 @@ Besides the table:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import ipaddress
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -68,6 +69,8 @@ RULES: dict[tuple[str, str], dict[str, str]] = {
     # accounts and other users' data exports
     ("read", "accounts"): {"admin": ANY},
     ("change", "accounts"): {"admin": ANY},
+    # operations: Prometheus metrics (also open to the addresses ``may_read_metrics`` names)
+    ("read", "metrics"): {"admin": ANY},
 }
 
 
@@ -185,3 +188,25 @@ class Access:
         if where.doc_ids is not None:
             readable &= where.doc_ids
         return replace(where, doc_ids=readable)
+
+
+def metrics_address_allowed(
+    address: str | None,
+    *,
+    allowed: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network],
+    forwarded: bool,
+) -> bool:
+    """May a scraper at ``address`` read ``/metrics`` without logging in? Yes from loopback
+    (a Prometheus on the same host) and from ``KDT_METRICS_ALLOW``; everyone else needs the
+    ``("read", "metrics")`` rule (admins). ``address`` is the client as
+    ``KDT_TRUSTED_PROXIES`` lets us believe it; ``forwarded``: the request came through a
+    proxy we do not trust (it carries ``X-Forwarded-For``/``Forwarded``), so a loopback peer is
+    that proxy, not a local scraper, and does not count."""
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return False
+    if any(ip in net for net in allowed):
+        return True
+    return ip.is_loopback and not forwarded
+

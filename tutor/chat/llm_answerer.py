@@ -76,7 +76,7 @@ from tutor.chat.solution_guard import (
     same_program,
     step_walkthrough,
 )
-from tutor.errors import ConfigError
+from tutor.errors import ConfigError, ProviderUnavailableError
 
 log = logging.getLogger("kdt.tutor.llm")
 
@@ -667,3 +667,21 @@ def build_llm_answerer(
         timeout_s=timeout_s,
         solution_check=solution_check,
     )
+
+
+def probe_endpoint(
+    *, base_url: str | None, api_key: str | SecretStr | None, timeout_s: float
+) -> None:
+    """One cheap call to the OpenAI-compatible endpoint (``GET /models``, no retry, within
+    ``timeout_s``), for health checks; ``ProviderUnavailableError`` with a safe detail (type
+    and status, never the key) when it fails."""
+    from openai import OpenAI
+
+    key = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
+    client = OpenAI(base_url=base_url, api_key=key or "EMPTY", timeout=timeout_s, max_retries=0)
+    try:
+        client.models.list()
+    except Exception as exc:  # noqa: BLE001 - every failure is "unreachable" to a health check
+        raise ProviderUnavailableError(f"the LLM endpoint failed: {_classify(exc).detail}") from exc
+    finally:
+        client.close()

@@ -34,7 +34,7 @@ import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from knowledge.knowledge_base import KnowledgeBase
 from knowledge.types import ScoredChunk, SearchFilter
@@ -61,6 +61,9 @@ from tutor.chat.topics import (
 )
 from tutor.errors import InvalidInputError
 from tutor.settings import Settings
+
+if TYPE_CHECKING:
+    from tutor.metrics import Metrics
 
 MAX_MESSAGE_CHARS = 4000
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
@@ -184,6 +187,7 @@ class ChatService:
         k: int,
         coverage: CoverageRule,
         topic_rule: TopicRule | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.kb = kb
         self.store = store
@@ -192,6 +196,7 @@ class ChatService:
         self.topic_rule: TopicRule = topic_rule or build_topic_rule(answerer, kb.tokenizer)
         self.k = k  # passages an answer may quote
         self.coverage = coverage
+        self.metrics = metrics  # answers, and LLM fallbacks, counted (``tutor/metrics.py``)
 
     def with_topic_rule(self, rule: TopicRule) -> ChatService:
         """A service like this one (same KB, store, answerer, k, coverage rule) that follows
@@ -530,7 +535,8 @@ class ChatService:
             },
         )
         answer: Answer | None = None
-        for event in self._answerer_for(request).stream(request):
+        answerer = self._answerer_for(request)
+        for event in answerer.stream(request):
             if event.kind == "token":
                 yield ChatEvent("token", {"text": event.text})
             elif event.kind == "notice":
@@ -539,6 +545,12 @@ class ChatService:
                 answer = event.answer
         if answer is None:
             raise RuntimeError("the answerer ended without an answer")
+        if self.metrics is not None:
+            self.metrics.chat_answered(
+                mode=answer.mode,
+                answerer=answer.answerer,
+                fell_back=answer.answerer != answerer.name,  # the LLM failed: offline answer
+            )
         finished = time.perf_counter()
         timings = {
             "retrieve_ms": round((retrieved_at - started) * 1000, 1),
@@ -676,11 +688,13 @@ def build_chat_service(
     store: ConversationStore,
     embed: Callable[[list[str]], Any],
     solution_check: Any = None,
+    metrics: Metrics | None = None,
 ) -> ChatService:
     """The chat service from settings (``KDT_ANSWERER``, ``KDT_LLM_*``, ``KDT_CHAT_K``,
     ``KDT_COVERAGE_*``); the composition root (``tutor/services.py``) calls this.
     ``embed``: the answerer's sentence embedding (texts -> array); ``solution_check``: runs
-    hint code against the exercise's tests (``tutor/chat/solution_guard.py``)."""
+    hint code against the exercise's tests (``tutor/chat/solution_guard.py``); ``metrics``:
+    where answers are counted."""
     from tutor.chat.answering import build_answerer
 
     answerer = build_answerer(
@@ -701,4 +715,5 @@ def build_chat_service(
         answerer=answerer,
         k=settings.chat_k,
         coverage=coverage_rule(settings),
+        metrics=metrics,
     )

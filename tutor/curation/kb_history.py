@@ -32,7 +32,9 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    func,
     insert,
+    inspect,
     select,
     update,
 )
@@ -367,3 +369,20 @@ class KbHistory:
             r.total, json.loads(r.report) if r.report else None, r.error,
             as_utc(r.created_at), as_utc(r.updated_at), r.owner,
         )  # fmt: skip
+
+
+def kb_job_counts(engine: Engine) -> dict[tuple[str, str], int]:
+    """Console ingest jobs queued and running, over every worker (for ``/metrics``); zero
+    while the table does not exist yet."""
+    counts = {("kb", state): 0 for state in ACTIVE}
+    if not inspect(engine).has_table(kb_jobs.name):
+        return counts
+    query = (
+        select(kb_jobs.c.status, func.count())
+        .where(kb_jobs.c.status.in_(ACTIVE))
+        .group_by(kb_jobs.c.status)
+    )
+    with engine.connect() as conn:
+        for status, n in conn.execute(query):
+            counts[("kb", status)] = n
+    return counts

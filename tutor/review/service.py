@@ -40,7 +40,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Engine
 
@@ -66,6 +66,9 @@ from tutor.review.static_checks import StaticReview
 from tutor.review.submission import files_diff, validate_submission
 from tutor.review.types import Finding, SourceFile, TestRun, hide_case_details
 from tutor.settings import Settings
+
+if TYPE_CHECKING:
+    from tutor.metrics import Metrics
 
 log = logging.getLogger("kdt.tutor.review")
 
@@ -149,6 +152,7 @@ class ReviewService:
         concurrency: int = 2,
         slot_wait_s: float = 10.0,
         rate: RateLimiter | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
         self.exercises = exercises
@@ -165,6 +169,9 @@ class ReviewService:
         self.rate = rate
         self._jobs: dict[str, Future] = {}
         self._jobs_lock = threading.Lock()
+        self._running = 0  # test runs holding a slot (queued jobs and waiting requests)
+        self._queued = 0  # queued jobs waiting for a slot
+        self.metrics = metrics  # finished reviews counted by verdict (``tutor/metrics.py``)
         self._links: OrderedDict[tuple, dict[str, Any] | None] = OrderedDict()
         self._links_lock = threading.Lock()
 
@@ -253,6 +260,8 @@ class ReviewService:
         if tests is None or wait:
             self._finish(*job)  # static only (or the tests' problem), or a slot is held
         else:
+            with self._jobs_lock:
+                self._queued += 1
             future = self._pool.submit(self._finish_queued, *job)
             with self._jobs_lock:
                 self._jobs[record.id] = future
@@ -336,15 +345,26 @@ class ReviewService:
         seconds for one at most (``None``: as long as it takes), then ``ReviewsBusyError``."""
         if not self._slots.acquire(timeout=wait_s):
             raise ReviewsBusyError(retry_after=max(1, math.ceil(self.slot_wait_s)))
+        with self._jobs_lock:
+            self._running += 1
         try:
             yield
         finally:
+            with self._jobs_lock:
+                self._running -= 1
             self._slots.release()
 
     def _finish_queued(self, *job: Any) -> None:
         """A queued job: waits its turn for a slot (on a pool thread), then runs."""
-        with self._slot(wait_s=None):
+        with self._slot(wait_s=None):  # waits as long as it takes: never raises
+            with self._jobs_lock:
+                self._queued -= 1
             self._finish(*job)
+
+    def queue_depth(self) -> dict[tuple[str, str], int]:
+        """Test runs of this process holding a slot, and queued jobs waiting for one."""
+        with self._jobs_lock:
+            return {("review", "running"): self._running, ("review", "queued"): self._queued}
 
     def _forget(self, review_id: str) -> None:
         with self._jobs_lock:
@@ -386,6 +406,8 @@ class ReviewService:
             log.exception("review %s failed", record.id)
             detail = str(exc) if isinstance(exc, KdtTutorError) else type(exc).__name__
             self.store.fail(record.id, f"the review could not be completed ({detail})")
+            if self.metrics is not None:
+                self.metrics.review_finished(None)
 
     def _complete(
         self,
@@ -418,6 +440,8 @@ class ReviewService:
             timings=done.timings,
         ):
             return
+        if self.metrics is not None:
+            self.metrics.review_finished(done.verdict)
         if exercise is not None and done.run is not None and done.verdict in EVIDENCE_VERDICTS:
             self._record_evidence(record, exercise, done.run)
 
@@ -610,11 +634,12 @@ def build_review_service(
     engine: Engine,
     evidence: Any,
     pipeline: ReviewPipeline | None = None,
+    metrics: Metrics | None = None,
 ) -> ReviewService:
     """The review service from settings (the composition root, ``tutor/services.py``).
 
     ``pipeline``: the process's one pipeline (its sandbox is shared with course authoring);
-    built from ``settings`` when not given."""
+    built from ``settings`` when not given. ``metrics``: where reviews are counted."""
     pipeline = pipeline or build_review_pipeline(settings)
     if settings.answerer == "openai" and settings.llm_base_url:
         narrator: Narrator = LLMReviewNarrator(
@@ -648,4 +673,5 @@ def build_review_service(
         concurrency=settings.review_concurrency,
         slot_wait_s=settings.review_wall_s,
         rate=RateLimiter(limit=settings.review_rate, window_s=60.0, what="code reviews"),
+        metrics=metrics,
     )
