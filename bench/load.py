@@ -18,7 +18,9 @@ submits ``POST /api/reviews`` for the course's exercises in turn, the starter (f
 test), a one-line bug and the solution (``bench.review_api``'s submissions), polls
 ``GET /api/reviews/{id}`` every 600 ms (as the review page does) until complete, then
 submits the next; 429 and 503 ``reviews_busy`` are counted apart and waited out. A thread
-sends ``GET /api/health`` every 250 ms (the next at once when one takes longer), another
+sends ``GET /api/health`` every 250 ms (the next at once when one takes longer), each
+followed by a ``GET`` of an unknown ``/api`` path (a 404 answered on the event loop, where
+health needs a thread-pool slot: the pair says where health waits), another
 samples the memory of the server and its children (sandboxes, ruff; the sum of their PSS)
 every 250 ms; the server's own peak RSS is its ``VmHWM`` at the end.
 
@@ -74,6 +76,9 @@ IDLE_S = 5.0
 HEALTH_EVERY_S = 0.25
 MEMORY_EVERY_S = 0.25
 REVIEW_POLL_S = 0.6
+# A 404 is answered by an async handler on the event loop, without a thread-pool slot; the
+# health route is a plain ``def`` (a slot). The two side by side say where health waits.
+NO_ROUTE = "/api/no-such-route"
 TIMEOUT_S = 120.0
 KINDS = ("starter", "buggy", "solution")  # the solution passes, the others must not
 MAX_REASONS = 5
@@ -120,6 +125,7 @@ class Phase:
     verdict_s: list[float] = field(default_factory=list)
     wrong_verdicts: list[str] = field(default_factory=list)
     health: list[float] = field(default_factory=list)
+    no_route: list[float] = field(default_factory=list)  # the 404 probe
     memory_mb: list[float] = field(default_factory=list)
     wall_s: float = 0.0
     client_cpu_s: float = 0.0
@@ -290,8 +296,9 @@ def reviewer(
 
 # --- health and memory ------------------------------------------------------------------------
 class Sampler(threading.Thread):
-    """``GET /api/health`` every ``HEALTH_EVERY_S`` (or at once when one took longer), and, in
-    a second thread, the resident memory of the server and its children."""
+    """``GET /api/health`` every ``HEALTH_EVERY_S`` (or at once when one took longer), each
+    followed by a ``GET`` of an unknown path (``NO_ROUTE``), and, in a second thread, the
+    memory of the server and its children."""
 
     def __init__(self, base: str, *, pid: int, phase: Phase) -> None:
         super().__init__(daemon=True)
@@ -304,19 +311,25 @@ class Sampler(threading.Thread):
         with httpx.Client(timeout=30) as client:
             due = time.perf_counter()
             while not self._halt.is_set():
-                started = time.perf_counter()
-                try:
-                    response = client.get(f"{self.base}/api/health")
-                except httpx.HTTPError as exc:
-                    self.phase.count("health", "error", type(exc).__name__)
-                else:
-                    if response.status_code == 200:
-                        self.phase.count("health", "ok")
-                        self.phase.health.append(time.perf_counter() - started)
-                    else:
-                        self.phase.count("health", *_classify(response.status_code, response.text))
+                self._probe(client, "health", "/api/health", expect=200, into=self.phase.health)
+                self._probe(client, "404", NO_ROUTE, expect=404, into=self.phase.no_route)
                 due = max(due + HEALTH_EVERY_S, time.perf_counter())
                 self._halt.wait(max(0.0, due - time.perf_counter()))
+
+    def _probe(
+        self, client: httpx.Client, kind: str, path: str, *, expect: int, into: list[float]
+    ) -> None:
+        started = time.perf_counter()
+        try:
+            response = client.get(f"{self.base}{path}")
+        except httpx.HTTPError as exc:
+            self.phase.count(kind, "error", type(exc).__name__)
+            return
+        if response.status_code == expect:
+            self.phase.count(kind, "ok")
+            into.append(time.perf_counter() - started)
+        else:
+            self.phase.count(kind, *_classify(response.status_code, response.text))
 
     def _sample_memory(self) -> None:
         while not self._halt.wait(MEMORY_EVERY_S):
@@ -342,12 +355,20 @@ def _proc_kb(pid: int, key: str, *, file: str = "status") -> int:
 
 def memory_tree_mb(pid: int) -> float:
     """The memory of the server and all its children (sandboxes, ruff), in MB: the sum of
-    their PSS, so pages they share (a child just forked, before its exec) count once."""
+    their PSS, so pages they share count once. A child still running the server's command
+    line is a fork (or vfork, which shares the very memory) not yet exec'd: skipped."""
+    pids = [pid]
     try:
-        children = psutil.Process(pid).children(recursive=True)
+        server = psutil.Process(pid)
+        own, children = server.cmdline(), server.children(recursive=True)
     except psutil.Error:
-        children = []
-    pids = [pid, *(c.pid for c in children)]
+        own, children = [], []
+    for child in children:
+        try:
+            if child.cmdline() != own:
+                pids.append(child.pid)
+        except psutil.Error:  # gone meanwhile
+            pass
     return round(sum(_proc_kb(p, "Pss", file="smaps_rollup") for p in pids) / 1024, 1)
 
 
@@ -446,28 +467,9 @@ def run(
                 with httpx.Client() as client:
                     codes = _exercises(client, base, warm_tokens[0])
                 _warm_up(base, tokens=warm_tokens, questions=questions, codes=codes)
-
-                def chat_users(tokens: list[str]) -> list[dict]:
-                    return [
-                        {"token": t, "questions": questions, "offset": 7 * i, "think_s": think_s}
-                        for i, t in enumerate(tokens)
-                    ]
-
-                def reviewers(tokens: list[str]) -> list[dict]:
-                    return [{"token": t, "codes": codes, "offset": i} for i, t in enumerate(tokens)]
-
                 rss_start = round(_proc_kb(proc.pid, "VmRSS") / 1024, 1)
-                phases = {
-                    "idle": run_phase("idle", base, pid=proc.pid, duration_s=IDLE_S,
-                                      chats=[], reviews=[]),
-                    "both": run_phase("both", base, pid=proc.pid, duration_s=duration_s,
-                                      chats=chat_users(pools["both"][:chats]),
-                                      reviews=reviewers(pools["both"][chats:])),
-                    "chats": run_phase("chats", base, pid=proc.pid, duration_s=duration_s,
-                                       chats=chat_users(pools["chats"]), reviews=[]),
-                    "reviews": run_phase("reviews", base, pid=proc.pid, duration_s=duration_s,
-                                         chats=[], reviews=reviewers(pools["reviews"])),
-                }  # fmt: skip
+                phases = _phases(base, pid=proc.pid, pools=pools, questions=questions,
+                                 codes=codes, duration_s=duration_s, think_s=think_s)  # fmt: skip
                 hwm_mb = round(_proc_kb(proc.pid, "VmHWM") / 1024, 1)
                 server_errors = _server_log_errors(log_path)
             finally:
@@ -483,6 +485,34 @@ def run(
         server_errors=server_errors,
         server_env=server_env or {},
     )
+
+
+def _phases(
+    base: str, *, pid: int, pools: dict[str, list[str]], questions: list[str],
+    codes: dict[str, dict[str, str]], duration_s: float, think_s: float,
+) -> dict[str, Phase]:  # fmt: skip
+    """idle, both, chats, reviews: one after another, each with its own users (``pools``)."""
+    chats = len(pools["chats"])
+
+    def chat_users(tokens: list[str]) -> list[dict]:
+        return [
+            {"token": t, "questions": questions, "offset": 7 * i, "think_s": think_s}
+            for i, t in enumerate(tokens)
+        ]
+
+    def reviewers(tokens: list[str]) -> list[dict]:
+        return [{"token": t, "codes": codes, "offset": i} for i, t in enumerate(tokens)]
+
+    return {
+        "idle": run_phase("idle", base, pid=pid, duration_s=IDLE_S, chats=[], reviews=[]),
+        "both": run_phase("both", base, pid=pid, duration_s=duration_s,
+                          chats=chat_users(pools["both"][:chats]),
+                          reviews=reviewers(pools["both"][chats:])),
+        "chats": run_phase("chats", base, pid=pid, duration_s=duration_s,
+                           chats=chat_users(pools["chats"]), reviews=[]),
+        "reviews": run_phase("reviews", base, pid=pid, duration_s=duration_s,
+                             chats=[], reviews=reviewers(pools["reviews"])),
+    }  # fmt: skip
 
 
 def _warm_up(
@@ -537,6 +567,7 @@ def _phase_json(ph: Phase) -> dict[str, Any]:
         "review_verdict": _ms(ph.verdict_s),
         "wrong_verdicts": ph.wrong_verdicts,
         "health": {**_ms(ph.health), "max": _max_ms(ph.health)},
+        "no_route_404": {**_ms(ph.no_route), "max": _max_ms(ph.no_route)},
         "memory_peak_mb": max(ph.memory_mb, default=None),
     }
 
@@ -585,6 +616,10 @@ def _result(phases: dict[str, Phase], *, chats: int, reviews: int, duration_s: f
         row("health: max", _max_ms(both.health), _max_ms(idle.health), unit="ms"),
         row("health: errors", both.tally("health").errors, idle.tally("health").errors,
             target="0"),
+        row("  404 on the event loop (no thread) p50", _ms(both.no_route)["p50"],
+            _ms(idle.no_route)["p50"], unit="ms"),
+        row("  404 on the event loop (no thread) p95", _ms(both.no_route)["p95"],
+            _ms(idle.no_route)["p95"], unit="ms"),
         row("memory peak, server + children (PSS, sampled)", max(both.memory_mb, default=None),
             max(idle.memory_mb, default=None), unit="MB"),
         row("server VmHWM (whole run) / VmRSS after warm-up", hwm_mb, rss_start, unit="MB"),
