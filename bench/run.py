@@ -29,6 +29,7 @@ BENCHMARKS = {
     "analytics": "bench.analytics",
     "gaps-page": "bench.gaps_page",
     "upload-pdf": "bench.upload_pdf",
+    "load": "bench.load",
 }
 
 
