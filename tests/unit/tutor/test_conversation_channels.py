@@ -9,6 +9,7 @@ import pytest
 from knowledge.registry import make_engine
 from tutor.chat.conversations import ConversationStore
 from tutor.errors import InvalidInputError
+from tutor.schema import head, upgrade
 
 
 @pytest.fixture
@@ -51,22 +52,24 @@ def test_unknown_channel_is_refused(store) -> None:
         store.create(user_id=1, course="py", title="x", channel="email")
 
 
-def test_channel_column_is_added_to_an_older_database(tmp_path) -> None:
+def test_channel_column_is_added_to_an_older_database_by_the_migrations(tmp_path) -> None:
+    # A database of the release before channels: today's schema without the column and
+    # without a migration revision (the release before migrations), holding a conversation.
     engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    upgrade(engine)
     with engine.begin() as conn:
-        conn.exec_driver_sql("CREATE TABLE users (id INTEGER PRIMARY KEY)")
-        conn.exec_driver_sql("INSERT INTO users (id) VALUES (1)")
+        conn.exec_driver_sql("ALTER TABLE conversations DROP COLUMN channel")
+        conn.exec_driver_sql("DROP TABLE alembic_version")
         conn.exec_driver_sql(
-            "CREATE TABLE conversations (id VARCHAR(32) PRIMARY KEY, user_id INTEGER NOT NULL "
-            "REFERENCES users(id), course VARCHAR(128), title VARCHAR(200) NOT NULL, "
-            "created_at DATETIME NOT NULL, updated_at DATETIME NOT NULL)"
+            "INSERT INTO users (id, username, display_name, role, password_hash, disabled, "
+            "created_at) VALUES (1, 'kim', 'Kim', 'trainee', 'x', 0, '2026-11-01 10:00:00')"
         )
         conn.exec_driver_sql(
-            "INSERT INTO conversations VALUES ('old', 1, 'py', 'an old chat', "
-            "'2026-11-01 10:00:00', '2026-11-01 10:00:00')"
+            "INSERT INTO conversations (id, user_id, course, title, created_at, updated_at) "
+            "VALUES ('old', 1, 'py', 'an old chat', '2026-11-01 10:00:00', '2026-11-01 10:00:00')"
         )
+    assert upgrade(engine) == (None, head())  # the migrations add the column
     store = ConversationStore(engine)
-    ConversationStore(engine)  # idempotent
     store.channel_conversation(user_id=1, course="py", channel="api", title="API · py")
     old = store.list(user_id=1)
     assert [(c.id, c.channel) for c in old] == [("old", "web")]
