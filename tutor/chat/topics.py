@@ -108,6 +108,21 @@ def last_topic(history: Sequence[Exchange]) -> Exchange | None:
     return None
 
 
+def opening(
+    message: str, history: Sequence[Exchange]
+) -> tuple[TopicDecision | None, str, Exchange | None]:
+    """What every rule decides first: small talk, or the first question of a conversation
+    (a decision, settled); else None, the question without courtesy words, and the topic."""
+    kind = smalltalk_kind(message)
+    if kind:
+        return TopicDecision("smalltalk", "", f"small talk ({kind})"), "", None
+    question = strip_courtesy(message)
+    topic = last_topic(history)
+    if topic is None:
+        return TopicDecision("new", question, "first question of the conversation"), question, None
+    return None, question, topic
+
+
 def joined(topic: Exchange, message: str) -> str:
     return f"{topic.topic} {message}"
 
@@ -253,13 +268,9 @@ class EvidenceRule:
         probe: Search,
         deadline: Deadline | None = None,
     ) -> TopicDecision:
-        kind = smalltalk_kind(message)
-        if kind:
-            return TopicDecision("smalltalk", "", f"small talk ({kind})")
-        question = strip_courtesy(message)
-        topic = last_topic(history)
-        if topic is None:
-            return TopicDecision("new", question, "first question of the conversation")
+        settled, question, topic = opening(message, history)
+        if settled is not None:
+            return settled
         found = cues(question, self._tokenizer)
         if not found.content or found.nounless:
             why = "no topic words of its own" if not found.content else "no noun of its own"
@@ -382,13 +393,9 @@ class LLMTopicRule:
         probe: Search,
         deadline: Deadline | None = None,
     ) -> TopicDecision:
-        kind = smalltalk_kind(message)
-        if kind:
-            return TopicDecision("smalltalk", "", f"small talk ({kind})")
-        question = strip_courtesy(message)
-        topic = last_topic(history)
-        if topic is None:
-            return TopicDecision("new", question, "first question of the conversation")
+        settled, question, topic = opening(message, history)
+        if settled is not None:
+            return settled
         turns = [e for e in history if e.kind != "smalltalk"]
         standalone = self._condense(turns, question, deadline=deadline)
         if standalone is None:
