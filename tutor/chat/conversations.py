@@ -398,22 +398,7 @@ class ConversationStore:
         with self.engine.connect() as conn:
             rows = list(conn.execute(query))
         return [
-            Message(
-                id=r.id,
-                conversation_id=r.conversation_id,
-                role=r.role,
-                content=r.content,
-                lang=r.lang,
-                mode=r.mode,
-                answerer=r.answerer,
-                citations=tuple(_citation(c) for c in json.loads(r.citations)),
-                notices=tuple(json.loads(r.notices)),
-                timings=json.loads(r.timings),
-                created_at=as_utc(r.created_at),
-                feedback=Feedback(r.rating, r.comment) if r.rating else None,
-                topic=json.loads(r.topic) if r.topic else None,
-            )
-            for r in rows
+            _stored(r, Feedback(r.rating, r.comment) if r.rating else None) for r in rows
         ]
 
     # --- feedback --------------------------------------------------------------------
