@@ -459,9 +459,10 @@ def test_hidden_cases_show_trainees_only_their_name_and_status(env: Env) -> None
         None,
         None,
     )
-    shown = json.dumps(review) + env.client.get(
-        f"/api/reviews/{review['id']}", headers=trainee
-    ).text
+    again = env.client.get(f"/api/reviews/{review['id']}", headers=trainee).json()
+    # times are left out: a timestamp's digits may contain the secret by chance
+    clock = ("timings", "created_at", "completed_at")
+    shown = json.dumps([{k: v for k, v in r.items() if k not in clock} for r in (review, again)])
     starts = [i for i in range(len(shown)) if shown[i : i + 4] == "7770"]
     leaks = [shown[max(0, i - 80) : i + 40] for i in starts]
     assert leaks == []  # not the input, nor the got value
